@@ -1,0 +1,1 @@
+"""The four aggregates: Team, ClientAccount, Project and Target."""

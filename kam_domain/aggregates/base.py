@@ -1,0 +1,126 @@
+"""What every aggregate of the library shares: event metadata, effective time and event ids.
+
+Every event carries the actor who caused it, a correlation id that follows a chain of commands
+and decisions, and a causation id naming the command or event it came from. Its eventsourcing
+``timestamp`` is the command's effective time (``Meta.at``), so time-driven rules and as-of
+questions use recorded time, never the wall clock at replay.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any, Self
+from uuid import UUID, uuid4, uuid5
+
+import attrs
+from eventsourcing.domain import Aggregate
+
+from kam_domain.errors import TimestampOutOfOrder, ValidationError
+from kam_domain.transcoding import transcoded
+from kam_domain.values import Actor
+
+__all__ = ["KamAggregate", "Meta", "event_id", "require_text", "require_utc", "utc_now"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+def require_utc(field: str, moment: object) -> datetime:
+    """Return ``moment`` in UTC; refuse naive datetimes and non-datetimes."""
+    if not isinstance(moment, datetime):
+        raise ValidationError(field, f"must be a datetime, not {type(moment).__name__}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValidationError(field, "must be timezone-aware (naive datetimes are ambiguous)")
+    return moment.astimezone(UTC)
+
+
+def require_text(field: str, value: object, *, max_length: int = 500) -> str:
+    """Return ``value`` stripped; refuse non-strings, empty strings and very long ones."""
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be a string, not {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        raise ValidationError(field, "must not be empty")
+    if len(text) > max_length:
+        raise ValidationError(field, f"must be at most {max_length} characters")
+    return text
+
+
+def event_id(originator_id: UUID, originator_version: int) -> UUID:
+    """The stable id of a stored event, used as the causation id of what it caused."""
+    return uuid5(originator_id, str(originator_version))
+
+
+def _utc_at(value: object) -> datetime:
+    return require_utc("at", value)
+
+
+@transcoded
+@attrs.frozen
+class Meta:
+    """Who issues a command, when it takes effect, and the chain it belongs to."""
+
+    actor: Actor = attrs.field(validator=attrs.validators.instance_of(Actor))
+    at: datetime = attrs.field(converter=_utc_at)
+    correlation_id: UUID = attrs.field(validator=attrs.validators.instance_of(UUID))
+    causation_id: UUID = attrs.field(validator=attrs.validators.instance_of(UUID))
+
+    @classmethod
+    def command(
+        cls,
+        actor: Actor,
+        *,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+        command_id: UUID | None = None,
+    ) -> Self:
+        """Metadata for a command from outside: it causes itself and starts its own chain."""
+        command_id = command_id or uuid4()
+        return cls(actor, at or utc_now(), correlation_id or command_id, command_id)
+
+
+class KamAggregate(Aggregate):
+    """Base of the four aggregates: metadata on every event, effective time, ordered history."""
+
+    class Event(Aggregate.Event):
+        actor: Actor
+        correlation_id: UUID
+        causation_id: UUID
+
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            # JSON has no tuples: restore the tuples that events declare, so events round-trip.
+            for field in dataclasses.fields(self):
+                value = getattr(self, field.name)
+                if isinstance(value, list):
+                    object.__setattr__(self, field.name, tuple(value))
+
+        @property
+        def event_id(self) -> UUID:
+            return event_id(self.originator_id, self.originator_version)
+
+    class Created(Event, Aggregate.Created):
+        pass
+
+    @classmethod
+    def _start(cls, event_class: type[Any], meta: Meta, id: UUID, **fields: Any) -> Self:  # noqa: A002
+        """Create the aggregate with its first event, stamped with ``meta``."""
+        return cls._create(event_class, id=id, **_stamp(meta), **fields)
+
+    def _record(self, event_class: type[Any], meta: Meta, **fields: Any) -> None:
+        """Trigger ``event_class`` stamped with ``meta``; guards must have run already."""
+        if meta.at < self.modified_on:
+            msg = f"{meta.at.isoformat()} is before this record's last change"
+            raise TimestampOutOfOrder(f"at: {msg} ({self.modified_on.isoformat()})")
+        self.trigger_event(event_class, **_stamp(meta), **fields)
+
+
+def _stamp(meta: Meta) -> dict[str, Any]:
+    return {
+        "timestamp": meta.at,
+        "actor": meta.actor,
+        "correlation_id": meta.correlation_id,
+        "causation_id": meta.causation_id,
+    }

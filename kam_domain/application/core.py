@@ -1,0 +1,172 @@
+"""The facade's core: opening the store, stamping commands, loading and saving aggregates.
+
+The command and query mixins (teams, accounts, projects, targets) build on these few methods;
+:class:`kam_domain.application.KamApplication` puts them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    OperationalError,
+    PersistenceError,
+    RecordConflictError,
+)
+
+from kam_domain.aggregates.base import KamAggregate, Meta
+from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.team import Team
+from kam_domain.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    MemberNotFound,
+    NotFound,
+    StoreUnavailable,
+    TeamNotFound,
+    ValidationError,
+)
+from kam_domain.storage import StoreUrl, resolve_store
+from kam_domain.transcoding import register_transcodings
+from kam_domain.values import Actor, MemberId, new_id
+
+__all__ = ["ApplicationCore"]
+
+A = TypeVar("A", bound=KamAggregate)
+R = TypeVar("R")
+
+
+class ApplicationCore(Application[UUID]):
+    """Opens the store named by a URL and gives commands their metadata, loads and saves."""
+
+    name = "kam"
+
+    def __init__(self, store: str | None = None, *, env: dict[str, str] | None = None) -> None:
+        """Open ``store`` (a URL; default ``$KAM_STORE``, else ``sqlite:///kam.db``)."""
+        self.store_url: StoreUrl
+        self.store_url, adapter = resolve_store(store)
+        settings = adapter.environment(self.store_url)
+        settings.update(env or {})
+        try:
+            super().__init__(env=settings)
+        except (PersistenceError, OSError) as error:
+            msg = f"store: cannot open {self.store_url}: {error}"
+            raise StoreUnavailable(msg) from error
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_transcodings(transcoder)
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def _meta(
+        self,
+        actor: Actor | UUID,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+        command_id: UUID | None = None,
+    ) -> Meta:
+        """Stamp a command: a member id or an :class:`Actor`, its effective time, its chain."""
+        if isinstance(actor, UUID):
+            actor = Actor.member(actor)
+        if not isinstance(actor, Actor):
+            raise ValidationError("actor", f"must be a member id or Actor, not {actor!r}")
+        for field, value in (
+            ("correlation_id", correlation_id),
+            ("command_id", command_id),
+        ):
+            if value is not None and not isinstance(value, UUID):
+                raise ValidationError(field, f"must be a UUID, not {value!r}")
+        return Meta.command(actor, at=at, correlation_id=correlation_id, command_id=command_id)
+
+    def _get(
+        self,
+        cls: type[A],
+        aggregate_id: object,
+        not_found: type[NotFound],
+        field: str,
+        *,
+        version: int | None = None,
+    ) -> A:
+        """Load an aggregate of type ``cls``, or raise ``not_found`` naming ``field``."""
+        if not isinstance(aggregate_id, UUID):
+            raise ValidationError(field, f"must be a UUID, not {aggregate_id!r}")
+        try:
+            aggregate: object = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise not_found(field, aggregate_id) from None
+        if not isinstance(aggregate, cls):
+            raise not_found(field, aggregate_id)
+        return aggregate
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return aggregate_id in self.repository
+
+    def _team(self, team_id: object, field: str = "team_id") -> Team:
+        return self._get(Team, team_id, TeamNotFound, field)
+
+    def _credentials(
+        self, team: Team, member_id: object, at: datetime, field: str = "actor"
+    ) -> Credentials:
+        """The credentials of ``member_id`` in ``team`` at ``at``; unknown ids name ``field``."""
+        if not isinstance(member_id, UUID):
+            raise ValidationError(field, f"must be a member id (UUID), not {member_id!r}")
+        if MemberId(member_id) not in team.members:
+            raise MemberNotFound(field, member_id)
+        return team.credentials(MemberId(member_id), at)
+
+    def _actor_credentials(self, team: Team, meta: Meta) -> Credentials:
+        member_id = meta.actor.member_id
+        if member_id is None:
+            raise ValidationError("actor", f"{meta.actor} is not a team member")
+        return self._credentials(team, member_id, meta.at)
+
+    def _commit(self, *aggregates: KamAggregate) -> None:
+        """Save atomically; a concurrent writer's conflict becomes :class:`ConcurrencyConflict`."""
+        try:
+            self.save(*aggregates)
+        except (IntegrityError, RecordConflictError) as error:
+            msg = "another writer changed the same record first; retry the command"
+            raise ConcurrencyConflict(msg) from error
+        except OperationalError as error:
+            raise StoreUnavailable(f"store: {self.store_url}: {error}") from error
+
+    def retrying(
+        self, command: Callable[..., R], *args: Any, attempts: int = 5, **kwargs: Any
+    ) -> R:
+        """Run ``command`` again (up to ``attempts`` times) while it raises ConcurrencyConflict."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return command(*args, **kwargs)
+            except ConcurrencyConflict:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _new(self, field: str, given: object, *, check_store: bool = True) -> UUID:
+        """A fresh id, or the host's own ``given`` id once checked unused."""
+        if given is None:
+            return new_id()
+        if not isinstance(given, UUID):
+            raise ValidationError(field, f"must be a UUID, not {given!r}")
+        if check_store and self._exists(given):
+            raise AlreadyExists(f"{field}: {given} already exists")
+        return given
+
+    def _team_context(
+        self,
+        team_id: object,
+        actor: Actor | UUID,
+        at: datetime | None,
+        correlation_id: UUID | None,
+    ) -> tuple[Team, Meta, Credentials]:
+        """Load the team, stamp the command, and look up the acting member's credentials."""
+        team = self._team(team_id)
+        meta = self._meta(actor, at, correlation_id)
+        return team, meta, self._actor_credentials(team, meta)

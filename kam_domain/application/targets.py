@@ -1,0 +1,11 @@
+"""Target commands and queries of the facade."""
+
+from __future__ import annotations
+
+from kam_domain.application.core import ApplicationCore
+
+__all__ = ["TargetCommands"]
+
+
+class TargetCommands(ApplicationCore):
+    """Target commands and queries."""

@@ -1,0 +1,266 @@
+"""Team commands and queries of the facade."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.team import (
+    EvaluationStandard,
+    Member,
+    Team,
+    TierWeights,
+    TrainingKind,
+)
+from kam_domain.application.core import ApplicationCore
+from kam_domain.errors import TeamNotFound
+from kam_domain.values import Actor, GrantId, MemberId, Percentage, Role, TeamId
+
+__all__ = ["TeamCommands"]
+
+
+class TeamCommands(ApplicationCore):
+    """Forming a team and managing its members, authority, capacity, training and standards."""
+
+    def form_team(
+        self,
+        *,
+        name: str,
+        segment: str,
+        region: str,
+        director_name: str,
+        top_authority: Percentage,
+        default_capacity: int = 12,
+        actor: Actor | None = None,
+        team_id: UUID | None = None,
+        director_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> tuple[TeamId, MemberId]:
+        """Form a team led by a senior sales director; returns the team's and director's ids."""
+        meta = self._meta(actor or Actor.system("company"), at, correlation_id)
+        tid = TeamId(self._new("team_id", team_id))
+        did = MemberId(self._new("director_id", director_id, check_store=False))
+        team = Team.form(
+            meta,
+            tid,
+            name=name,
+            segment=segment,
+            region=region,
+            director_id=did,
+            director_name=director_name,
+            top_authority=top_authority,
+            default_capacity=default_capacity,
+        )
+        self._commit(team)
+        return tid, did
+
+    def add_member(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        *,
+        name: str,
+        role: Role,
+        supervisor_id: UUID | None = None,
+        member_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> MemberId:
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        mid = MemberId(self._new("member_id", member_id, check_store=False))
+        sid = None if supervisor_id is None else MemberId(supervisor_id)
+        team.join(meta, by, mid, name=name, role=role, supervisor_id=sid)
+        self._commit(team)
+        return mid
+
+    def remove_member(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        member_id: UUID,
+        *,
+        reason: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        team.leave(meta, by, MemberId(member_id), reason=reason)
+        self._commit(team)
+
+    def change_role(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        member_id: UUID,
+        *,
+        role: Role,
+        reason: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        team.change_role(meta, by, MemberId(member_id), role=role, reason=reason)
+        self._commit(team)
+
+    def set_supervisor(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        member_id: UUID,
+        *,
+        supervisor_id: UUID,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        team.set_supervisor(meta, by, MemberId(member_id), supervisor_id=MemberId(supervisor_id))
+        self._commit(team)
+
+    def grant_authority(
+        self,
+        team_id: UUID,
+        actor: UUID | Actor,
+        member_id: UUID,
+        *,
+        max_discount: Percentage,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+        grant_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> GrantId:
+        """Grant a dated discount authority; a system :class:`Actor` stands for the company."""
+        team = self._team(team_id)
+        meta = self._meta(actor, at, correlation_id)
+        by = None if meta.actor.member_id is None else self._actor_credentials(team, meta)
+        gid = GrantId(self._new("grant_id", grant_id, check_store=False))
+        team.grant_authority(
+            meta,
+            by,
+            gid,
+            MemberId(member_id),
+            max_discount=max_discount,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+        self._commit(team)
+        return gid
+
+    def revoke_authority(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        grant_id: UUID,
+        *,
+        reason: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        team.revoke_authority(meta, by, GrantId(grant_id), reason=reason)
+        self._commit(team)
+
+    def set_capacity(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        member_id: UUID | None,
+        *,
+        capacity: int,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        team.set_capacity(
+            meta,
+            by,
+            None if member_id is None else MemberId(member_id),
+            capacity=capacity,
+        )
+        self._commit(team)
+
+    def set_tier_weights(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        weights: TierWeights,
+        *,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        team.set_tier_weights(meta, by, weights)
+        self._commit(team)
+
+    def record_training(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        member_id: UUID,
+        *,
+        kind: TrainingKind,
+        skill: str,
+        covers_member_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        covers = None if covers_member_id is None else MemberId(covers_member_id)
+        team.record_training(
+            meta,
+            by,
+            MemberId(member_id),
+            kind=kind,
+            skill=skill,
+            covers_member_id=covers,
+        )
+        self._commit(team)
+
+    def designate_backup(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        member_id: UUID,
+        *,
+        backup_id: UUID,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        team.designate_backup(meta, by, MemberId(member_id), backup_id=MemberId(backup_id))
+        self._commit(team)
+
+    def set_evaluation_standard(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        standard: EvaluationStandard,
+        *,
+        effective_from: datetime | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        team.set_evaluation_standard(meta, by, standard, effective_from=effective_from)
+        self._commit(team)
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def get_team(self, team_id: UUID, *, version: int | None = None) -> Team:
+        """The team as now, or at ``version``."""
+        if version is None:
+            return self._team(team_id)
+        return self._get(Team, team_id, TeamNotFound, "team_id", version=version)
+
+    def members(self, team_id: UUID, *roles: Role) -> list[Member]:
+        """Active members of the team (of ``roles``, if given)."""
+        return self._team(team_id).active_members(*roles)
+
+    def credentials(
+        self, team_id: UUID, member_id: UUID, at: datetime | None = None
+    ) -> Credentials:
+        """What ``member_id`` may do at ``at`` (default: now)."""
+        meta = self._meta(Actor.system("query"), at)
+        return self._credentials(self._team(team_id), member_id, meta.at, "member_id")

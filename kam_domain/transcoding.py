@@ -1,0 +1,132 @@
+"""How the library's own types are written into stored events and snapshots.
+
+eventsourcing's JSON transcoder knows UUID, Decimal and datetime. The library adds, generically:
+attrs value classes and enums marked with :func:`transcoded`, frozensets and :class:`IdMap`
+(a mapping keyed by ids, which JSON objects cannot be). Names written into the store are the class
+names, so renaming a transcoded class needs an alias here, never an edit of old events. JSON has
+no tuples: the events' base class restores the tuples events declare; attrs values use converters.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, MutableMapping
+from typing import Any, TypeVar
+
+import attrs
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+__all__ = ["IdMap", "register_transcodings", "transcoded"]
+
+T = TypeVar("T", bound=type)
+K = TypeVar("K")
+V = TypeVar("V")
+
+_registry: dict[str, type] = {}
+
+
+def transcoded(cls: T) -> T:
+    """Mark an attrs class or an Enum as storable in events; returns the class unchanged."""
+    if not (attrs.has(cls) or issubclass(cls, enum.Enum)):
+        msg = f"{cls.__qualname__} is neither an attrs class nor an Enum"
+        raise TypeError(msg)
+    known = _registry.get(cls.__name__)
+    if known is not None and known is not cls:
+        msg = f"two transcoded classes are named {cls.__name__!r}: {known} and {cls}"
+        raise TypeError(msg)
+    _registry[cls.__name__] = cls
+    return cls
+
+
+class IdMap(MutableMapping[K, V]):
+    """A dict keyed by ids (UUIDs) that survives JSON, for aggregate state that snapshots hold."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: dict[K, V] | None = None) -> None:
+        self._items: dict[K, V] = dict(items or {})
+
+    def __getitem__(self, key: K) -> V:
+        return self._items[key]
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._items[key] = value
+
+    def __delitem__(self, key: K) -> None:
+        del self._items[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, IdMap):
+            return self._items == other._items
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"IdMap({self._items!r})"
+
+
+class _AttrsAsDict(Transcoding):
+    def __init__(self, cls: type) -> None:
+        self.type = cls
+        self.name = cls.__name__
+        self._fields = [a.name for a in attrs.fields(cls)]
+
+    def encode(self, obj: Any) -> dict[str, Any]:
+        return {name: getattr(obj, name) for name in self._fields}
+
+    def decode(self, data: dict[str, Any]) -> Any:
+        return self.type(**data)
+
+
+class _EnumAsValue(Transcoding):
+    def __init__(self, cls: type[enum.Enum]) -> None:
+        self.type = cls
+        self.name = cls.__name__
+        self._cls = cls
+
+    def encode(self, obj: enum.Enum) -> Any:
+        return obj.value
+
+    def decode(self, data: Any) -> enum.Enum:
+        return self._cls(data)
+
+
+class _FrozensetAsList(Transcoding):
+    type = frozenset
+    name = "frozenset"
+
+    def encode(self, obj: frozenset[Any]) -> list[Any]:
+        # Sorted so that equal sets are stored as equal bytes.
+        return sorted(obj, key=repr)
+
+    def decode(self, data: list[Any]) -> frozenset[Any]:
+        return frozenset(data)
+
+
+class _IdMapAsPairs(Transcoding):
+    type = IdMap
+    name = "idmap"
+
+    def encode(self, obj: IdMap[Any, Any]) -> list[list[Any]]:
+        return [[key, value] for key, value in obj.items()]
+
+    def decode(self, data: list[list[Any]]) -> IdMap[Any, Any]:
+        return IdMap(dict(data))
+
+
+def register_transcodings(transcoder: JSONTranscoder) -> None:
+    """Register every type the library stores, on top of eventsourcing's defaults."""
+    transcoder.register(_FrozensetAsList())
+    transcoder.register(_IdMapAsPairs())
+    for cls in _registry.values():
+        if issubclass(cls, enum.Enum):
+            transcoder.register(_EnumAsValue(cls))
+        else:
+            transcoder.register(_AttrsAsDict(cls))

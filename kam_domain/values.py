@@ -1,0 +1,366 @@
+"""Value objects: money, percentages, periods, roles, tiers, severities, actors and typed ids.
+
+All are immutable and validate on construction, raising :class:`~kam_domain.errors.ValidationError`
+(or a subclass) that names the offending field. Every one of them round-trips through the
+stored-event transcoder (see :mod:`kam_domain.transcoding`).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import NewType, Self
+from uuid import UUID, uuid4
+
+import attrs
+import pycountry
+
+from kam_domain.errors import CurrencyMismatch, ValidationError
+from kam_domain.transcoding import transcoded
+
+__all__ = [
+    "AccountId",
+    "Actor",
+    "ActorKind",
+    "AgreementId",
+    "CaseId",
+    "CaseKind",
+    "ContactId",
+    "DiscountRequestId",
+    "GrantId",
+    "InvoiceId",
+    "MemberId",
+    "Metric",
+    "Money",
+    "Percentage",
+    "Period",
+    "ProjectId",
+    "QuoteId",
+    "RiskId",
+    "Role",
+    "Severity",
+    "TargetId",
+    "TeamId",
+    "Tier",
+    "new_id",
+]
+
+TeamId = NewType("TeamId", UUID)
+MemberId = NewType("MemberId", UUID)
+AccountId = NewType("AccountId", UUID)
+ProjectId = NewType("ProjectId", UUID)
+TargetId = NewType("TargetId", UUID)
+GrantId = NewType("GrantId", UUID)
+AgreementId = NewType("AgreementId", UUID)
+InvoiceId = NewType("InvoiceId", UUID)
+CaseId = NewType("CaseId", UUID)
+ContactId = NewType("ContactId", UUID)
+DiscountRequestId = NewType("DiscountRequestId", UUID)
+QuoteId = NewType("QuoteId", UUID)
+RiskId = NewType("RiskId", UUID)
+
+
+def new_id() -> UUID:
+    """A fresh random id; hosts may pass their own ids instead (e.g. their CRM's)."""
+    return uuid4()
+
+
+def to_decimal(field: str, value: object) -> Decimal:
+    """Accept Decimal, int or a numeric string; refuse floats, which cannot hold money exactly."""
+    if isinstance(value, bool | float):
+        raise ValidationError(field, f"must be a Decimal, int or numeric string, not {value!r}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int | str):
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            raise ValidationError(field, f"{value!r} is not a number") from None
+    else:
+        raise ValidationError(field, f"must be a Decimal, not {type(value).__name__}")
+    if not result.is_finite():
+        raise ValidationError(field, f"must be finite, not {result}")
+    return result
+
+
+def _check_decimal(_: object, attribute: attrs.Attribute[Decimal], value: object) -> None:
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValidationError(attribute.name, f"must be a finite Decimal, not {value!r}")
+
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def _check_currency(_: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not _CURRENCY.match(value):
+        raise ValidationError("currency", f"must be a three-letter ISO 4217 code, not {value!r}")
+    if pycountry.currencies.get(alpha_3=value) is None:
+        raise ValidationError("currency", f"{value!r} is not an ISO 4217 currency")
+
+
+@transcoded
+@attrs.frozen(order=False)
+class Money:
+    """An exact amount in one ISO 4217 currency; never a float."""
+
+    amount: Decimal = attrs.field(validator=_check_decimal)
+    currency: str = attrs.field(validator=_check_currency)
+
+    @classmethod
+    def of(cls, amount: Decimal | int | str, currency: str, *, field: str = "amount") -> Self:
+        """Build from a Decimal, int or numeric string, naming ``field`` in any error."""
+        return cls(to_decimal(field, amount), currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Self:
+        return cls(Decimal(0), currency)
+
+    def _same(self, other: Money) -> None:
+        if not isinstance(other, Money):
+            raise ValidationError("amount", f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            msg = f"cannot combine {self.currency} with {other.currency}"
+            raise CurrencyMismatch("currency", msg)
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __mul__(self, factor: Decimal | int) -> Money:
+        return Money(self.amount * to_decimal("factor", factor), self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount >= other.amount
+
+    @property
+    def is_negative(self) -> bool:
+        return self.amount < 0
+
+    @property
+    def is_zero(self) -> bool:
+        return self.amount == 0
+
+    def __str__(self) -> str:
+        return f"{self.amount:,.2f} {self.currency}"
+
+
+def _check_percentage(_: object, attribute: attrs.Attribute[Decimal], value: object) -> None:
+    _check_decimal(_, attribute, value)
+    assert isinstance(value, Decimal)
+    if not Decimal(0) <= value <= Decimal(100):
+        raise ValidationError("percentage", f"must be between 0 and 100, not {value}")
+
+
+@transcoded
+@attrs.frozen(order=True)
+class Percentage:
+    """A percentage between 0 and 100 inclusive, held exactly as a Decimal."""
+
+    value: Decimal = attrs.field(validator=_check_percentage)
+
+    @classmethod
+    def of(cls, value: Decimal | int | str, *, field: str = "percentage") -> Self:
+        """Build from a Decimal, int or numeric string, naming ``field`` in any error."""
+        number = to_decimal(field, value)
+        if not Decimal(0) <= number <= Decimal(100):
+            raise ValidationError(field, f"must be between 0 and 100, not {number}")
+        return cls(number)
+
+    @property
+    def fraction(self) -> Decimal:
+        return self.value / 100
+
+    def __str__(self) -> str:
+        return f"{self.value}%"
+
+
+_PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4]))?$")
+
+
+def _check_year(_: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1900 <= value <= 9999:
+        raise ValidationError("period", f"year must be an int from 1900 to 9999, not {value!r}")
+
+
+def _check_quarter(_: object, attribute: attrs.Attribute[int | None], value: object) -> None:
+    if value is not None and (not isinstance(value, int) or value not in (1, 2, 3, 4)):
+        raise ValidationError("period", f"quarter must be 1, 2, 3, 4 or None, not {value!r}")
+
+
+@transcoded
+@attrs.frozen(order=True)
+class Period:
+    """A calendar quarter (``2026-Q1``) or year (``2026``) in UTC; the end is exclusive."""
+
+    year: int = attrs.field(validator=_check_year)
+    quarter: int | None = attrs.field(default=None, validator=_check_quarter)
+
+    @classmethod
+    def parse(cls, text: str, *, field: str = "period") -> Self:
+        """Parse ``YYYY`` or ``YYYY-Qn``."""
+        match = _PERIOD.match(text.strip()) if isinstance(text, str) else None
+        if match is None:
+            raise ValidationError(field, f"expected YYYY or YYYY-Qn, not {text!r}")
+        quarter = int(match[2]) if match[2] else None
+        return cls(int(match[1]), quarter)
+
+    @classmethod
+    def quarter_of(cls, moment: datetime) -> Self:
+        utc = moment.astimezone(UTC)
+        return cls(utc.year, (utc.month - 1) // 3 + 1)
+
+    @property
+    def start(self) -> datetime:
+        month = 1 if self.quarter is None else 3 * (self.quarter - 1) + 1
+        return datetime(self.year, month, 1, tzinfo=UTC)
+
+    @property
+    def end(self) -> datetime:
+        if self.quarter is None or self.quarter == 4:
+            return datetime(self.year + 1, 1, 1, tzinfo=UTC)
+        return datetime(self.year, 3 * self.quarter + 1, 1, tzinfo=UTC)
+
+    def contains(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+    def covers(self, other: Period) -> bool:
+        """Whether ``other`` lies within this period (a year covers its quarters)."""
+        return self.start <= other.start and other.end <= self.end
+
+    def __str__(self) -> str:
+        return str(self.year) if self.quarter is None else f"{self.year}-Q{self.quarter}"
+
+
+class Role(enum.Enum):
+    """The roles of a key-account team (see docs/domain.md for the seed's names)."""
+
+    SENIOR_SALES_DIRECTOR = "senior_sales_director"
+    SALES_DIRECTOR = "sales_director"
+    KEY_ACCOUNT_MANAGER = "key_account_manager"
+    KEY_ACCOUNT_REPRESENTATIVE = "key_account_representative"
+    PROJECT_DIRECTOR = "project_director"
+    SENIOR_ADMIN_MANAGER = "senior_admin_manager"
+    FINANCIAL_PLANNER = "financial_planner"
+    LEGAL_AFFAIRS_SPECIALIST = "legal_affairs_specialist"
+    DEPARTMENT_ASSISTANT = "department_assistant"
+    TECHNICAL_SUPPORT = "technical_support"
+    CONSULTANT = "consultant"
+
+    @property
+    def is_director(self) -> bool:
+        """Sales directors of either grade: they grant authority and set standards."""
+        return self in (Role.SENIOR_SALES_DIRECTOR, Role.SALES_DIRECTOR)
+
+    @property
+    def is_admin(self) -> bool:
+        return self in (
+            Role.SENIOR_ADMIN_MANAGER,
+            Role.FINANCIAL_PLANNER,
+            Role.LEGAL_AFFAIRS_SPECIALIST,
+            Role.DEPARTMENT_ASSISTANT,
+        )
+
+    @property
+    def is_technical(self) -> bool:
+        return self in (Role.TECHNICAL_SUPPORT, Role.CONSULTANT)
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+class Tier(enum.Enum):
+    """How important a key account is; the team's capacity settings weigh each tier."""
+
+    STRATEGIC = "strategic"
+    MAJOR = "major"
+    STANDARD = "standard"
+
+
+class Severity(enum.Enum):
+    """How serious a client case is; the response SLA depends on it."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class CaseKind(enum.Enum):
+    COMPLAINT = "complaint"
+    INQUIRY = "inquiry"
+
+
+class Metric(enum.Enum):
+    """The performance metrics a target sets (业绩指标)."""
+
+    SALES_REVENUE = "sales_revenue"
+    SERVICE_LEVEL = "service_level"
+    CUSTOMER_SATISFACTION = "customer_satisfaction"
+
+
+class ActorKind(enum.Enum):
+    MEMBER = "member"
+    POLICY = "policy"
+    SYSTEM = "system"
+
+
+def _check_ref(_: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("actor", f"reference must be a non-empty string, not {value!r}")
+
+
+@transcoded
+@attrs.frozen
+class Actor:
+    """Who issued a command: a team member, a policy (name@version) or a named system."""
+
+    kind: ActorKind = attrs.field(validator=attrs.validators.instance_of(ActorKind))
+    ref: str = attrs.field(validator=_check_ref)
+
+    @classmethod
+    def member(cls, member_id: UUID) -> Self:
+        if not isinstance(member_id, UUID):
+            raise ValidationError("actor", f"member id must be a UUID, not {member_id!r}")
+        return cls(ActorKind.MEMBER, str(member_id))
+
+    @classmethod
+    def policy(cls, name: str, version: int) -> Self:
+        return cls(ActorKind.POLICY, f"{name}@{version}")
+
+    @classmethod
+    def system(cls, name: str) -> Self:
+        return cls(ActorKind.SYSTEM, name)
+
+    @property
+    def member_id(self) -> MemberId | None:
+        return MemberId(UUID(self.ref)) if self.kind is ActorKind.MEMBER else None
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.ref}"
+
+
+for _enum in (Role, Tier, Severity, CaseKind, Metric, ActorKind):
+    transcoded(_enum)
