@@ -274,6 +274,16 @@ class Role(enum.Enum):
         return self in (Role.SENIOR_SALES_DIRECTOR, Role.SALES_DIRECTOR)
 
     @property
+    def can_supervise(self) -> bool:
+        """Roles that lead others: directors, KAMs (their representatives), project directors and
+        the senior admin manager (the admin staff)."""
+        return self.is_director or self in (
+            Role.KEY_ACCOUNT_MANAGER,
+            Role.PROJECT_DIRECTOR,
+            Role.SENIOR_ADMIN_MANAGER,
+        )
+
+    @property
     def is_admin(self) -> bool:
         return self in (
             Role.SENIOR_ADMIN_MANAGER,

@@ -652,8 +652,8 @@ class Team(KamAggregate):
 
     def _check_supervisor(self, field: str, supervisor_id: MemberId) -> None:
         supervisor = self._active(field, supervisor_id)
-        if not supervisor.role.is_director:
-            msg = f"{field}: {supervisor.name} is a {supervisor.role.label}, not a sales director"
+        if not supervisor.role.can_supervise:
+            msg = f"{field}: a {supervisor.role.label} does not supervise others"
             raise RoleRequired(msg)
 
     def _count(self, role: Role) -> int:

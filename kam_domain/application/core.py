@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
 from kam_domain.aggregates.base import KamAggregate, Meta
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import Team
+from kam_domain.application.directory import DIRECTORY_ID, Directory, Entry
 from kam_domain.errors import (
     AlreadyExists,
     ConcurrencyConflict,
@@ -107,6 +108,21 @@ class ApplicationCore(Application[UUID]):
 
     def _exists(self, aggregate_id: UUID) -> bool:
         return aggregate_id in self.repository
+
+    def _directory(self) -> Directory:
+        """The directory of teams, accounts, projects and targets (opened on first use)."""
+        try:
+            directory: object = self.repository.get(DIRECTORY_ID)
+        except AggregateNotFoundError:
+            return Directory.open(Meta.command(Actor.system("directory")))
+        assert isinstance(directory, Directory)
+        return directory
+
+    def _listed(self, meta: Meta, record_id: UUID, entry: Entry) -> Directory:
+        """The directory with ``record_id`` listed; commit it with the record itself."""
+        directory = self._directory()
+        directory.add(meta, record_id, entry)
+        return directory
 
     def _team(self, team_id: object, field: str = "team_id") -> Team:
         return self._get(Team, team_id, TeamNotFound, field)

@@ -14,6 +14,7 @@ from kam_domain.aggregates.team import (
     TrainingKind,
 )
 from kam_domain.application.core import ApplicationCore
+from kam_domain.application.directory import Entry
 from kam_domain.errors import TeamNotFound
 from kam_domain.values import Actor, GrantId, MemberId, Percentage, Role, TeamId
 
@@ -53,7 +54,7 @@ class TeamCommands(ApplicationCore):
             top_authority=top_authority,
             default_capacity=default_capacity,
         )
-        self._commit(team)
+        self._commit(team, self._listed(meta, tid, Entry("team", team.name, tid)))
         return tid, did
 
     def add_member(
@@ -253,6 +254,10 @@ class TeamCommands(ApplicationCore):
         if version is None:
             return self._team(team_id)
         return self._get(Team, team_id, TeamNotFound, "team_id", version=version)
+
+    def teams(self) -> list[Team]:
+        """Every team, in the order they were formed."""
+        return [self._team(team_id) for team_id in self._directory().ids("team")]
 
     def members(self, team_id: UUID, *roles: Role) -> list[Member]:
         """Active members of the team (of ``roles``, if given)."""

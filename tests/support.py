@@ -1,0 +1,84 @@
+"""Given-when-then helpers for aggregate tests: build metadata and credentials, replay events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from kam_domain.aggregates.base import KamAggregate, Meta
+from kam_domain.aggregates.credentials import Credentials
+from kam_domain.values import Actor, GrantId, MemberId, Percentage, Role, TeamId
+
+A = TypeVar("A", bound=KamAggregate)
+
+#: A fixed start, so tests read as a story in time.
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def at(days: float = 0, hours: float = 0) -> datetime:
+    return T0 + timedelta(days=days, hours=hours)
+
+
+def meta(actor: Credentials | Actor | UUID | None = None, when: datetime | None = None) -> Meta:
+    """Command metadata for ``actor`` (credentials, a member id, or the company by default)."""
+    if isinstance(actor, Credentials):
+        actor = Actor.member(actor.member_id)
+    elif isinstance(actor, UUID):
+        actor = Actor.member(actor)
+    return Meta.command(actor or Actor.system("company"), at=when or T0)
+
+
+def creds(
+    role: Role,
+    *,
+    name: str | None = None,
+    authority: int | str | None = None,
+    supervisor_id: UUID | None = None,
+    active: bool = True,
+    team_id: UUID | None = None,
+    member_id: UUID | None = None,
+    when: datetime | None = None,
+) -> Credentials:
+    """Credentials as a Team would hand them out, for aggregates other than Team."""
+    return Credentials(
+        member_id=MemberId(member_id or uuid4()),
+        team_id=TeamId(team_id or uuid4()),
+        name=name or role.label.title(),
+        role=role,
+        active=active,
+        supervisor_id=None if supervisor_id is None else MemberId(supervisor_id),
+        at=when or T0,
+        discount_authority=None if authority is None else Percentage.of(authority),
+        grant_id=None if authority is None else GrantId(uuid4()),
+    )
+
+
+def given(events: Iterable[Any]) -> Any:
+    """The aggregate that these events (e.g. another aggregate's history) build."""
+    aggregate = None
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    assert aggregate is not None, "given() needs at least one event"
+    return aggregate
+
+
+def history(aggregate: A) -> list[Any]:
+    """Collect the aggregate's pending events (the 'given' part), leaving none pending."""
+    return list(aggregate.collect_events())
+
+
+def then(aggregate: KamAggregate) -> list[type[Any]]:
+    """The types of the events the 'when' step recorded."""
+    return [type(event) for event in aggregate.collect_events()]
+
+
+def recorded(aggregate: KamAggregate) -> list[Any]:
+    """The events the 'when' step recorded."""
+    return list(aggregate.collect_events())
+
+
+def nothing_recorded(aggregate: KamAggregate) -> bool:
+    """True when a refused command left no pending event behind."""
+    return not aggregate.pending_events
