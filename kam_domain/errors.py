@@ -34,6 +34,8 @@ __all__ = [
     "PeriodClosed",
     "PriceBelowFloor",
     "ProjectNotFound",
+    "QuoteNotFound",
+    "RiskNotFound",
     "RoleRequired",
     "RuleViolated",
     "SelfApproval",
@@ -129,6 +131,18 @@ class DiscountRequestNotFound(NotFound):
     """Raised when the project has no discount request with the given id."""
 
     what = "discount request"
+
+
+class QuoteNotFound(NotFound):
+    """Raised when the project has no procurement quote with the given id."""
+
+    what = "procurement quote"
+
+
+class RiskNotFound(NotFound):
+    """Raised when the project has no risk with the given id."""
+
+    what = "risk"
 
 
 # --- Authorisation ---------------------------------------------------------------------------
