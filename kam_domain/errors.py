@@ -32,6 +32,7 @@ __all__ = [
     "NotFound",
     "PaymentExceedsBalance",
     "PeriodClosed",
+    "PeriodNotClosed",
     "PriceBelowFloor",
     "ProjectNotFound",
     "QuoteNotFound",
@@ -217,6 +218,10 @@ class PaymentExceedsBalance(RuleViolated):
 
 class PeriodClosed(RuleViolated):
     """Raised when a command needs an open period and the period has closed."""
+
+
+class PeriodNotClosed(RuleViolated):
+    """Raised when a command needs a closed period (e.g. evaluating a target) and it is open."""
 
 
 class SignOffIncomplete(RuleViolated):
