@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import attrs
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-__all__ = ["IdMap", "register_transcodings", "transcoded"]
+__all__ = ["IdMap", "register_transcodings", "transcoded", "transcoded_classes"]
 
 T = TypeVar("T", bound=type)
 K = TypeVar("K")
@@ -119,6 +119,11 @@ class _IdMapAsPairs(Transcoding):
 
     def decode(self, data: list[list[Any]]) -> IdMap[Any, Any]:
         return IdMap(dict(data))
+
+
+def transcoded_classes() -> list[type]:
+    """Every class marked with :func:`transcoded` so far."""
+    return list(_registry.values())
 
 
 def register_transcodings(transcoder: JSONTranscoder) -> None:
