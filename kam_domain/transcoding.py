@@ -12,11 +12,19 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, MutableMapping
 from typing import Any, TypeVar
+from uuid import UUID
 
 import attrs
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding
 
-__all__ = ["IdMap", "register_transcodings", "transcoded", "transcoded_classes"]
+__all__ = [
+    "EventMapper",
+    "IdMap",
+    "register_transcodings",
+    "restore_tuples",
+    "transcoded",
+    "transcoded_classes",
+]
 
 T = TypeVar("T", bound=type)
 K = TypeVar("K")
@@ -119,6 +127,25 @@ class _IdMapAsPairs(Transcoding):
 
     def decode(self, data: list[list[Any]]) -> IdMap[Any, Any]:
         return IdMap(dict(data))
+
+
+def restore_tuples(value: Any) -> Any:
+    """Lists (and lists within them) as tuples: what JSON turned tuples into."""
+    if isinstance(value, list):
+        return tuple(restore_tuples(item) for item in value)
+    return value
+
+
+class EventMapper(Mapper[UUID]):
+    """eventsourcing's mapper, giving back the tuples that events declared."""
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        event = super().to_domain_event(stored_event)
+        state = event.__dict__
+        for name, value in state.items():
+            if isinstance(value, list):
+                state[name] = restore_tuples(value)
+        return event
 
 
 def transcoded_classes() -> list[type]:

@@ -17,7 +17,7 @@ import attrs
 from eventsourcing.domain import Aggregate
 
 from kam_domain.errors import TimestampOutOfOrder, ValidationError
-from kam_domain.transcoding import transcoded
+from kam_domain.transcoding import restore_tuples, transcoded
 from kam_domain.values import Actor
 
 __all__ = ["KamAggregate", "Meta", "event_id", "require_text", "require_utc", "utc_now"]
@@ -95,7 +95,7 @@ class KamAggregate(Aggregate):
             for field in dataclasses.fields(self):
                 value = getattr(self, field.name)
                 if isinstance(value, list):
-                    object.__setattr__(self, field.name, tuple(value))
+                    object.__setattr__(self, field.name, restore_tuples(value))
 
         @property
         def event_id(self) -> UUID:

@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
-    OperationalError,
+    Mapper,
     PersistenceError,
     RecordConflictError,
 )
@@ -29,12 +29,13 @@ from kam_domain.errors import (
     ConcurrencyConflict,
     MemberNotFound,
     NotFound,
+    StoreError,
     StoreUnavailable,
     TeamNotFound,
     ValidationError,
 )
-from kam_domain.storage import StoreUrl, resolve_store
-from kam_domain.transcoding import register_transcodings
+from kam_domain.storage import StoreUrl, check_readable, resolve_store, store_settings
+from kam_domain.transcoding import EventMapper, register_transcodings
 from kam_domain.values import Actor, MemberId, new_id
 
 __all__ = ["ApplicationCore"]
@@ -48,17 +49,36 @@ class ApplicationCore(Application[UUID]):
 
     name = "kam"
 
-    def __init__(self, store: str | None = None, *, env: dict[str, str] | None = None) -> None:
-        """Open ``store`` (a URL; default ``$KAM_STORE``, else ``sqlite:///kam.db``)."""
+    def __init__(
+        self,
+        store: str | None = None,
+        *,
+        env: dict[str, str] | None = None,
+        cipher_key: str | None = None,
+        compress: bool | None = None,
+    ) -> None:
+        """Open ``store`` (a URL; default ``$KAM_STORE``, else ``sqlite:///kam.db``).
+
+        ``cipher_key`` (base64 AES key) encrypts stored events; ``compress`` zlib-compresses
+        them. Both win over the URL's parameters of the same names (see docs/adapters.md).
+        """
         self.store_url: StoreUrl
         self.store_url, adapter = resolve_store(store)
-        settings = adapter.environment(self.store_url)
+        settings = store_settings(self.store_url, adapter, cipher_key=cipher_key, compress=compress)
         settings.update(env or {})
         try:
             super().__init__(env=settings)
-        except (PersistenceError, OSError) as error:
-            msg = f"store: cannot open {self.store_url}: {error}"
+            check_readable(self.store_url, self.recorder, self.mapper)
+        except (PersistenceError, OSError, StoreError) as error:
+            if hasattr(self, "factory"):
+                self.factory.close()
+            if isinstance(error, StoreError):
+                raise
+            msg = f"store: cannot open {self.store_url}: {self.store_url.scrub(error)}"
             raise StoreUnavailable(msg) from error
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=EventMapper)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -150,8 +170,9 @@ class ApplicationCore(Application[UUID]):
         except (IntegrityError, RecordConflictError) as error:
             msg = "another writer changed the same record first; retry the command"
             raise ConcurrencyConflict(msg) from error
-        except OperationalError as error:
-            raise StoreUnavailable(f"store: {self.store_url}: {error}") from error
+        except PersistenceError as error:
+            msg = f"store: {self.store_url}: {self.store_url.scrub(error)}"
+            raise StoreUnavailable(msg) from error
 
     def retrying(
         self, command: Callable[..., R], *args: Any, attempts: int = 5, **kwargs: Any
