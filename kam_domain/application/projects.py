@@ -2,10 +2,509 @@
 
 from __future__ import annotations
 
-from kam_domain.application.core import ApplicationCore
+from collections.abc import Iterable
+from datetime import datetime
+from uuid import UUID
 
-__all__ = ["ProjectCommands"]
+import attrs
+
+from kam_domain.aggregates.base import Meta
+from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.project import (
+    DiscountRequest,
+    FeasibilityVerdict,
+    Project,
+    ProjectMilestone,
+    ProjectOutcome,
+)
+from kam_domain.aggregates.team import Team
+from kam_domain.application.core import ApplicationCore
+from kam_domain.application.directory import Entry
+from kam_domain.errors import AccountNotFound, AlreadyExists, ProjectNotFound, ValidationError
+from kam_domain.values import (
+    AccountId,
+    Actor,
+    DiscountRequestId,
+    MemberId,
+    Money,
+    Percentage,
+    ProjectId,
+    QuoteId,
+    RiskId,
+    Role,
+    Severity,
+    TeamId,
+)
+
+__all__ = ["PendingDiscount", "ProjectCommands"]
+
+
+@attrs.frozen
+class PendingDiscount:
+    """A discount request waiting for a decision, with the project it belongs to."""
+
+    project_id: ProjectId
+    project_name: str
+    account_id: AccountId
+    request: DiscountRequest
 
 
 class ProjectCommands(ApplicationCore):
-    """Project commands and queries."""
+    """Projects for client accounts: lifecycle, pricing and discount approvals, procurement,
+    costs and revenue."""
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def initiate_project(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        *,
+        name: str,
+        currency: str,
+        project_director_id: UUID,
+        project_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> ProjectId:
+        """立项: open a project for an account, led by a project director of the account's team.
+
+        Project names are unique within their account (case and spaces ignored).
+        """
+        entry = self._account_entry(account_id)
+        team, meta, by = self._team_context(entry.team_id, actor, at, correlation_id)
+        project_director = self._credentials(
+            team, project_director_id, meta.at, "project_director_id"
+        )
+        pid = ProjectId(self._new("project_id", project_id))
+        project = Project.initiate(
+            meta,
+            by,
+            pid,
+            team_id=TeamId(team.id),
+            account_id=AccountId(account_id),
+            name=name,
+            currency=currency,
+            project_director=project_director,
+        )
+        directory = self._directory()
+        taken = {
+            _name_key(directory.entries[other].name)
+            for other in directory.ids("project", account_id=account_id)
+        }
+        if _name_key(project.name) in taken:
+            msg = f"name: the account already has a project named {project.name!r}"
+            raise AlreadyExists(msg)
+        directory.add(meta, pid, Entry("project", project.name, team.id, account_id))
+        self._commit(project, directory)
+        return pid
+
+    def change_project_director(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        *,
+        project_director_id: UUID,
+        reason: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, team, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        project_director = self._credentials(
+            team, project_director_id, meta.at, "project_director_id"
+        )
+        project.change_project_director(meta, by, project_director, reason=reason)
+        self._commit(project)
+
+    def assess_feasibility(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        *,
+        verdict: FeasibilityVerdict,
+        value_positioning: str,
+        risks: Iterable[str] = (),
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        project.assess_feasibility(
+            meta, by, verdict=verdict, value_positioning=value_positioning, risks=risks
+        )
+        self._commit(project)
+
+    def assign_presales_support(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        member_id: UUID,
+        *,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, team, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        member = self._credentials(team, member_id, meta.at, "member_id")
+        project.assign_presales_support(meta, by, member)
+        self._commit(project)
+
+    def submit_proposal(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        *,
+        amount: Money,
+        summary: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        project.submit_proposal(meta, by, amount=amount, summary=summary)
+        self._commit(project)
+
+    def sign_contract(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        *,
+        value: Money,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        project.sign_contract(meta, by, value=value)
+        self._commit(project)
+
+    def mark_project_lost(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        *,
+        reason: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        project.mark_lost(meta, by, reason=reason)
+        self._commit(project)
+
+    def plan_implementation(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        *,
+        milestones: Iterable[tuple[str, datetime]],
+        headcount: int,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        project.plan_implementation(meta, by, milestones=milestones, headcount=headcount)
+        self._commit(project)
+
+    def reach_milestone(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        milestone: ProjectMilestone,
+        *,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        project.reach_milestone(meta, by, milestone)
+        self._commit(project)
+
+    def identify_risk(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        *,
+        description: str,
+        severity: Severity = Severity.MEDIUM,
+        risk_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> RiskId:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        rid = RiskId(self._new("risk_id", risk_id, check_store=False))
+        project.identify_risk(meta, by, rid, description=description, severity=severity)
+        self._commit(project)
+        return rid
+
+    def close_risk(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        risk_id: UUID,
+        *,
+        resolution: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        project.close_risk(meta, by, RiskId(risk_id), resolution=resolution)
+        self._commit(project)
+
+    def close_project(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        *,
+        outcome: ProjectOutcome,
+        note: str | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        project.close(meta, by, outcome=outcome, note=note)
+        self._commit(project)
+
+    # -- pricing and discounts -----------------------------------------------------------------
+
+    def set_price_band(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        *,
+        list_price: Money,
+        floor: Money,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        project.set_price_band(meta, by, list_price=list_price, floor=floor)
+        self._commit(project)
+
+    def set_minimum_margin(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        *,
+        minimum_margin: Percentage,
+        reason: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        project.set_minimum_margin(meta, by, minimum_margin=minimum_margin, reason=reason)
+        self._commit(project)
+
+    def request_discount(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        *,
+        percentage: Percentage,
+        justification: str,
+        request_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> DiscountRequestId:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        rid = DiscountRequestId(self._new("request_id", request_id, check_store=False))
+        project.request_discount(meta, by, rid, percentage=percentage, justification=justification)
+        self._commit(project)
+        return rid
+
+    def approve_discount(
+        self,
+        project_id: UUID,
+        actor: UUID | Actor,
+        request_id: UUID,
+        *,
+        approver_id: UUID | None = None,
+        decided_by: str | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Approve under the approver's authority in force at ``at`` (read from the Team).
+
+        A member approves as themselves; a policy (an :class:`Actor`) names ``approver_id``,
+        the member whose authority it applies, and is recorded as the deciding policy.
+        """
+        project = self._project(project_id)
+        team = self._team(project.team_id)
+        meta = self._meta(actor, at, correlation_id)
+        approver = self._approver(team, meta, approver_id)
+        project.approve_discount(
+            meta, approver, DiscountRequestId(request_id), decided_by=decided_by
+        )
+        self._commit(project)
+
+    def escalate_discount(
+        self,
+        project_id: UUID,
+        actor: UUID | Actor,
+        request_id: UUID,
+        *,
+        to_role: Role,
+        reason: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Route a request up to ``to_role``; a policy :class:`Actor` acts without credentials."""
+        project, _, meta, by = self._decider_context(project_id, actor, at, correlation_id)
+        project.escalate_discount(
+            meta, by, DiscountRequestId(request_id), to_role=to_role, reason=reason
+        )
+        self._commit(project)
+
+    def reject_discount(
+        self,
+        project_id: UUID,
+        actor: UUID | Actor,
+        request_id: UUID,
+        *,
+        reason: str,
+        decided_by: str | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Reject a request; a policy :class:`Actor` acts without credentials."""
+        project, _, meta, by = self._decider_context(project_id, actor, at, correlation_id)
+        project.reject_discount(
+            meta, by, DiscountRequestId(request_id), reason=reason, decided_by=decided_by
+        )
+        self._commit(project)
+
+    # -- procurement, costs and revenue --------------------------------------------------------
+
+    def record_quote(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        *,
+        vendor: str,
+        list_price: Money,
+        discount: Percentage,
+        quote_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> QuoteId:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        qid = QuoteId(self._new("quote_id", quote_id, check_store=False))
+        project.record_quote(meta, by, qid, vendor=vendor, list_price=list_price, discount=discount)
+        self._commit(project)
+        return qid
+
+    def confirm_quote(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        quote_id: UUID,
+        *,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        project.confirm_quote(meta, by, QuoteId(quote_id))
+        self._commit(project)
+
+    def record_cost(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        *,
+        amount: Money,
+        category: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        project.record_cost(meta, by, amount=amount, category=category)
+        self._commit(project)
+
+    def record_revenue(
+        self,
+        project_id: UUID,
+        actor: UUID,
+        *,
+        amount: Money,
+        category: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        project.record_revenue(meta, by, amount=amount, category=category)
+        self._commit(project)
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def get_project(self, project_id: UUID, *, version: int | None = None) -> Project:
+        """The project as now, or at ``version``."""
+        return self._get(Project, project_id, ProjectNotFound, "project_id", version=version)
+
+    def projects(
+        self, team_id: UUID | None = None, account_id: UUID | None = None
+    ) -> list[Project]:
+        """Projects (of a team, of an account), in the order they were initiated."""
+        where: dict[str, UUID] = {}
+        if team_id is not None:
+            where["team_id"] = team_id
+        if account_id is not None:
+            where["account_id"] = account_id
+        return [self._project(pid) for pid in self._directory().ids("project", **where)]
+
+    def pending_discount_requests(self, team_id: UUID) -> list[PendingDiscount]:
+        """The team's undecided discount requests on open projects, oldest first."""
+        self._team(team_id)
+        pending = [
+            PendingDiscount(ProjectId(project.id), project.name, project.account_id, request)
+            for project in self.projects(team_id=team_id)
+            for request in project.pending_discount_requests()
+        ]
+        return sorted(pending, key=lambda item: item.request.requested_at)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _project(self, project_id: object) -> Project:
+        return self._get(Project, project_id, ProjectNotFound, "project_id")
+
+    def _account_entry(self, account_id: object) -> Entry:
+        if not isinstance(account_id, UUID):
+            raise ValidationError("account_id", f"must be a UUID, not {account_id!r}")
+        entry = self._directory().entries.get(account_id)
+        if entry is None or entry.kind != "account":
+            raise AccountNotFound("account_id", account_id)
+        return entry
+
+    def _project_context(
+        self,
+        project_id: object,
+        actor: UUID,
+        at: datetime | None,
+        correlation_id: UUID | None,
+    ) -> tuple[Project, Team, Meta, Credentials]:
+        """Load the project and its team, stamp the command, and find the actor's credentials."""
+        project = self._project(project_id)
+        team, meta, by = self._team_context(project.team_id, actor, at, correlation_id)
+        return project, team, meta, by
+
+    def _decider_context(
+        self,
+        project_id: object,
+        actor: UUID | Actor,
+        at: datetime | None,
+        correlation_id: UUID | None,
+    ) -> tuple[Project, Team, Meta, Credentials | None]:
+        """As :meth:`_project_context`, but a policy or system actor comes without credentials."""
+        project = self._project(project_id)
+        team = self._team(project.team_id)
+        meta = self._meta(actor, at, correlation_id)
+        by = None if meta.actor.member_id is None else self._actor_credentials(team, meta)
+        return project, team, meta, by
+
+    def _approver(self, team: Team, meta: Meta, approver_id: object) -> Credentials:
+        member_id = meta.actor.member_id
+        if member_id is None:
+            if approver_id is None:
+                raise ValidationError("approver_id", f"{meta.actor} must name the approver")
+            return self._credentials(team, approver_id, meta.at, "approver_id")
+        if approver_id is not None and approver_id != member_id:
+            msg = "a member approves as themselves; approver_id must be the actor or omitted"
+            raise ValidationError("approver_id", msg)
+        return self._credentials(team, MemberId(member_id), meta.at, "actor")
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.casefold().split())
