@@ -1104,8 +1104,7 @@ def test_closing_needs_the_leads_an_outcome_and_a_real_note(
 
 
 def test_project_director_sets_the_price_band_within_their_authority() -> None:
-    """A floor 10 % under list is within the project director's 10 %; the event keeps their
-    credentials."""
+    """A floor 10 % under list is within the project director's 10 %; the event keeps them."""
     c = cast()
     project = initiated(c)
 
@@ -1120,8 +1119,7 @@ def test_project_director_sets_the_price_band_within_their_authority() -> None:
 
 
 def test_a_floor_beyond_the_setters_authority_is_refused() -> None:
-    """A floor 20 % under list exceeds the project director's 10 %; a sales director's 20 % covers
-    it."""
+    """A floor 20 % under list is beyond the project director's 10 %, within a director's 20 %."""
     c = cast()
     project = initiated(c)
 
@@ -1470,8 +1468,7 @@ def test_an_unknown_request_is_not_found() -> None:
 
 
 def test_the_floor_holds_at_approval_whoever_approves() -> None:
-    """Given an 8 % request, when the band is raised to a 950 floor, then even the senior
-    director cannot approve it."""
+    """An 8 % request under a band raised to a 950 floor is refused even to the senior director."""
     c = cast()
     project = priced(c)
     request_id = requested(project, c.kam, 8)
@@ -1600,8 +1597,7 @@ def test_approval_closes_with_the_contract() -> None:
 
 
 def test_an_approver_escalates_beyond_their_authority_and_only_that_level_approves() -> None:
-    """The project director passes a 9 % request to the sales director; then they cannot approve
-    it themselves, and the sales director can."""
+    """Once the project director passes 9 % up, only the sales director (or above) approves it."""
     c = cast()
     project = priced(c, floor=800, by=c.director)
     request_id = requested(project, c.kam, 9)
@@ -1661,8 +1657,7 @@ def test_only_policies_and_systems_escalate_without_credentials() -> None:
 def test_escalation_goes_up_from_an_approver_who_is_not_the_requester(
     by: str, to_role: Any, error: type[Exception], match: str
 ) -> None:
-    """Only approver roles are escalated to, above the escalating approver, never by the
-    requester, never by a representative."""
+    """Escalation goes to an approver role above the escalator, never by requester or rep."""
     c = cast()
     project = priced(c)
     request_id = requested(project, c.kam, 5)
