@@ -12,6 +12,8 @@ from __future__ import annotations
 __all__ = [
     "AccountNotFound",
     "AccountNotKey",
+    "AgreementNotFound",
+    "AgreementValueExceeded",
     "AlreadyDecided",
     "AlreadyExists",
     "AuthorityExceeded",
@@ -28,6 +30,7 @@ __all__ = [
     "MemberInactive",
     "MemberNotFound",
     "NoAccountableManager",
+    "NotAssignedToAccount",
     "NotAuthorised",
     "NotFound",
     "PaymentExceedsBalance",
@@ -43,6 +46,7 @@ __all__ = [
     "SignOffIncomplete",
     "StoreError",
     "StoreUnavailable",
+    "StoreUnreadable",
     "SupervisorRequired",
     "TargetNotFound",
     "TeamNotFound",
@@ -128,6 +132,12 @@ class CaseNotFound(NotFound):
     what = "case"
 
 
+class AgreementNotFound(NotFound):
+    """Raised when the account has no agreement with the given id."""
+
+    what = "agreement"
+
+
 class DiscountRequestNotFound(NotFound):
     """Raised when the project has no discount request with the given id."""
 
@@ -177,6 +187,10 @@ class SupervisorRequired(NotAuthorised):
     """Raised when a change needs the supervisor (e.g. a target revised after its period closed)."""
 
 
+class NotAssignedToAccount(NotAuthorised):
+    """Raised when a command for the account's own KAM or representative comes from another."""
+
+
 # --- Business rules --------------------------------------------------------------------------
 
 
@@ -216,6 +230,10 @@ class PaymentExceedsBalance(RuleViolated):
     """Raised when a payment is larger than the open balance of its invoice."""
 
 
+class AgreementValueExceeded(RuleViolated):
+    """Raised when invoices under an agreement would add up to more than its value."""
+
+
 class PeriodClosed(RuleViolated):
     """Raised when a command needs an open period and the period has closed."""
 
@@ -253,3 +271,7 @@ class UnknownStoreScheme(StoreError, ValueError):
 
 class StoreUnavailable(StoreError, ConnectionError):
     """Raised when the store cannot be reached or opened."""
+
+
+class StoreUnreadable(StoreError, ValueError):
+    """Raised when stored events cannot be decoded (wrong or missing cipher key, compression)."""

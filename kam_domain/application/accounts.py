@@ -2,10 +2,504 @@
 
 from __future__ import annotations
 
-from kam_domain.application.core import ApplicationCore
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
 
-__all__ = ["AccountCommands"]
+import attrs
+
+from kam_domain.aggregates.base import Meta, require_utc
+from kam_domain.aggregates.client_account import (
+    AccountInvoice,
+    AccountStrategies,
+    ClientAccount,
+    ClientCase,
+    ContactInfluence,
+    PaymentInstallment,
+)
+from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.team import Team
+from kam_domain.application.core import ApplicationCore
+from kam_domain.application.directory import Entry
+from kam_domain.errors import AccountNotFound, ValidationError
+from kam_domain.values import (
+    AccountId,
+    Actor,
+    AgreementId,
+    CaseId,
+    CaseKind,
+    ContactId,
+    InvoiceId,
+    Money,
+    Severity,
+    TeamId,
+    Tier,
+)
+
+__all__ = ["AccountCommands", "OpenCase", "OverdueInvoice"]
+
+
+@attrs.frozen
+class OpenCase:
+    """An unresolved case and the account it belongs to."""
+
+    account_id: AccountId
+    account_name: str
+    case: ClientCase
+
+
+@attrs.frozen
+class OverdueInvoice:
+    """An invoice past due with a balance open, and the account it belongs to."""
+
+    account_id: AccountId
+    account_name: str
+    invoice: AccountInvoice
+
+    @property
+    def open_balance(self) -> Money:
+        return self.invoice.open_balance
 
 
 class AccountCommands(ApplicationCore):
-    """Client account commands and queries."""
+    """Registering client accounts and everything the team records about them."""
+
+    # -- commands: the account and its people --------------------------------------------------
+
+    def register_account(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        *,
+        name: str,
+        industry: str,
+        region: str,
+        account_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> AccountId:
+        """Register a client of the team; its name must not be taken by another account."""
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        aid = AccountId(self._new("account_id", account_id))
+        account = ClientAccount.register(
+            meta,
+            by,
+            aid,
+            team_id=TeamId(team.id),
+            name=name,
+            industry=industry,
+            region=region,
+        )
+        entry = Entry("account", account.name, team.id)
+        self._commit(account, self._listed(meta, aid, entry))
+        return aid
+
+    def designate_key_account(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        *,
+        tier: Tier,
+        strategies: AccountStrategies,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """A sales director designates the account key (or changes its tier and strategies)."""
+        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        account.designate_key(meta, by, tier=tier, strategies=strategies)
+        self._commit(account)
+
+    def undesignate_key_account(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        *,
+        reason: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """A sales director ends the key-account status; the KAM stops being accountable."""
+        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        account.undesignate_key(meta, by, reason=reason)
+        self._commit(account)
+
+    def assign_kam(
+        self,
+        account_id: UUID,
+        actor: UUID | Actor,
+        kam_id: UUID,
+        *,
+        reason: str,
+        decided_by: str | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Make ``kam_id`` the accountable KAM: a director by hand, or a policy :class:`Actor`."""
+        account, team, meta, by = self._account_decision(account_id, actor, at, correlation_id)
+        kam = self._credentials(team, kam_id, meta.at, "kam_id")
+        account.assign_kam(meta, by, kam, reason=reason, decided_by=decided_by)
+        self._commit(account)
+
+    def assign_representative(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        representative_id: UUID,
+        *,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        account, team, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        representative = self._credentials(team, representative_id, meta.at, "representative_id")
+        account.assign_representative(meta, by, representative)
+        self._commit(account)
+
+    def assign_technical_contact(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        member_id: UUID,
+        *,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        account, team, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        contact = self._credentials(team, member_id, meta.at, "member_id")
+        account.assign_technical_contact(meta, by, contact)
+        self._commit(account)
+
+    # -- commands: the account plan ------------------------------------------------------------
+
+    def agree_account_plan(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        *,
+        supervisor_id: UUID,
+        client_goals: str,
+        execution_plan: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """The accountable KAM (``actor``) agrees the account plan with their supervisor."""
+        account, team, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        supervisor = self._credentials(team, supervisor_id, meta.at, "supervisor_id")
+        account.agree_plan(
+            meta, by, supervisor, client_goals=client_goals, execution_plan=execution_plan
+        )
+        self._commit(account)
+
+    def revise_account_plan(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        *,
+        supervisor_id: UUID,
+        client_goals: str,
+        execution_plan: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> int:
+        """The accountable KAM and their supervisor revise the plan; returns the new version."""
+        account, team, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        supervisor = self._credentials(team, supervisor_id, meta.at, "supervisor_id")
+        version = account.revise_plan(
+            meta, by, supervisor, client_goals=client_goals, execution_plan=execution_plan
+        )
+        self._commit(account)
+        return version
+
+    # -- commands: knowing the client ----------------------------------------------------------
+
+    def record_client_need(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        *,
+        description: str,
+        need_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> UUID:
+        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        nid = self._new("need_id", need_id, check_store=False)
+        account.record_need(meta, by, nid, description=description)
+        self._commit(account)
+        return nid
+
+    def add_client_contact(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        *,
+        name: str,
+        title: str,
+        influence: ContactInfluence,
+        owner_id: UUID,
+        contact_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> ContactId:
+        """Put a client contact on the relationship map with its owner on our side."""
+        account, team, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        owner = self._credentials(team, owner_id, meta.at, "owner_id")
+        cid = ContactId(self._new("contact_id", contact_id, check_store=False))
+        account.add_contact(meta, by, owner, cid, name=name, title=title, influence=influence)
+        self._commit(account)
+        return cid
+
+    def record_competitor_intelligence(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        *,
+        competitor: str,
+        note: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        account.record_competitor_intelligence(meta, by, competitor=competitor, note=note)
+        self._commit(account)
+
+    # -- commands: agreements, invoices, payments ----------------------------------------------
+
+    def sign_agreement(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        *,
+        number: str,
+        value: Money,
+        schedule: Iterable[PaymentInstallment],
+        agreement_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> AgreementId:
+        """A representative signs an agreement with its payment schedule."""
+        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        aid = AgreementId(self._new("agreement_id", agreement_id, check_store=False))
+        account.sign_agreement(meta, by, aid, number=number, value=value, schedule=schedule)
+        self._commit(account)
+        return aid
+
+    def issue_invoice(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        *,
+        amount: Money,
+        due_at: datetime,
+        agreement_id: UUID | None = None,
+        invoice_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> InvoiceId:
+        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        iid = InvoiceId(self._new("invoice_id", invoice_id, check_store=False))
+        agreement = None if agreement_id is None else AgreementId(agreement_id)
+        account.issue_invoice(meta, by, iid, amount=amount, due_at=due_at, agreement_id=agreement)
+        self._commit(account)
+        return iid
+
+    def record_payment(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        invoice_id: UUID,
+        *,
+        amount: Money,
+        payment_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> UUID:
+        """Book a payment received on an invoice; ``at`` is when it was received."""
+        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        pid = self._new("payment_id", payment_id, check_store=False)
+        account.receive_payment(meta, by, pid, InvoiceId(invoice_id), amount=amount)
+        self._commit(account)
+        return pid
+
+    def flag_overdue(
+        self,
+        account_id: UUID,
+        actor: UUID | Actor,
+        invoice_id: UUID,
+        *,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Flag an invoice past due at ``at``: by a member, or by a policy or system actor."""
+        account, _, meta, by = self._account_decision(account_id, actor, at, correlation_id)
+        account.flag_overdue(meta, by, InvoiceId(invoice_id))
+        self._commit(account)
+
+    # -- commands: client cases ----------------------------------------------------------------
+
+    def open_case(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        *,
+        kind: CaseKind,
+        severity: Severity,
+        subject: str,
+        case_id: UUID | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> CaseId:
+        """Open a complaint or inquiry; ``at`` starts its response clock."""
+        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        cid = CaseId(self._new("case_id", case_id, check_store=False))
+        account.open_case(meta, by, cid, kind=kind, severity=severity, subject=subject)
+        self._commit(account)
+        return cid
+
+    def acknowledge_case(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        case_id: UUID,
+        *,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        account.acknowledge_case(meta, by, CaseId(case_id))
+        self._commit(account)
+
+    def escalate_case(
+        self,
+        account_id: UUID,
+        actor: UUID | Actor,
+        case_id: UUID,
+        *,
+        to: UUID,
+        level: int,
+        reason: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Escalate a case to member ``to``: by a member, or by a policy :class:`Actor`."""
+        account, team, meta, by = self._account_decision(account_id, actor, at, correlation_id)
+        target = self._credentials(team, to, meta.at, "to")
+        account.escalate_case(meta, by, target, CaseId(case_id), level=level, reason=reason)
+        self._commit(account)
+
+    def resolve_case(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        case_id: UUID,
+        *,
+        resolution: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        account.resolve_case(meta, by, CaseId(case_id), resolution=resolution)
+        self._commit(account)
+
+    # -- commands: satisfaction ----------------------------------------------------------------
+
+    def record_satisfaction(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        *,
+        score: Decimal | int | str,
+        comment: str | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Record a satisfaction survey score from 0 to 100."""
+        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        account.survey_satisfaction(meta, by, score=score, comment=comment)
+        self._commit(account)
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def get_account(self, account_id: UUID, *, version: int | None = None) -> ClientAccount:
+        """The account as now, or at ``version``."""
+        return self._get(ClientAccount, account_id, AccountNotFound, "account_id", version=version)
+
+    def find_account(self, name_or_id: str | UUID) -> ClientAccount:
+        """The account with this name (case and spacing ignored) or id (a UUID or its text)."""
+        if isinstance(name_or_id, UUID):
+            return self.get_account(name_or_id)
+        if not isinstance(name_or_id, str) or not name_or_id.strip():
+            raise ValidationError("name_or_id", f"must be a name or id, not {name_or_id!r}")
+        account_id = self._directory().account_named(name_or_id)
+        if account_id is None:
+            try:
+                account_id = UUID(name_or_id.strip())
+            except ValueError:
+                raise AccountNotFound("name_or_id", name_or_id) from None
+        try:
+            return self._get(ClientAccount, account_id, AccountNotFound, "name_or_id")
+        except AccountNotFound:
+            raise AccountNotFound("name_or_id", name_or_id) from None
+
+    def accounts(self, team_id: UUID | None = None) -> list[ClientAccount]:
+        """Every account (of ``team_id``, if given), in the order they were registered."""
+        if team_id is None:
+            ids = self._directory().ids("account")
+        else:
+            self._team(team_id)
+            ids = self._directory().ids("account", team_id=team_id)
+        return [self.get_account(account_id) for account_id in ids]
+
+    def accounts_of_kam(self, kam_id: UUID) -> list[ClientAccount]:
+        """The accounts ``kam_id`` is accountable for now."""
+        if not isinstance(kam_id, UUID):
+            raise ValidationError("kam_id", f"must be a member id (UUID), not {kam_id!r}")
+        return [account for account in self.accounts() if account.kam_id == kam_id]
+
+    def open_cases(self, team_id: UUID) -> list[OpenCase]:
+        """The team's unresolved cases, the earliest opened first."""
+        found = [
+            OpenCase(AccountId(account.id), account.name, case)
+            for account in self.accounts(team_id)
+            for case in account.open_cases()
+        ]
+        return sorted(found, key=lambda item: item.case.opened_at)
+
+    def overdue_invoices(self, team_id: UUID, at: datetime) -> list[OverdueInvoice]:
+        """The team's invoices past due at ``at`` with a balance open, the earliest due first."""
+        moment = require_utc("at", at)
+        found = [
+            OverdueInvoice(AccountId(account.id), account.name, invoice)
+            for account in self.accounts(team_id)
+            for invoice in account.overdue_invoices(moment)
+        ]
+        return sorted(found, key=lambda item: item.invoice.due_at)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _account_context(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        at: datetime | None,
+        correlation_id: UUID | None,
+    ) -> tuple[ClientAccount, Team, Meta, Credentials]:
+        """Load the account and its team, stamp the command, and find the actor's credentials."""
+        account = self.get_account(account_id)
+        team, meta, by = self._team_context(account.team_id, actor, at, correlation_id)
+        return account, team, meta, by
+
+    def _account_decision(
+        self,
+        account_id: UUID,
+        actor: UUID | Actor,
+        at: datetime | None,
+        correlation_id: UUID | None,
+    ) -> tuple[ClientAccount, Team, Meta, Credentials | None]:
+        """As :meth:`_account_context`, for commands a policy or system may decide: their
+        actor has no credentials."""
+        account = self.get_account(account_id)
+        team = self._team(account.team_id)
+        meta = self._meta(actor, at, correlation_id)
+        by = None if meta.actor.member_id is None else self._actor_credentials(team, meta)
+        return account, team, meta, by
