@@ -183,6 +183,8 @@ class AccountPlan:
 @transcoded
 @attrs.frozen
 class ClientNeed:
+    """Something the client needs, as someone serving it recorded it."""
+
     need_id: UUID
     description: str
     recorded_at: datetime
@@ -204,6 +206,8 @@ class ClientContact:
 @transcoded
 @attrs.frozen
 class CompetitorIntel:
+    """What the team learned about a competitor at this client."""
+
     competitor: str
     note: str
     recorded_at: datetime
@@ -251,6 +255,8 @@ class AccountInvoice:
 @transcoded
 @attrs.frozen
 class AccountPayment:
+    """Money received on an invoice; ``received_at`` places it in a period's revenue."""
+
     payment_id: UUID
     invoice_id: InvoiceId
     amount: Money
@@ -283,6 +289,8 @@ class ClientCase:
 @transcoded
 @attrs.frozen
 class SatisfactionSurvey:
+    """One satisfaction score from 0 to 100, with the client's comment."""
+
     score: Decimal
     comment: str | None
     surveyed_at: datetime
@@ -1161,7 +1169,9 @@ class ClientAccount(KamAggregate):
             msg = f"actor: {by.name} is not the accountable KAM of {self.name!r}"
             raise NotAssignedToAccount(msg)
         _check_credentials("supervisor", supervisor)
-        if by.supervisor_id is None or supervisor.member_id != by.supervisor_id:
+        if by.supervisor_id is None:
+            raise SupervisorRequired(f"supervisor: {by.name} has no supervisor recorded")
+        if supervisor.member_id != by.supervisor_id:
             msg = f"supervisor: {supervisor.name} is not the recorded supervisor of {by.name}"
             raise SupervisorRequired(msg)
         supervisor.require_active("supervisor")
