@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 
 from kam_domain.application import KamApplication
 from kam_domain.values import MemberId, Percentage, Role, TeamId
+from tests import postgres_server
 from tests.support import T0
 
 settings.register_profile(
@@ -22,7 +23,7 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
-BACKENDS = ["memory", "sqlite"]
+BACKENDS = ["memory", "sqlite", "postgres"]
 
 
 def store_url(backend: str, tmp_path: Path) -> str:
@@ -31,6 +32,10 @@ def store_url(backend: str, tmp_path: Path) -> str:
         return "memory://"
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'kam.db'}"
+    if backend == "postgres":
+        # A schema per test; skips without a server (checked once per run), unless
+        # KAM_REQUIRE_POSTGRES=1, where it fails.
+        return postgres_server.fresh_store_url()
     raise AssertionError(backend)
 
 
@@ -40,8 +45,11 @@ def fixture_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(name="store")
-def fixture_store(backend: str, tmp_path: Path) -> str:
-    return store_url(backend, tmp_path)
+def fixture_store(backend: str, tmp_path: Path) -> Iterator[str]:
+    url = store_url(backend, tmp_path)
+    yield url
+    if backend == "postgres":
+        postgres_server.drop_schema(url)
 
 
 @pytest.fixture(name="app")

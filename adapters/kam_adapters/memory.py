@@ -9,6 +9,7 @@ __all__ = ["MemoryAdapter", "adapter"]
 
 class MemoryAdapter:
     scheme = "memory"
+    options: frozenset[str] = frozenset()
 
     def environment(self, url: StoreUrl) -> dict[str, str]:
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
