@@ -1,0 +1,457 @@
+"""Conformance tests for storage adapters, built on eventsourcing's own recorder tests.
+
+An adapter (see :mod:`kam_domain.storage`) conforms when every case here passes against it.
+Give :class:`StoreTestCase` a way to make a fresh, empty store, then combine it with each case::
+
+    from kam_domain.testing import storage as kit
+
+    class MyStore(kit.StoreTestCase):
+        def create_store_url(self) -> str:
+            return "mystore://…/a-fresh-empty-store"
+
+        def drop_store(self, url: str) -> None:
+            ...  # remove what create_store_url made
+
+    class TestMyAggregateRecorder(MyStore, kit.AggregateRecorderConformance): ...
+    class TestMyApplicationRecorder(MyStore, kit.ApplicationRecorderConformance): ...
+    class TestMyTrackingRecorder(MyStore, kit.TrackingRecorderConformance): ...
+    class TestMyProcessRecorder(MyStore, kit.ProcessRecorderConformance): ...
+    class TestMyNotificationOrder(MyStore, kit.NotificationOrderConformance): ...
+    class TestMyApplication(MyStore, kit.ApplicationConformance): ...
+
+Import the module, not its classes: pytest collects every ``TestCase`` class it finds in a test
+module's namespace, and these are abstract (they skip themselves if collected anyway).
+
+The recorder cases are eventsourcing's (``eventsourcing.tests.persistence``), fed with recorders
+from the adapter's own factory. :class:`ApplicationConformance` adds what this library relies
+on: opening a store by URL through the facade, state that survives reopening, optimistic
+conflicts surfacing as :class:`~kam_domain.errors.ConcurrencyConflict` with nothing written,
+several records committed all or nothing, writers in several threads losing nothing, and
+encryption and compression configured per store.
+
+Capability flags on :class:`StoreTestCase`: ``persistent`` (False when a store lives only as long
+as the application object that opened it, as ``memory://`` does) and ``supports_subscriptions``
+(whether the application recorder's ``subscribe()`` works).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+from unittest import TestCase
+from urllib.parse import quote
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    InfrastructureFactory,
+    ProcessRecorder,
+    TrackingRecorder,
+)
+from eventsourcing.tests.persistence import (
+    AggregateRecorderTestCase,
+    ApplicationRecorderTestCase,
+    NonInterleavingNotificationIDsBaseCase,
+    ProcessRecorderTestCase,
+    TrackingRecorderTestCase,
+)
+from eventsourcing.utils import Environment
+
+from kam_domain.aggregates.base import Meta
+from kam_domain.aggregates.team import Team
+from kam_domain.application import KamApplication
+from kam_domain.application.directory import Entry
+from kam_domain.errors import ConcurrencyConflict, InvalidStoreUrl, StoreUnreadable, ValidationError
+from kam_domain.storage import StoreUrl, new_cipher_key, resolve_store, store_settings
+from kam_domain.values import Actor, MemberId, Percentage, Role, TeamId
+
+__all__ = [
+    "AggregateRecorderConformance",
+    "ApplicationConformance",
+    "ApplicationRecorderConformance",
+    "NotificationOrderConformance",
+    "ProcessRecorderConformance",
+    "StoreTestCase",
+    "TrackingRecorderConformance",
+]
+
+#: Names the raw-bytes tests look for: none may be readable in an encrypted store.
+TEAM_NAME = "Zhongshan Telecom Key Accounts"
+DIRECTOR_NAME = "Qian Weiming"
+MEMBER_NAMES = ("Lu Xiaofeng", "He Jingyi", "Tang Shuhua")
+
+
+class StoreTestCase(TestCase):
+    """A test case with a fresh, empty store of the adapter under test (``self.store``)."""
+
+    #: False when a store lives only as long as the application object that opened it.
+    persistent: ClassVar[bool] = True
+    #: Whether the application recorder's ``subscribe()`` is supported.
+    supports_subscriptions: ClassVar[bool] = True
+
+    store: str
+
+    def create_store_url(self) -> str:
+        """The URL of a fresh, empty store, used by one test."""
+        raise NotImplementedError
+
+    def drop_store(self, url: str) -> None:
+        """Remove what :meth:`create_store_url` made (called after each test)."""
+
+    def raw_states(self, app: KamApplication) -> list[bytes]:
+        """Every stored event's state as the store keeps it.
+
+        This default reads through the adapter's recorder; adapters over a database should
+        read the tables with the database's own driver instead, so that the encryption tests
+        look at the bytes at rest.
+        """
+        notifications = app.recorder.select_notifications(start=None, limit=1_000_000)
+        return [notification.state for notification in notifications]
+
+    def setUp(self) -> None:
+        if type(self).create_store_url is StoreTestCase.create_store_url:
+            self.skipTest("abstract conformance case: subclass it and define create_store_url()")
+        super().setUp()
+        self._threads_before = set(threading.enumerate())
+        self.store = self.create_store_url()
+        self.addCleanup(self.drop_store, self.store)
+
+    def tearDown(self) -> None:
+        # Some of eventsourcing's cases leave reader threads running after they return; closing
+        # the store under a thread still using it can crash the driver (SQLite does).
+        for thread in set(threading.enumerate()) - self._threads_before:
+            if not thread.daemon:
+                thread.join(timeout=30)
+        super().tearDown()
+
+    def open(self, store: str | None = None, **options: Any) -> KamApplication:
+        """A :class:`KamApplication` on ``store`` (default: this test's), closed after the test."""
+        app = KamApplication(store or self.store, **options)
+        self.addCleanup(app.close)
+        return app
+
+    def factory(self) -> InfrastructureFactory[Any]:
+        """The adapter's eventsourcing factory for this test's store, closed after the test."""
+        url, adapter = resolve_store(self.store)
+        env = Environment(KamApplication.name, store_settings(url, adapter))
+        factory: InfrastructureFactory[Any] = InfrastructureFactory.construct(env)
+        self.addCleanup(factory.close)
+        return factory
+
+
+class AggregateRecorderConformance(StoreTestCase, AggregateRecorderTestCase):
+    """eventsourcing's aggregate recorder tests (the recorder that holds snapshots)."""
+
+    def create_recorder(self) -> AggregateRecorder:
+        return self.factory().aggregate_recorder("snapshots")
+
+
+class ApplicationRecorderConformance(StoreTestCase, ApplicationRecorderTestCase):
+    """eventsourcing's application recorder tests (events and their notification log)."""
+
+    def create_recorder(self) -> ApplicationRecorder:
+        return self.factory().application_recorder()
+
+    def test_insert_subscribe(self) -> None:
+        """A subscription yields recorded events in order, then new ones as they arrive."""
+        if not self.supports_subscriptions:
+            self.skipTest("this adapter's recorder does not support subscriptions")
+        self.optional_test_insert_subscribe()
+
+
+class TrackingRecorderConformance(StoreTestCase, TrackingRecorderTestCase):
+    """eventsourcing's tracking recorder tests (what a policy has processed)."""
+
+    def create_recorder(self) -> TrackingRecorder:
+        recorder: TrackingRecorder = self.factory().tracking_recorder()
+        return recorder
+
+
+class ProcessRecorderConformance(StoreTestCase, ProcessRecorderTestCase):
+    """eventsourcing's process recorder tests (events recorded atomically with tracking)."""
+
+    def create_recorder(self) -> ProcessRecorder:
+        return self.factory().process_recorder()
+
+
+class NotificationOrderConformance(StoreTestCase, NonInterleavingNotificationIDsBaseCase):
+    """Two transactions' notification ids never interleave (readers would skip events)."""
+
+    def create_recorder(self) -> ApplicationRecorder:
+        return self.factory().application_recorder()
+
+
+class ApplicationConformance(StoreTestCase):
+    """What the facade needs from a store, beyond eventsourcing's recorder contracts."""
+
+    def test_opens_the_store_its_url_names(self) -> None:
+        """A new store opens through the facade by its URL and holds no team yet."""
+        app = self.open()
+
+        self.assertEqual(str(app.store_url), str(StoreUrl.parse(self.store)))
+        self.assertEqual(app.teams(), [])
+
+    def test_team_state_survives_reopening_the_store(self) -> None:
+        """Team, members and authority read back from the store as they were recorded."""
+        app = self.open()
+        team_id, director, members = build_team(app)
+
+        reread = self.reopen(app)
+        team = reread.get_team(team_id)
+
+        self.assertEqual(state(team), state(app.get_team(team_id)))
+        self.assertEqual(team.name, TEAM_NAME)
+        self.assertEqual([m.name for m in team.active_members()], [DIRECTOR_NAME, *MEMBER_NAMES])
+        limits = [str(team.credentials(m, team.modified_on).discount_authority) for m in members]
+        self.assertEqual(limits, ["20%", "5%", "None"])
+        self.assertEqual([t.id for t in reread.teams()], [team_id])
+        self.assertEqual(team.capacity_of(director), 15)
+
+    def test_conflicting_write_raises_concurrency_conflict_and_records_nothing(self) -> None:
+        """A write based on a stale read fails with ConcurrencyConflict and changes nothing."""
+        writer = self.open()
+        team_id, director, _ = build_team(writer)
+        other = self.reopen(writer)
+        stale = other.get_team(team_id)
+        writer.set_capacity(team_id, director, None, capacity=20)
+
+        read_at = stale.version
+        meta = Meta.command(Actor.member(director))
+        stale.set_capacity(meta, stale.credentials(director, meta.at), None, capacity=30)
+        with self.assertRaises(ConcurrencyConflict):
+            other._commit(stale)
+
+        team = writer.get_team(team_id)
+        self.assertEqual(team.default_capacity, 20)
+        self.assertEqual(team.version, read_at + 1)
+
+    def test_several_records_commit_all_or_nothing(self) -> None:
+        """When one record of a commit conflicts, the others are not written either."""
+        app = self.open()
+        stale_directory = app._directory()
+        app.form_team(
+            name="First", segment="s", region="r", director_name="D", top_authority=pct(10)
+        )
+        meta = Meta.command(Actor.system("conformance"))
+        team = Team.form(
+            meta,
+            TeamId(uuid4()),
+            name="Second",
+            segment="s",
+            region="r",
+            director_id=MemberId(uuid4()),
+            director_name="D",
+            top_authority=pct(10),
+        )
+        stale_directory.add(meta, team.id, Entry("team", team.name, team.id))
+
+        with self.assertRaises(ConcurrencyConflict):
+            app._commit(team, stale_directory)
+
+        self.assertFalse(team.id in app.repository, "the conflicting commit wrote a record")
+        self.assertEqual([t.name for t in app.teams()], ["First"])
+
+    def test_retrying_runs_a_command_again_after_a_conflict(self) -> None:
+        """``retrying`` repeats a command that lost a race, and the second attempt lands."""
+        app = self.open()
+        team_id, director, _ = build_team(app)
+        attempts: list[int] = []
+
+        def set_capacity_losing_the_first_race(capacity: int) -> None:
+            attempts.append(capacity)
+            if len(attempts) == 1:
+                stale = app.get_team(team_id)
+                app.set_capacity(team_id, director, None, capacity=capacity - 1)
+                meta = Meta.command(Actor.member(director))
+                by = stale.credentials(director, meta.at)
+                stale.set_capacity(meta, by, None, capacity=capacity)
+                app._commit(stale)
+            else:
+                app.set_capacity(team_id, director, None, capacity=capacity)
+
+        app.retrying(set_capacity_losing_the_first_race, 40)
+
+        self.assertEqual(attempts, [40, 40])
+        self.assertEqual(app.get_team(team_id).default_capacity, 40)
+
+    def test_writers_in_several_threads_lose_and_duplicate_nothing(self) -> None:
+        """Four threads updating one team, retrying conflicts, record exactly their commands."""
+        app = self.open()
+        team_id, director, _ = build_team(app)
+        start = app.get_team(team_id).version
+        kams = [
+            app.add_member(team_id, director, name=f"KAM {n}", role=Role.KEY_ACCOUNT_MANAGER)
+            for n in range(4)
+        ]
+        per_thread = 15
+        errors: list[BaseException] = []
+
+        def work(member: UUID) -> None:
+            writer = self.reopen(app)
+            try:
+                for capacity in range(1, per_thread + 1):
+                    writer.retrying(
+                        writer.set_capacity,
+                        team_id,
+                        director,
+                        member,
+                        capacity=capacity,
+                        attempts=200,
+                    )
+            except BaseException as error:  # reported by the main thread
+                errors.append(error)
+
+        threads = [threading.Thread(target=work, args=(kam,)) for kam in kams]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        self.assertEqual(errors, [])
+        team = self.reopen(app).get_team(team_id)
+        self.assertEqual(team.version, start + len(kams) + len(kams) * per_thread)
+        for kam in kams:
+            self.assertEqual(capacities(app, team_id, kam), list(range(1, per_thread + 1)))
+
+    def test_encrypted_store_round_trips_and_keeps_no_name_readable(self) -> None:
+        """With a cipher key, state reads back with the key and no name is readable at rest."""
+        key = new_cipher_key()
+        app = self.open(cipher_key=key)
+        team_id, _, _ = build_team(app)
+
+        reread = self.reopen(app, cipher_key=key)
+
+        self.assertEqual(reread.get_team(team_id).name, TEAM_NAME)
+        assert_names_hidden(self, self.raw_states(app))
+
+    def test_unencrypted_store_keeps_names_readable_at_rest(self) -> None:
+        """Without a key the names are in the stored bytes (so the encrypted test means it)."""
+        app = self.open()
+        build_team(app)
+
+        raw = b"".join(self.raw_states(app))
+
+        self.assertIn(TEAM_NAME.encode(), raw)
+        self.assertIn(DIRECTOR_NAME.encode(), raw)
+
+    def test_encrypted_store_refuses_a_missing_or_wrong_key(self) -> None:
+        """Opening an encrypted store without its key, or with another, is StoreUnreadable."""
+        if not self.persistent:
+            self.skipTest("the store does not outlive the application that wrote it")
+        key = new_cipher_key()
+        build_team(self.open(cipher_key=key))
+
+        with self.assertRaises(StoreUnreadable):
+            self.open()
+        with self.assertRaises(StoreUnreadable):
+            self.open(cipher_key=new_cipher_key())
+
+    def test_compressed_store_round_trips(self) -> None:
+        """With compression on, state reads back; opened without it, the store is unreadable."""
+        app = self.open(compress=True)
+        team_id, _, _ = build_team(app)
+
+        reread = self.reopen(app, compress=True)
+
+        self.assertEqual(reread.get_team(team_id).name, TEAM_NAME)
+        self.assertTrue(all(stored.startswith(b"\x78") for stored in self.raw_states(app)))
+        if self.persistent:
+            with self.assertRaises(StoreUnreadable):
+                self.open(compress=False)
+
+    def test_encrypted_and_compressed_store_round_trips(self) -> None:
+        """Cipher and compression together: state reads back and no name is readable."""
+        key = new_cipher_key(16)
+        app = self.open(cipher_key=key, compress=True)
+        team_id, _, _ = build_team(app)
+
+        reread = self.reopen(app, cipher_key=key, compress=True)
+
+        self.assertEqual(reread.get_team(team_id).name, TEAM_NAME)
+        assert_names_hidden(self, self.raw_states(app))
+
+    def test_cipher_key_in_the_url_works_and_is_never_printed(self) -> None:
+        """A key given as a URL parameter encrypts the store and is masked when printed."""
+        key = new_cipher_key()
+        url = with_parameter(self.store, "cipher_key", key)
+        app = self.open(url)
+        team_id, _, _ = build_team(app)
+
+        reread = self.reopen(app, store=url)
+
+        self.assertEqual(reread.get_team(team_id).name, TEAM_NAME)
+        assert_names_hidden(self, self.raw_states(app))
+        for text in (str(app.store_url), repr(app.store_url)):
+            self.assertNotIn(key, text)
+            self.assertNotIn(quote(key, safe=""), text)
+            self.assertIn("cipher_key=***", text)
+
+    def test_malformed_cipher_key_is_refused_without_echoing_it(self) -> None:
+        """A key that is not 16, 24 or 32 bytes of base64 is refused and never repeated."""
+        bad = "not-a-key-" + uuid4().hex
+
+        with self.assertRaises(ValidationError) as keyword:
+            self.open(cipher_key=bad)
+        with self.assertRaises(InvalidStoreUrl) as parameter:
+            self.open(with_parameter(self.store, "cipher_key", bad))
+
+        self.assertNotIn(bad, str(keyword.exception))
+        self.assertNotIn(bad, str(parameter.exception))
+
+    def reopen(
+        self, app: KamApplication, *, store: str | None = None, **options: Any
+    ) -> KamApplication:
+        """Another application on the same store; the same one when stores do not persist."""
+        if not self.persistent:
+            return app
+        return self.open(store or self.store, **options)
+
+
+def build_team(app: KamApplication) -> tuple[TeamId, MemberId, list[MemberId]]:
+    """Form the test team, add three members, grant two of them authority."""
+    team_id, director = app.form_team(
+        name=TEAM_NAME,
+        segment="telecom",
+        region="south",
+        director_name=DIRECTOR_NAME,
+        top_authority=pct(30),
+    )
+    roles = (Role.SALES_DIRECTOR, Role.KEY_ACCOUNT_MANAGER, Role.KEY_ACCOUNT_REPRESENTATIVE)
+    members = [
+        app.add_member(team_id, director, name=name, role=role)
+        for name, role in zip(MEMBER_NAMES, roles, strict=True)
+    ]
+    app.grant_authority(team_id, director, members[0], max_discount=pct(20))
+    app.grant_authority(team_id, director, members[1], max_discount=pct(5))
+    app.set_capacity(team_id, director, director, capacity=15)
+    return team_id, director, members
+
+
+def state(aggregate: Any) -> dict[str, Any]:
+    """An aggregate's state, comparable between two loads of it."""
+    return {key: value for key, value in vars(aggregate).items() if key != "_pending_events"}
+
+
+def capacities(app: KamApplication, team_id: UUID, member: UUID) -> list[int]:
+    """The capacities set for ``member``, in the order the store recorded them."""
+    return [
+        event.capacity
+        for event in app.events.get(team_id)
+        if isinstance(event, Team.CapacitySet) and event.member_id == member
+    ]
+
+
+def assert_names_hidden(case: TestCase, states: list[bytes]) -> None:
+    case.assertTrue(states, "the store holds no events")
+    raw = b"".join(states)
+    for name in (TEAM_NAME, DIRECTOR_NAME, *MEMBER_NAMES):
+        case.assertNotIn(name.encode(), raw, f"{name!r} is readable in the stored bytes")
+
+
+def with_parameter(url: str, name: str, value: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{name}={quote(value, safe='')}"
+
+
+def pct(value: int) -> Percentage:
+    return Percentage.of(value)
