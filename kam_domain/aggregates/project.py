@@ -632,8 +632,8 @@ class Project(KamAggregate):
     ) -> Self:
         """立项: a director or a KAM opens a project for an account of their team.
 
-        ``account_manager_id`` is the account's accountable KAM when the caller knows it; a KAM
-        then initiates only for accounts they are accountable for.
+        ``account_manager_id`` is the account's accountable KAM (None when it has none); a KAM
+        initiates only for accounts they are accountable for.
         """
         _require_uuid("project_id", project_id)
         _require_uuid("team_id", team_id)
@@ -644,11 +644,7 @@ class Project(KamAggregate):
             "actor", Role.SENIOR_SALES_DIRECTOR, Role.SALES_DIRECTOR, Role.KEY_ACCOUNT_MANAGER
         )
         _require_team("actor", by, team_id)
-        if (
-            by.role is Role.KEY_ACCOUNT_MANAGER
-            and account_manager_id is not None
-            and by.member_id != account_manager_id
-        ):
+        if by.role is Role.KEY_ACCOUNT_MANAGER and by.member_id != account_manager_id:
             msg = f"actor: {by.name} is not the accountable manager of account {account_id}"
             raise NotAuthorised(msg)
         _require_credentials("project_director_id", project_director)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from kam_domain.aggregates.client_account import ClientAccount
+from kam_domain.aggregates.project import Project
+from kam_domain.aggregates.target import Target
 from kam_domain.aggregates.team import Team
 from kam_domain.application.accounts import AccountCommands
+from kam_domain.application.directory import Directory
 from kam_domain.application.projects import ProjectCommands
 from kam_domain.application.targets import TargetCommands
 from kam_domain.application.teams import TeamCommands
@@ -22,4 +26,10 @@ class KamApplication(TeamCommands, AccountCommands, ProjectCommands, TargetComma
     """
 
     #: Long histories load from a snapshot taken every this many events.
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Team: 100}
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
+        Team: 100,
+        ClientAccount: 100,
+        Project: 50,
+        Target: 50,
+        Directory: 200,
+    }

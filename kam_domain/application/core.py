@@ -21,10 +21,12 @@ from eventsourcing.persistence import (
 )
 
 from kam_domain.aggregates.base import KamAggregate, Meta
+from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import Team
 from kam_domain.application.directory import DIRECTORY_ID, Directory, Entry
 from kam_domain.errors import (
+    AccountNotFound,
     AlreadyExists,
     ConcurrencyConflict,
     MemberNotFound,
@@ -146,6 +148,11 @@ class ApplicationCore(Application[UUID]):
 
     def _team(self, team_id: object, field: str = "team_id") -> Team:
         return self._get(Team, team_id, TeamNotFound, field)
+
+    def _accountable_kam(self, account_id: object, at: datetime) -> MemberId | None:
+        """The KAM accountable for ``account_id`` at ``at`` (None when it has none)."""
+        account = self._get(ClientAccount, account_id, AccountNotFound, "account_id")
+        return account.accountable_kam_at(at)
 
     def _credentials(
         self, team: Team, member_id: object, at: datetime, field: str = "actor"

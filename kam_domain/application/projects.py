@@ -86,6 +86,7 @@ class ProjectCommands(ApplicationCore):
             name=name,
             currency=currency,
             project_director=project_director,
+            account_manager_id=self._accountable_kam(account_id, meta.at),
         )
         directory = self._directory()
         taken = {

@@ -28,7 +28,7 @@ from kam_domain.errors import (
     TargetNotFound,
     ValidationError,
 )
-from kam_domain.values import AccountId, Actor, MemberId, Period, TargetId, TeamId
+from kam_domain.values import AccountId, Actor, Period, TargetId, TeamId
 
 __all__ = ["TargetCommands", "target_entry_name"]
 
@@ -230,15 +230,6 @@ class TargetCommands(ApplicationCore):
         return self._target(target_id).progress()
 
     # -- helpers -------------------------------------------------------------------------------
-
-    def _accountable_kam(self, account_id: AccountId, at: datetime) -> MemberId | None:
-        """The KAM accountable for ``account_id`` at ``at`` (None when it has none).
-
-        Answered from the ClientAccount record by the account commands, which the application
-        combines with these; targets only need the answer.
-        """
-        msg = "the application has no account commands to name an account's KAM"
-        raise NotImplementedError(msg)
 
     def _target(self, target_id: object) -> Target:
         return self._get(Target, target_id, TargetNotFound, "target_id")

@@ -135,6 +135,7 @@ def initiated(c: Cast, **changes: Any) -> Project:
         "name": "Core network upgrade",
         "currency": "CNY",
         "project_director": c.pd,
+        "account_manager_id": c.kam.member_id,
     }
     kwargs.update(changes)
     project = Project.initiate(meta(c.kam), c.kam, ProjectId(uuid4()), **kwargs)
@@ -149,6 +150,7 @@ def initiated_by(c: Cast, by: Credentials, **changes: Any) -> Project:
         "name": "Core",
         "currency": "CNY",
         "project_director": c.pd,
+        "account_manager_id": c.kam.member_id,
     }
     kwargs.update(changes)
     return Project.initiate(meta(by), by, ProjectId(uuid4()), **kwargs)
@@ -247,6 +249,7 @@ def test_kam_initiates_a_project_led_by_a_project_director() -> None:
         name="  Core network upgrade ",
         currency="CNY",
         project_director=c.pd,
+        account_manager_id=c.kam.member_id,
     )
 
     assert then(project) == [Project.Initiated]
@@ -273,6 +276,7 @@ def test_sales_directors_may_initiate(who: str) -> None:
         name="Core",
         currency="CNY",
         project_director=c.pd,
+        account_manager_id=c.kam.member_id,
     )
 
     assert then(project) == [Project.Initiated]
@@ -328,6 +332,7 @@ def test_a_member_cannot_initiate_with_someone_elses_credentials() -> None:
             name="Core",
             currency="CNY",
             project_director=c.pd,
+            account_manager_id=c.kam.member_id,
         )
 
 
@@ -1977,6 +1982,7 @@ def test_state_rebuilt_from_the_events_equals_the_state_that_recorded_them() -> 
         name="Core",
         currency="CNY",
         project_director=c.pd,
+        account_manager_id=c.kam.member_id,
     )
     project.assess_feasibility(
         meta(c.pd), c.pd, verdict=FeasibilityVerdict.FEASIBLE, value_positioning="v", risks=["r"]
