@@ -42,9 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     demo.add_argument("--store", metavar="URL", help=STORE_HELP)
-    demo.add_argument(
-        "--seed", type=int, default=1, metavar="N", help="scenario seed (default: 1)"
-    )
+    demo.add_argument("--seed", type=int, default=1, metavar="N", help="scenario seed (default: 1)")
     return parser
 
 

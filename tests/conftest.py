@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from kam_domain.aggregates.client_account import AccountStrategies
 from kam_domain.application import KamApplication
-from kam_domain.values import MemberId, Percentage, Role, TeamId
+from kam_domain.values import AccountId, MemberId, Percentage, Role, TeamId, Tier
 from tests import postgres_server
 from tests.support import T0
 
@@ -107,3 +109,29 @@ def build_org(app: KamApplication) -> Org:
 @pytest.fixture(name="org")
 def fixture_org(app: KamApplication) -> Org:
     return build_org(app)
+
+
+STRATEGIES = AccountStrategies(
+    market="grow share in the province",
+    client="executive sponsorship",
+    marketing="joint industry events",
+    competitive="bundle services the rivals lack",
+)
+
+
+def key_account(
+    app: KamApplication,
+    org: Org,
+    name: str = "Acme Telecom",
+    *,
+    kam: MemberId | None = None,
+    tier: Tier = Tier.MAJOR,
+    when: datetime = T0,
+) -> AccountId:
+    """Register ``name`` for the org's team, designate it key and make ``kam`` accountable."""
+    account_id = app.register_account(
+        org.team_id, org.director, name=name, industry="telecom", region="east", at=when
+    )
+    app.designate_key_account(account_id, org.director, tier=tier, strategies=STRATEGIES, at=when)
+    app.assign_kam(account_id, org.director, kam or org.kam, reason="covers the region", at=when)
+    return account_id

@@ -10,6 +10,7 @@ from kam_domain.aggregates.target import Target
 from kam_domain.aggregates.team import Team
 from kam_domain.application.accounts import AccountCommands
 from kam_domain.application.directory import Directory
+from kam_domain.application.measures import MeasureQueries
 from kam_domain.application.projects import ProjectCommands
 from kam_domain.application.targets import TargetCommands
 from kam_domain.application.teams import TeamCommands
@@ -17,7 +18,9 @@ from kam_domain.application.teams import TeamCommands
 __all__ = ["KamApplication"]
 
 
-class KamApplication(TeamCommands, AccountCommands, ProjectCommands, TargetCommands):
+class KamApplication(
+    TeamCommands, AccountCommands, ProjectCommands, TargetCommands, MeasureQueries
+):
     """The key-account team's record: open it on a store URL, then command and query it.
 
     ``KamApplication("sqlite:///kam.db")``; ``KamApplication("memory://")``; with no URL, the

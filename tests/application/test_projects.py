@@ -8,7 +8,6 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from kam_domain.aggregates.base import Meta
 from kam_domain.aggregates.project import (
     DiscountOutcome,
     FeasibilityVerdict,
@@ -32,8 +31,8 @@ from kam_domain.errors import (
     ValidationError,
 )
 from kam_domain.values import Actor, Money, Percentage, Role, Severity
-from tests.conftest import Org, build_org
-from tests.support import T0, at
+from tests.conftest import Org, build_org, key_account
+from tests.support import at
 
 POLICY = Actor.policy("price_approval", 1)
 
@@ -43,11 +42,8 @@ def cny(amount: int | str | Decimal) -> Money:
 
 
 def listed_account(app: KamApplication, org: Org, name: str = "Acme Telecom") -> UUID:
-    """An account of the team as the directory lists it once registered (by the account facade)."""
-    account_id = uuid4()
-    meta = Meta.command(Actor.system("test"), at=T0)
-    app._commit(app._listed(meta, account_id, Entry("account", name, org.team_id)))
-    return account_id
+    """A key account of the team, registered through the account facade, with org.kam as KAM."""
+    return key_account(app, org, name)
 
 
 def started(app: KamApplication, org: Org, name: str = "Core network upgrade") -> UUID:

@@ -8,7 +8,6 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from kam_domain.aggregates.base import Meta
 from kam_domain.aggregates.target import (
     RevenueActual,
     RevenueGoal,
@@ -21,7 +20,6 @@ from kam_domain.aggregates.target import (
 )
 from kam_domain.aggregates.team import EvaluationStandard, RatingBand
 from kam_domain.application import KamApplication
-from kam_domain.application.directory import Entry
 from kam_domain.errors import (
     AccountNotFound,
     AlreadyExists,
@@ -32,8 +30,8 @@ from kam_domain.errors import (
     TargetNotFound,
     ValidationError,
 )
-from kam_domain.values import Actor, MemberId, Metric, Money, Percentage, Period, TargetId
-from tests.conftest import Org
+from kam_domain.values import Actor, Metric, Money, Percentage, Period, TargetId
+from tests.conftest import Org, key_account
 from tests.support import T0, at
 
 Q1 = Period.parse("2026-Q1")
@@ -51,24 +49,10 @@ GOALS = (RevenueGoal(cny(1000)), ServiceLevelGoal(95), SatisfactionGoal(85))
 ACTUALS = (RevenueActual(cny(800), (uuid4(),)), ServiceLevelActual(95), SatisfactionActual(85))
 
 
-def listed_account(app: KamApplication, team_id: UUID, name: str) -> UUID:
-    """List an account of the team in the directory, as registering one would."""
-    account_id = uuid4()
-    meta = Meta.command(Actor.system("test"), at=T0)
-    app._commit(app._listed(meta, account_id, Entry("account", name, team_id)))
-    return account_id
-
-
 @pytest.fixture(name="account")
-def fixture_account(app: KamApplication, org: Org, monkeypatch: pytest.MonkeyPatch) -> UUID:
-    """An account of the team whose accountable KAM is ``org.kam``."""
-    account_id = listed_account(app, org.team_id, "Acme Telecom")
-
-    def accountable_kam(account: UUID, at: datetime) -> MemberId | None:
-        return org.kam if account == account_id else None
-
-    monkeypatch.setattr(app, "_accountable_kam", accountable_kam)
-    return account_id
+def fixture_account(app: KamApplication, org: Org) -> UUID:
+    """A key account of the team whose accountable KAM is ``org.kam``."""
+    return key_account(app, org)
 
 
 def member_target(app: KamApplication, org: Org, **kwargs: object) -> TargetId:
@@ -279,7 +263,7 @@ def test_rejects_targets_for_unknown_or_foreign_scopes(
     app: KamApplication, org: Org, account: UUID
 ) -> None:
     """Accounts must be listed and the team's, members on the team, parents existing."""
-    other_team, _ = app.form_team(
+    other_team, other_director = app.form_team(
         name="West",
         segment="energy",
         region="west",
@@ -287,7 +271,9 @@ def test_rejects_targets_for_unknown_or_foreign_scopes(
         top_authority=Percentage.of(10),
         at=T0,
     )
-    foreign = listed_account(app, other_team, "Far Away Ltd")
+    foreign = app.register_account(
+        other_team, other_director, name="Far Away Ltd", industry="energy", region="west", at=T0
+    )
 
     def attempt(scope: TargetScope, **kwargs: object) -> None:
         app.set_target(
