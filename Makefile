@@ -2,6 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The PostgreSQL driver (psycopg's C build) compiles against libpq: install it for the tests
+# wherever pg_config says libpq's headers are there; elsewhere those tests skip.
+comma := ,
+EXTRAS ?= dev$(if $(shell command -v pg_config 2>/dev/null),$(comma)postgres)
 
 .PHONY: demo test lint typecheck pytest install dev clean
 
@@ -14,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
 install: $(VENV)/.installed

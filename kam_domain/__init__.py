@@ -6,7 +6,34 @@ The public API is what this module exports; everything else may change between v
 from __future__ import annotations
 
 from kam_domain.aggregates.base import Meta
+from kam_domain.aggregates.client_account import (
+    AccountStrategies,
+    CaseStatus,
+    ClientAccount,
+    ContactInfluence,
+    PaymentInstallment,
+)
 from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.project import (
+    DiscountOutcome,
+    FeasibilityVerdict,
+    Project,
+    ProjectMilestone,
+    ProjectOutcome,
+    ProjectStatus,
+)
+from kam_domain.aggregates.target import (
+    RevenueActual,
+    RevenueGoal,
+    SatisfactionActual,
+    SatisfactionGoal,
+    ScopeKind,
+    ServiceLevelActual,
+    ServiceLevelGoal,
+    Signatory,
+    Target,
+    TargetScope,
+)
 from kam_domain.aggregates.team import (
     EvaluationStandard,
     RatingBand,
@@ -15,6 +42,7 @@ from kam_domain.aggregates.team import (
     TrainingKind,
 )
 from kam_domain.application import KamApplication
+from kam_domain.application.projects import PendingDiscount
 from kam_domain.errors import (
     AlreadyExists,
     AuthorityExceeded,
@@ -25,8 +53,11 @@ from kam_domain.errors import (
     RuleViolated,
     SelfApproval,
     StoreError,
+    StoreUnavailable,
+    StoreUnreadable,
     ValidationError,
 )
+from kam_domain.storage import new_cipher_key
 from kam_domain.values import (
     Actor,
     CaseKind,
@@ -40,13 +71,19 @@ from kam_domain.values import (
 )
 
 __all__ = [
+    "AccountStrategies",
     "Actor",
     "AlreadyExists",
     "AuthorityExceeded",
     "CaseKind",
+    "CaseStatus",
+    "ClientAccount",
     "ConcurrencyConflict",
+    "ContactInfluence",
     "Credentials",
+    "DiscountOutcome",
     "EvaluationStandard",
+    "FeasibilityVerdict",
     "KamApplication",
     "KamDomainError",
     "Meta",
@@ -54,17 +91,36 @@ __all__ = [
     "Money",
     "NotAuthorised",
     "NotFound",
+    "PaymentInstallment",
+    "PendingDiscount",
     "Percentage",
     "Period",
+    "Project",
+    "ProjectMilestone",
+    "ProjectOutcome",
+    "ProjectStatus",
     "RatingBand",
+    "RevenueActual",
+    "RevenueGoal",
     "Role",
     "RuleViolated",
+    "SatisfactionActual",
+    "SatisfactionGoal",
+    "ScopeKind",
     "SelfApproval",
+    "ServiceLevelActual",
+    "ServiceLevelGoal",
     "Severity",
+    "Signatory",
     "StoreError",
+    "StoreUnavailable",
+    "StoreUnreadable",
+    "Target",
+    "TargetScope",
     "Team",
     "Tier",
     "TierWeights",
     "TrainingKind",
     "ValidationError",
+    "new_cipher_key",
 ]

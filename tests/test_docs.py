@@ -36,3 +36,28 @@ def test_document_examples_run(
 def test_readme_has_an_example() -> None:
     """The README shows embedding with a runnable example."""
     assert examples(ROOT / "README.md")
+
+
+def test_domain_map_names_only_commands_and_events_that_exist() -> None:
+    """Every command and Aggregate.Event that docs/domain.md names exists in the library."""
+    from kam_domain import errors
+    from kam_domain.aggregates.client_account import ClientAccount
+    from kam_domain.aggregates.project import Project
+    from kam_domain.aggregates.target import Target
+    from kam_domain.aggregates.team import Team
+    from kam_domain.application import KamApplication
+
+    aggregates = {"Team": Team, "ClientAccount": ClientAccount, "Project": Project}
+    aggregates["Target"] = Target
+    text = (ROOT / "docs" / "domain.md").read_text(encoding="utf-8")
+    code = re.findall(r"`([^`]+)`", text)
+    commands = {re.match(r"[a-z_]+", c)[0] for c in code if re.match(r"[a-z_]+(\(|$)", c)}
+    events = {c for c in code if re.fullmatch(r"(Team|ClientAccount|Project|Target)\.\w+", c)}
+    raised = {c for c in code if re.fullmatch(r"[A-Z]\w+", c) and hasattr(errors, c)}
+
+    missing = sorted(c for c in commands if not hasattr(KamApplication, c))
+    assert not missing, f"not facade methods: {missing}"
+    for name in events:
+        aggregate, event = name.split(".")
+        assert hasattr(aggregates[aggregate], event), name
+    assert {"SelfApproval", "AuthorityExceeded", "PriceBelowFloor"} <= raised

@@ -6,6 +6,8 @@ The command and query mixins (teams, accounts, projects, targets) build on these
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -49,7 +51,15 @@ R = TypeVar("R")
 class ApplicationCore(Application[UUID]):
     """Opens the store named by a URL and gives commands their metadata, loads and saves."""
 
+    #: Names the store's tables (e.g. ``kam_events`` on PostgreSQL): every subclass a host writes
+    #: must open the same store, so the name is kept unless a subclass sets its own on purpose.
     name = "kam"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        own_name = "name" in cls.__dict__
+        super().__init_subclass__(**kwargs)
+        if not own_name:
+            cls.name = "kam"
 
     def __init__(
         self,
@@ -121,7 +131,7 @@ class ApplicationCore(Application[UUID]):
         if not isinstance(aggregate_id, UUID):
             raise ValidationError(field, f"must be a UUID, not {aggregate_id!r}")
         try:
-            aggregate: object = self.repository.get(aggregate_id, version=version)
+            aggregate: object = self._read(self.repository.get, aggregate_id, version=version)
         except AggregateNotFoundError:
             raise not_found(field, aggregate_id) from None
         if not isinstance(aggregate, cls):
@@ -129,12 +139,20 @@ class ApplicationCore(Application[UUID]):
         return aggregate
 
     def _exists(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self.repository
+        return bool(self._read(self.repository.__contains__, aggregate_id))
+
+    def _read(self, read: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        """Run a read against the store; a store that fails is StoreUnavailable, secrets masked."""
+        try:
+            return read(*args, **kwargs)
+        except PersistenceError as error:
+            msg = f"store: {self.store_url}: {self.store_url.scrub(error)}"
+            raise StoreUnavailable(msg) from error
 
     def _directory(self) -> Directory:
         """The directory of teams, accounts, projects and targets (opened on first use)."""
         try:
-            directory: object = self.repository.get(DIRECTORY_ID)
+            directory: object = self._read(self.repository.get, DIRECTORY_ID)
         except AggregateNotFoundError:
             return Directory.open(Meta.command(Actor.system("directory")))
         assert isinstance(directory, Directory)
@@ -182,15 +200,26 @@ class ApplicationCore(Application[UUID]):
             raise StoreUnavailable(msg) from error
 
     def retrying(
-        self, command: Callable[..., R], *args: Any, attempts: int = 5, **kwargs: Any
+        self,
+        command: Callable[..., R],
+        *args: Any,
+        attempts: int = 20,
+        backoff: float = 0.002,
+        **kwargs: Any,
     ) -> R:
-        """Run ``command`` again (up to ``attempts`` times) while it raises ConcurrencyConflict."""
+        """Run ``command``, again while it raises ConcurrencyConflict (at most ``attempts`` runs).
+
+        Between runs it sleeps a random time up to ``backoff`` seconds, doubling each time (at
+        most 0.5 s), so that writers contending for one record spread out instead of colliding
+        again in step.
+        """
         for attempt in range(1, attempts + 1):
             try:
                 return command(*args, **kwargs)
             except ConcurrencyConflict:
                 if attempt == attempts:
                     raise
+                time.sleep(random.uniform(0, min(0.5, backoff * 2 ** (attempt - 1))))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _new(self, field: str, given: object, *, check_store: bool = True) -> UUID:
