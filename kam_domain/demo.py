@@ -932,7 +932,8 @@ def _summarise(app: KamApplication, scenario: _Scenario, note: str) -> DemoSumma
     targets = app.targets(scenario.team_id, QUARTER)
     lines.append(f"Targets {QUARTER}: {len(targets)} (team → KAM → account)")
     lines.append(
-        f"  {'scope':<28} {'revenue goal':>18} {'actual':>18} {'score':>7} {'rating':<6} signed off"
+        f"  {'scope':<28} {'revenue goal':>18} {'actual':>18} {'score':>7} {'rating':<6} "
+        "signed off  action plan"
     )
     order = {"team": 0, "member": 1, "account": 2}
     for target in sorted(targets, key=lambda t: order[t.scope.kind.value]):
