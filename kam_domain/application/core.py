@@ -19,6 +19,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     PersistenceError,
+    ProcessRecorder,
     RecordConflictError,
 )
 
@@ -88,6 +89,11 @@ class ApplicationCore(Application[UUID]):
                 raise
             msg = f"store: cannot open {self.store_url}: {self.store_url.scrub(error)}"
             raise StoreUnavailable(msg) from error
+
+    def construct_recorder(self) -> ProcessRecorder:
+        # A process recorder also keeps tracking records, so that policy decisions are recorded
+        # atomically with the position of the event that caused them.
+        return self.factory.process_recorder()
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=EventMapper)
