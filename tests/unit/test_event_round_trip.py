@@ -21,6 +21,7 @@ register_type_strategies()
 for module in pkgutil.iter_modules(kam_domain.aggregates.__path__):
     importlib.import_module(f"kam_domain.aggregates.{module.name}")
 importlib.import_module("kam_domain.application.directory")
+importlib.import_module("kam_domain.policies.records")
 
 
 def event_classes() -> list[type[Any]]:

@@ -1,0 +1,6 @@
+"""Policies: rules that react to events and decide, every decision recorded and explained."""
+
+from kam_domain.policies.base import Action, ActionContext, Decision, Policy, render
+from kam_domain.policies.world import World
+
+__all__ = ["Action", "ActionContext", "Decision", "Policy", "World", "render"]
