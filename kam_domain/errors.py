@@ -20,6 +20,7 @@ __all__ = [
     "CaseNotFound",
     "ConcurrencyConflict",
     "CurrencyMismatch",
+    "DeadLetterNotFound",
     "DiscountRequestNotFound",
     "GrantBeyondOwnAuthority",
     "InvalidStoreUrl",
@@ -36,6 +37,7 @@ __all__ = [
     "PaymentExceedsBalance",
     "PeriodClosed",
     "PeriodNotClosed",
+    "PolicyNotFound",
     "PriceBelowFloor",
     "ProjectNotFound",
     "QuoteNotFound",
@@ -118,6 +120,18 @@ class TargetNotFound(NotFound):
     """Raised when no target has the given id."""
 
     what = "target"
+
+
+class PolicyNotFound(NotFound):
+    """Raised when no policy (or no such version of it) is registered under the given name."""
+
+    what = "policy"
+
+
+class DeadLetterNotFound(NotFound):
+    """Raised when no parked event has the given dead-letter id."""
+
+    what = "dead letter"
 
 
 class InvoiceNotFound(NotFound):
