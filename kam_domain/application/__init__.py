@@ -11,6 +11,7 @@ from kam_domain.aggregates.team import Team
 from kam_domain.application.accounts import AccountCommands
 from kam_domain.application.directory import Directory
 from kam_domain.application.measures import MeasureQueries
+from kam_domain.application.policies import PolicyCommands
 from kam_domain.application.projects import ProjectCommands
 from kam_domain.application.targets import TargetCommands
 from kam_domain.application.teams import TeamCommands
@@ -19,7 +20,12 @@ __all__ = ["KamApplication"]
 
 
 class KamApplication(
-    TeamCommands, AccountCommands, ProjectCommands, TargetCommands, MeasureQueries
+    TeamCommands,
+    AccountCommands,
+    ProjectCommands,
+    TargetCommands,
+    MeasureQueries,
+    PolicyCommands,
 ):
     """The key-account team's record: open it on a store URL, then command and query it.
 

@@ -20,9 +20,9 @@ from kam_domain.values import Period
 
 __all__ = [
     "CLOCK_ID",
-    "ParameterValue",
     "Clock",
     "DeadLetter",
+    "ParameterValue",
     "PolicyDecision",
     "PolicySettings",
     "dead_letter_id",

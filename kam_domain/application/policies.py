@@ -1,0 +1,156 @@
+"""Policy commands and queries of the facade: recorded time, configuration, versions, decisions.
+
+In embedded mode (the default) the application runs its policies itself: a command returns once
+the decisions it triggers are recorded. With ``run_policies=False`` the host leaves that to
+``kam worker`` processes (or calls :meth:`PolicyCommands.run_policies` when it suits it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from kam_domain.aggregates.base import KamAggregate
+from kam_domain.application.core import ApplicationCore
+from kam_domain.errors import ValidationError
+from kam_domain.policies.base import Policy
+from kam_domain.policies.engine import PolicyEngine
+from kam_domain.policies.records import (
+    CLOCK_ID,
+    Clock,
+    DeadLetter,
+    PolicyDecision,
+    PolicySettings,
+    settings_id,
+)
+from kam_domain.policies.registry import PolicyRegistry
+from kam_domain.values import Actor, Period
+
+__all__ = ["PolicyCommands"]
+
+
+class PolicyCommands(ApplicationCore):
+    """Running the policies, and the commands and queries about them."""
+
+    def __init__(
+        self,
+        store: str | None = None,
+        *,
+        policies: PolicyRegistry | Iterable[type[Policy]] | None = None,
+        run_policies: bool = True,
+        **options: Any,
+    ) -> None:
+        """``policies``: a registry or policy classes (default: the built-in ones and those
+        installed by entry point); ``run_policies``: run them after each command (embedded)."""
+        super().__init__(store, **options)
+        if policies is None:
+            registry = PolicyRegistry.default()
+        elif isinstance(policies, PolicyRegistry):
+            registry = policies
+        else:
+            registry = PolicyRegistry(policies)
+        self.policies = PolicyEngine(self, registry)
+        self.embedded_policies = run_policies
+
+    def _commit(self, *aggregates: KamAggregate) -> None:
+        super()._commit(*aggregates)
+        if self.embedded_policies:
+            self.policies.run()
+
+    def run_policies(self) -> int:
+        """Let every policy catch up with the log now; returns how many decisions were recorded."""
+        return self.policies.run()
+
+    # -- recorded time -------------------------------------------------------------------------
+
+    def tick(self, actor: Actor | UUID, *, at: datetime | None = None) -> None:
+        """Record that time ``at`` (default: now) has come; time-driven rules react to it."""
+        meta = self._meta(actor, at)
+        clock = self._clock(meta.at)
+        clock.tick(meta)
+        self._commit(clock)
+
+    def close_period(
+        self, period: Period, actor: Actor | UUID, *, at: datetime | None = None
+    ) -> None:
+        """Record that ``period`` has ended (the evaluation policy evaluates its targets)."""
+        if not isinstance(period, Period):
+            raise ValidationError("period", f"must be a Period, not {period!r}")
+        meta = self._meta(actor, at)
+        clock = self._clock(meta.at)
+        clock.close_period(meta, period)
+        self._commit(clock)
+
+    # -- configuration and versions ------------------------------------------------------------
+
+    def configure_policy(
+        self,
+        name: str,
+        parameters: dict[str, Any],
+        actor: Actor | UUID,
+        *,
+        reason: str,
+        at: datetime | None = None,
+    ) -> None:
+        """Record parameters a policy reads (e.g. SLA hours) for its decisions from now on."""
+        registry = self.policies.registry
+        registry.get(name)
+        meta = self._meta(actor, at)
+        settings = self._settings(name, meta)
+        allowed = {key for v in registry.versions(name) for key in registry.get(name, v).parameters}
+        settings.configure(meta, parameters, frozenset(allowed), reason=reason)
+        self._commit(settings)
+
+    def activate_policy_version(
+        self,
+        name: str,
+        version: int,
+        actor: Actor | UUID,
+        *,
+        reason: str,
+        at: datetime | None = None,
+    ) -> None:
+        """Make ``version`` of policy ``name`` the one that decides from now on."""
+        self.policies.registry.get(name)
+        meta = self._meta(actor, at)
+        settings = self._settings(name, meta)
+        settings.activate(meta, version, self.policies.registry.versions(name), reason=reason)
+        self._commit(settings)
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def decisions(self, policy: str | None = None) -> list[PolicyDecision]:
+        """Recorded decisions (of ``policy``), in the order of their causes."""
+        self.policies.run()
+        found = self.policies.world.all(PolicyDecision)
+        chosen = [d for d in found if policy is None or d.policy == policy]
+        return sorted(chosen, key=lambda d: (d.cause_position, d.policy))
+
+    def dead_letters(self, *, include_resolved: bool = False) -> list[DeadLetter]:
+        return self.policies.dead_letters(include_resolved=include_resolved)
+
+    def retry_dead_letters(self, letter_id: UUID | None = None) -> list[DeadLetter]:
+        """Process parked events again (one, or all unresolved); returns their new state."""
+        return self.policies.retry(letter_id)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _clock(self, at: datetime) -> Clock:
+        try:
+            clock: object = self.repository.get(CLOCK_ID)
+        except AggregateNotFoundError:
+            return Clock.start(self._meta(Actor.system("clock"), at))
+        assert isinstance(clock, Clock)
+        return clock
+
+    def _settings(self, name: str, meta: Any) -> PolicySettings:
+        try:
+            settings: object = self.repository.get(settings_id(name))
+        except AggregateNotFoundError:
+            return PolicySettings.open(meta, name)
+        assert isinstance(settings, PolicySettings)
+        return settings
