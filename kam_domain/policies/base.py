@@ -10,7 +10,7 @@ caused it and its position in the log, atomically with the actions' events and a
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
@@ -40,6 +40,10 @@ def render(value: object) -> str:
 
 def _inputs(value: Mapping[str, object]) -> dict[str, str]:
     return {str(key): render(item) for key, item in value.items()}
+
+
+def _actions(actions: Iterable[Action]) -> tuple[Action, ...]:
+    return tuple(actions)
 
 
 class ActionContext(ABC):
@@ -73,7 +77,7 @@ class Decision:
     outcome: str
     reason: str
     inputs: dict[str, str] = attrs.field(factory=dict, converter=_inputs)
-    actions: tuple[Action, ...] = attrs.field(default=(), converter=tuple)
+    actions: tuple[Action, ...] = attrs.field(default=(), converter=_actions)
 
     def comparable(self) -> tuple[str, tuple[tuple[str, str], ...]]:
         """What replay compares: the outcome and the inputs weighed."""
