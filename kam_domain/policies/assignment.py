@@ -118,7 +118,8 @@ class _Placement:
     account: ClientAccount
     weight: int
     kam: _Candidate
-    #: How the KAM was chosen: ``backup``, ``lowest load``, ``affinity`` or ``over capacity``.
+    #: How the KAM was chosen: ``backup``, ``lowest load``, ``over capacity`` (version 2 also
+    #: ``serves <industry>`` or ``serves <region>``).
     via: str
     load_before: int
 
