@@ -199,49 +199,12 @@ class EvaluationPolicy(Policy):
             standard = team.standard_at(period.end - _LAST_MOMENT)
             inputs[f"standard {team.id}"] = _standard(standard)
             for target in targets:
-                closed, evaluated = target.closed_at is not None, bool(target.evaluations)
-                if closed and evaluated:
-                    inputs[f"target {target.id}"] = {
-                        "scope": target.scope,
-                        "action": "none: already closed and evaluated",
-                    }
-                    continue
-                if evaluated:
-                    inputs[f"target {target.id}"] = {
-                        "scope": target.scope,
-                        "action": "close: already evaluated",
-                    }
-                    actions.append(CloseTargetPeriod(target.id))
-                    counts["close"] += 1
-                    continue
-                accounts = _scope_accounts(world, target, period)
-                facts = [self._facts.get(a.id) or AccountFacts(a.id) for a in accounts]
-                measured = measure(target.current_goals, facts, period, windows)
-                line: dict[str, object] = {
-                    "scope": target.scope,
-                    "accounts": [a.id for a in accounts],
-                }
-                for goal in target.current_goals:
-                    line[f"{goal.metric.value} goal"] = goal.value
-                for actual in measured.actuals:
-                    line[f"{actual.metric.value} actual"] = actual.value
-                    line[f"{actual.metric.value} events"] = list(actual.source_event_ids)
-                problem = _unevaluable(target, measured.unmeasured, measured.actuals, standard)
-                if problem is not None:
-                    line["action"] = f"not evaluable: {problem}"
-                    inputs[f"target {target.id}"] = line
-                    counts["not evaluable"] += 1
-                    if not closed:
-                        actions.append(CloseTargetPeriod(target.id))
-                    continue
-                score = score_of(target.current_goals, measured.actuals, standard)
-                line["score"] = score
-                line["rating"] = standard.rating(score)
-                line["action plan required"] = "yes" if score < standard.action_threshold else "no"
-                line["action"] = "evaluate" if closed else "close and evaluate"
+                kind, line, action = self._plan(world, target, standard, windows)
                 inputs[f"target {target.id}"] = line
-                actions.append(EvaluateTarget(target.id, standard, measured.actuals))
-                counts["evaluate"] += 1
+                if kind is not None:
+                    counts[kind] += 1
+                if action is not None:
+                    actions.append(action)
         if not any(counts.values()):
             return None
         outcome = "; ".join(f"{kind} {n}" for kind, n in counts.items() if n)
@@ -251,6 +214,41 @@ class EvaluationPolicy(Policy):
             inputs=inputs,
             actions=actions,
         )
+
+    def _plan(
+        self,
+        world: World,
+        target: Target,
+        standard: EvaluationStandard,
+        windows: Mapping[Severity, timedelta],
+    ) -> tuple[str | None, dict[str, object], Action | None]:
+        """What to do with one target: how it counts, what the decision says, the action."""
+        closed, evaluated = target.closed_at is not None, bool(target.evaluations)
+        line: dict[str, object] = {"scope": target.scope}
+        if evaluated:
+            line["action"] = (
+                "none: already closed and evaluated" if closed else "close: already evaluated"
+            )
+            return (None, line, None) if closed else ("close", line, CloseTargetPeriod(target.id))
+        accounts = _scope_accounts(world, target, target.period)
+        facts = [self._facts.get(a.id) or AccountFacts(a.id) for a in accounts]
+        measured = measure(target.current_goals, facts, target.period, windows)
+        line["accounts"] = [a.id for a in accounts]
+        for goal in target.current_goals:
+            line[f"{goal.metric.value} goal"] = goal.value
+        for actual in measured.actuals:
+            line[f"{actual.metric.value} actual"] = actual.value
+            line[f"{actual.metric.value} events"] = list(actual.source_event_ids)
+        problem = _unevaluable(target, measured.unmeasured, measured.actuals, standard)
+        if problem is not None:
+            line["action"] = f"not evaluable: {problem}"
+            return "not evaluable", line, None if closed else CloseTargetPeriod(target.id)
+        score = score_of(target.current_goals, measured.actuals, standard)
+        line["score"] = score
+        line["rating"] = standard.rating(score)
+        line["action plan required"] = "yes" if score < standard.action_threshold else "no"
+        line["action"] = "evaluate" if closed else "close and evaluate"
+        return "evaluate", line, EvaluateTarget(target.id, standard, measured.actuals)
 
     # -- parameters ----------------------------------------------------------------------------
 
