@@ -132,9 +132,7 @@ class CaseEscalationPolicy(Policy):
             f"{count} case{'s' if count > 1 else ''} waited beyond the response SLA or the"
             f" resolution time at {now.isoformat()}"
         )
-        # Decision converts actions with the generic ``tuple``, which mypy cannot bind to Action.
-        untyped: Any = actions
-        return Decision(f"escalate_cases {count}", reason, inputs, untyped)
+        return Decision(f"escalate_cases {count}", reason, inputs, actions)
 
 
 #: Most severe first, as the inputs list them.

@@ -165,7 +165,7 @@ class PriceApprovalPolicy(Policy):
 
         def reject(reason: str) -> Decision:
             action = RejectDiscount(project.id, request.request_id, reason)
-            return _decision("reject", reason, inputs, action)
+            return Decision("reject", reason, inputs, (action,))
 
         if not project.pricing_open:
             return reject(f"pricing closed: the project is {project.status.value}")
@@ -196,7 +196,7 @@ class PriceApprovalPolicy(Policy):
             approval = ApproveDiscount(
                 project.id, request.request_id, TeamId(team.id), requester.member_id
             )
-            return _decision("approve", reason, inputs, approval)
+            return Decision("approve", reason, inputs, (approval,))
 
         route = _route(requester.role, short)
         inputs["route"] = [role.value for role in route]
@@ -210,7 +210,7 @@ class PriceApprovalPolicy(Policy):
             if _covers(widest[role], percentage):
                 reason = f"{why}; the first role whose authority covers it: {role.label}"
                 escalation = EscalateDiscount(project.id, request.request_id, role, reason)
-                return _decision(f"escalate {role.value}", reason, inputs, escalation)
+                return Decision(f"escalate {role.value}", reason, inputs, (escalation,))
         labels = ", ".join(role.label for role in route)
         return reject(f"{why}; no active {labels} holds an authority covering {percentage}")
 
@@ -222,13 +222,6 @@ def _route(requester: Role, margin_short: bool) -> tuple[Role, ...]:
     if requester in ROUTE:
         start = max(start, ROUTE.index(requester))
     return ROUTE[start:]
-
-
-def _decision(outcome: str, reason: str, inputs: dict[str, object], action: Action) -> Decision:
-    # Decision converts its actions with the generic ``tuple``, which mypy cannot bind to
-    # Action; an untyped tuple passes under either typing of the converter.
-    actions: Any = (action,)
-    return Decision(outcome, reason, inputs, actions)
 
 
 def _percent(value: Decimal) -> str:

@@ -76,9 +76,7 @@ class CollectionsPolicy(Policy):
             f"{'' if grace == 1 else 's'} past due at {now.isoformat()}"
             " with a balance open and not yet flagged"
         )
-        # Decision converts actions with the generic ``tuple``, which mypy cannot bind to Action.
-        untyped: Any = actions
-        return Decision(f"flag_overdue {count}", reason, inputs, untyped)
+        return Decision(f"flag_overdue {count}", reason, inputs, actions)
 
 
 def _due(invoice: AccountInvoice, now: datetime, grace_days: int) -> bool:
