@@ -47,6 +47,7 @@ __all__ = [
     "SelfApproval",
     "SignOffIncomplete",
     "StoreError",
+    "StoreNotSealed",
     "StoreUnavailable",
     "StoreUnreadable",
     "SupervisorRequired",
@@ -289,3 +290,7 @@ class StoreUnavailable(StoreError, ConnectionError):
 
 class StoreUnreadable(StoreError, ValueError):
     """Raised when stored events cannot be decoded (wrong or missing cipher key, compression)."""
+
+
+class StoreNotSealed(StoreError):
+    """Raised when a store keeps no hash chain this library can verify (adapter or format)."""

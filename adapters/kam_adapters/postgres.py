@@ -10,7 +10,11 @@ URL maps onto its settings; :class:`Factory` adds only what this library needs o
   processes opening the same new store at once do not race each other's DDL, and running it
   twice changes nothing;
 - connection failures at open time (server down, wrong password, missing database) are
-  reported at once, with the server's reason and never the password.
+  reported at once, with the server's reason and never the password;
+- recorders that write the hash chain and the as-of index of :mod:`kam_domain.ledger` in the
+  same transaction as the events (tables ``kam_events_chain``, ``kam_events_chain_format``
+  and ``kam_events_asof``), under the table lock eventsourcing takes to keep notification ids
+  in commit order, which also keeps the chain in that order with many writers at once.
 
 Query parameters: ``schema``, ``pool_size`` (connections kept open, default 2),
 ``max_overflow`` (extra connections under load, default 8), ``connect_timeout`` (seconds,
@@ -22,11 +26,14 @@ Without a password in the URL, libpq's own ``PGPASSWORD`` or ``~/.pgpass`` apply
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
+from uuid import UUID
 
 try:
     import psycopg
@@ -38,14 +45,27 @@ import eventsourcing.postgres as es_postgres
 from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
+    InterfaceError,
     OperationalError,
     PersistenceError,
     ProcessRecorder,
+    ProgrammingError,
+    StoredEvent,
 )
-from eventsourcing.utils import Environment, EnvType
+from eventsourcing.utils import Environment, EnvType, retry
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from kam_domain.errors import InvalidStoreUrl
+from kam_domain.ledger import (
+    CHAIN_FORMAT,
+    GENESIS,
+    ChainFormat,
+    ChainLink,
+    TimelineEntry,
+    seal,
+    timestamps_of,
+)
 from kam_domain.storage import StoreUrl
 
 __all__ = [
@@ -54,6 +74,8 @@ __all__ = [
     "VERSION_TABLE",
     "Factory",
     "PostgresAdapter",
+    "PostgresApplicationRecorder",
+    "PostgresProcessRecorder",
     "adapter",
     "schema_version",
 ]
@@ -61,11 +83,16 @@ __all__ = [
 DEFAULT_SCHEMA = "kam"
 VERSION_TABLE = "kam_schema_version"
 #: The layout this library writes; :data:`MIGRATIONS` brings older stores up to it.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Statements per version, run once each, in order, inside one transaction. ``{schema}`` is
-#: the store's schema. Version 1 is eventsourcing's own tables, which its recorders create.
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: ()}
+#: the store's schema. Version 1 is eventsourcing's own tables, which its recorders create;
+#: version 2 adds the hash chain and the as-of index, which this module's recorders create
+#: (sealing, when the chain is new, the events already stored).
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: (), 2: ()}
+
+#: Events sealed per statement when a chain is created over events already stored.
+_PAGE = 1000
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _COMPONENT = "storage"
@@ -112,8 +139,268 @@ class PostgresAdapter:
         return env
 
 
+class _Abort(BaseException):
+    """Carries an error out of eventsourcing's insert, past its ``except Exception``.
+
+    eventsourcing catches exceptions raised while ids are fetched and re-raises them only after
+    its transaction block has ended normally, that is, committed. An error in sealing must
+    roll the events back instead, so it leaves as this and is turned back into itself outside.
+    """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class _Sealing(es_postgres.PostgresApplicationRecorder):
+    """Writes each event's chain link and as-of index row in the transaction that inserts it."""
+
+    def __init__(self, datastore: es_postgres.PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        if datastore.enable_db_functions:
+            msg = "the hash chain is written on eventsourcing's Python insert path: unset "
+            raise ProgrammingError(msg + "POSTGRES_ENABLE_DB_FUNCTIONS")
+        events = self.events_table_name
+        self.chain_table_name = f"{events}_chain"
+        self.format_table_name = f"{events}_chain_format"
+        self.asof_table_name = f"{events}_asof"
+        for name in (self.format_table_name, f"{self.asof_table_name}_timestamp_idx"):
+            self.check_identifier_length(name)
+        names = {
+            "schema": Identifier(datastore.schema),
+            "events": Identifier(events),
+            "chain": Identifier(self.chain_table_name),
+            "formats": Identifier(self.format_table_name),
+            "asof": Identifier(self.asof_table_name),
+            "asof_index": Identifier(f"{self.asof_table_name}_timestamp_idx"),
+            "id_type": Identifier(datastore.originator_id_type),
+        }
+
+        def sql(text: str) -> Composed:
+            return SQL(text).format(**names)
+
+        self.sql_create_statements += [
+            sql(
+                "CREATE TABLE IF NOT EXISTS {schema}.{chain} ("
+                "position bigint PRIMARY KEY, link bytea NOT NULL)"
+            ),
+            sql(
+                "CREATE TABLE IF NOT EXISTS {schema}.{formats} ("
+                "format integer PRIMARY KEY, since bigint NOT NULL, adopted_through bigint, "
+                "recorded_at timestamptz NOT NULL DEFAULT now())"
+            ),
+            sql(
+                "CREATE TABLE IF NOT EXISTS {schema}.{asof} ("
+                "originator_id {id_type} NOT NULL, originator_version bigint NOT NULL, "
+                '"timestamp" timestamptz NOT NULL, notification_id bigint NOT NULL, '
+                "PRIMARY KEY (originator_id, originator_version))"
+            ),
+            sql(
+                "CREATE INDEX IF NOT EXISTS {asof_index} "
+                'ON {schema}.{asof} (originator_id, "timestamp", originator_version)'
+            ),
+        ]
+        self._select_last_link = sql(
+            "SELECT position, link FROM {schema}.{chain} ORDER BY position DESC LIMIT 1"
+        )
+        self._insert_link = sql("INSERT INTO {schema}.{chain} (position, link) VALUES (%s, %s)")
+        self._insert_asof = sql(
+            "INSERT INTO {schema}.{asof} "
+            '(originator_id, originator_version, "timestamp", notification_id) '
+            "VALUES (%s, %s, %s, %s)"
+        )
+        self._select_links = sql("SELECT position, link FROM {schema}.{chain} WHERE position >= %s")
+        self._select_max_link = sql("SELECT MAX(position) AS position FROM {schema}.{chain}")
+        self._select_formats = sql(
+            "SELECT format, since, adopted_through FROM {schema}.{formats} ORDER BY since"
+        )
+        self._select_any_format = sql("SELECT 1 FROM {schema}.{formats} LIMIT 1")
+        self._insert_format = sql(
+            "INSERT INTO {schema}.{formats} (format, since, adopted_through) VALUES (%s, %s, %s)"
+        )
+        self._select_unsealed = sql(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{events} WHERE notification_id > %s "
+            "ORDER BY notification_id LIMIT %s"
+        )
+        self._select_version_at = sql(
+            "SELECT originator_version FROM {schema}.{asof} "
+            'WHERE originator_id = %s AND "timestamp" <= %s '
+            'ORDER BY "timestamp" DESC, originator_version DESC LIMIT 1'
+        )
+        self._select_timeline = sql(
+            'SELECT originator_version, "timestamp", notification_id FROM {schema}.{asof} '
+            "WHERE originator_id = %s ORDER BY originator_version"
+        )
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # eventsourcing's insert already retries a lost connection.
+        try:
+            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return ids
+        except _Abort as abort:
+            raise abort.error from abort.error.__cause__
+
+    def _fetch_ids_after_insert_events(
+        self,
+        curs: psycopg.Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        # Runs inside the inserting transaction, after the table lock every writer takes
+        # first: no other writer can add a link between reading the last one and adding these.
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if not ids:
+            return ids
+        try:
+            events = [
+                (position, self._as_read(event))
+                for position, event in zip(ids, stored_events, strict=True)
+            ]
+            self._seal(curs, events)
+            self._index(curs, events, timestamps_of(kwargs))
+        except psycopg.Error:
+            raise  # the server has failed the transaction: it cannot commit
+        except Exception as error:
+            raise _Abort(error) from error
+        return ids
+
+    def _as_read(self, event: StoredEvent) -> StoredEvent:
+        """``event`` with its originator id as the store gives it back (what verify hashes)."""
+        identity = event.originator_id
+        if self.datastore.originator_id_type == "uuid" and not isinstance(identity, UUID):
+            return dataclasses.replace(event, originator_id=UUID(str(identity)))
+        return event
+
+    def _seal(self, curs: psycopg.Cursor[DictRow], events: list[tuple[int, StoredEvent]]) -> None:
+        curs.execute(self._select_last_link, prepare=True)
+        last = curs.fetchone()
+        previous = GENESIS if last is None else bytes(last["link"])
+        links = seal(previous, events)
+        curs.executemany(self._insert_link, [(link.position, link.link) for link in links])
+
+    def _index(
+        self,
+        curs: psycopg.Cursor[DictRow],
+        events: list[tuple[int, StoredEvent]],
+        timestamps: Mapping[tuple[UUID | str, int], datetime],
+    ) -> None:
+        rows = [
+            (event.originator_id, event.originator_version, at, position)
+            for position, event in events
+            if (at := timestamps.get((event.originator_id, event.originator_version)))
+        ]
+        if rows:
+            curs.executemany(self._insert_asof, rows)
+
+    def _create_table(self, curs: psycopg.Cursor[DictRow]) -> None:
+        super()._create_table(curs)
+        self._adopt(curs)
+
+    def _adopt(self, curs: psycopg.Cursor[DictRow]) -> None:
+        """Record the chain's format once; events stored before the chain existed are sealed."""
+        curs.execute(self._select_any_format)
+        if curs.fetchone() is not None:
+            return
+        self._lock_table(curs)
+        curs.execute(self._select_any_format)
+        if curs.fetchone() is not None:
+            return
+        curs.execute(self._select_max_link)
+        row = curs.fetchone()
+        after: int = (row["position"] if row else None) or 0
+        adopted: int | None = None
+        while True:
+            curs.execute(self._select_unsealed, (after, _PAGE))
+            rows = curs.fetchall()
+            if not rows:
+                break
+            self._seal(
+                curs,
+                [
+                    (
+                        row["notification_id"],
+                        StoredEvent(
+                            originator_id=row["originator_id"],
+                            originator_version=row["originator_version"],
+                            topic=row["topic"],
+                            state=bytes(row["state"]),
+                        ),
+                    )
+                    for row in rows
+                ],
+            )
+            after = adopted = rows[-1]["notification_id"]
+        curs.execute(self._insert_format, (CHAIN_FORMAT, 1, adopted))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_links(
+        self, start: int | None, limit: int, stop: int | None = None
+    ) -> Sequence[ChainLink]:
+        statement = self._select_links
+        params: list[int] = [start or 0]
+        if stop is not None:
+            statement += SQL(" AND position <= %s")
+            params.append(stop)
+        statement += SQL(" ORDER BY position LIMIT %s")
+        params.append(limit)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return [ChainLink(row["position"], bytes(row["link"])) for row in curs.fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def max_link_position(self) -> int | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_max_link)
+            row = curs.fetchone()
+            return None if row is None else row["position"]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def chain_formats(self) -> Sequence[ChainFormat]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_formats)
+            return [
+                ChainFormat(row["format"], row["since"], row["adopted_through"])
+                for row in curs.fetchall()
+            ]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def version_at(self, originator_id: UUID, at: datetime) -> int | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_version_at, (originator_id, at), prepare=True)
+            row = curs.fetchone()
+            return None if row is None else int(row["originator_version"])
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def timeline(self, originator_id: UUID) -> Sequence[TimelineEntry]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_timeline, (originator_id,), prepare=True)
+            return [
+                TimelineEntry(
+                    row["originator_version"],
+                    row["timestamp"].astimezone(UTC),
+                    row["notification_id"],
+                )
+                for row in curs.fetchall()
+            ]
+
+
+class PostgresApplicationRecorder(_Sealing):
+    """eventsourcing's PostgreSQL application recorder, sealing and indexing its events."""
+
+
+class PostgresProcessRecorder(_Sealing, es_postgres.PostgresProcessRecorder):
+    """eventsourcing's PostgreSQL process recorder, sealing and indexing its events."""
+
+
 class Factory(es_postgres.PostgresFactory):
-    """eventsourcing's PostgreSQL factory, plus schema creation and a recorded schema version."""
+    """eventsourcing's PostgreSQL factory, plus schema creation, a recorded schema version and
+    the sealing recorders."""
+
+    application_recorder_class = PostgresApplicationRecorder
+    process_recorder_class = PostgresProcessRecorder
 
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)

@@ -1,17 +1,25 @@
 """``sqlite:///relative.db`` or ``sqlite:////absolute/path.db``: the embedded default.
 
-eventsourcing's SQLite module does the work; :class:`Factory` adds only that errors raised
-while a connection is opened (a read-only file, a file that is not a database) arrive as
-eventsourcing's persistence errors, like every other driver error, instead of as raw
-``sqlite3`` exceptions. ``?mode=ro`` opens the file read-only (an auditor's copy): queries
+eventsourcing's SQLite module does the work; :class:`Factory` adds that errors raised while a
+connection is opened (a read-only file, a file that is not a database) arrive as eventsourcing's
+persistence errors, like every other driver error, instead of as raw ``sqlite3`` exceptions;
+and recorders that write the hash chain and the as-of index of :mod:`kam_domain.ledger` in the
+same transaction as the events (tables ``stored_events_chain``, ``stored_events_chain_format``
+and ``stored_events_asof``). ``?mode=ro`` opens the file read-only (an auditor's copy): queries
 work and every command fails with :class:`~kam_domain.errors.StoreUnavailable`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 import eventsourcing.sqlite as es_sqlite
 from eventsourcing.persistence import (
@@ -24,13 +32,34 @@ from eventsourcing.persistence import (
     OperationalError,
     PersistenceError,
     ProgrammingError,
+    StoredEvent,
 )
 from eventsourcing.utils import Environment, EnvType
 
 from kam_domain.errors import InvalidStoreUrl, StoreUnavailable
+from kam_domain.ledger import (
+    CHAIN_FORMAT,
+    GENESIS,
+    ChainFormat,
+    ChainLink,
+    TimelineEntry,
+    seal,
+    timestamps_of,
+)
 from kam_domain.storage import StoreUrl
 
-__all__ = ["Factory", "SQLiteAdapter", "adapter"]
+__all__ = [
+    "Factory",
+    "SQLiteAdapter",
+    "SQLiteApplicationRecorder",
+    "SQLiteProcessRecorder",
+    "adapter",
+]
+
+#: Events sealed per statement when a chain is created over events already stored.
+_PAGE = 1000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 # Most specific first: the sqlite3 classes form a hierarchy under sqlite3.Error.
 _TRANSLATIONS: tuple[tuple[type[sqlite3.Error], type[PersistenceError]], ...] = (
@@ -64,8 +93,236 @@ class ConnectionPool(es_sqlite.SQLiteConnectionPool):
             raise translated(error) from error
 
 
+class _Sealing(es_sqlite.SQLiteApplicationRecorder):
+    """Writes each event's chain link and as-of index row in the transaction that inserts it.
+
+    Timestamps are stored as whole microseconds since 1970 (UTC), which order like the moments.
+    """
+
+    @property
+    def chain_table_name(self) -> str:
+        return f"{self.events_table_name}_chain"
+
+    @property
+    def format_table_name(self) -> str:
+        return f"{self.events_table_name}_chain_format"
+
+    @property
+    def asof_table_name(self) -> str:
+        return f"{self.events_table_name}_asof"
+
+    def construct_create_table_statements(self) -> list[str]:
+        statements = super().construct_create_table_statements()
+        chain, formats, asof = self.chain_table_name, self.format_table_name, self.asof_table_name
+        statements += [
+            f"CREATE TABLE IF NOT EXISTS {chain} ("
+            "position INTEGER PRIMARY KEY, link BLOB NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {formats} ("
+            "format INTEGER PRIMARY KEY, since INTEGER NOT NULL, adopted_through INTEGER, "
+            "recorded_at TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {asof} ("
+            "originator_id TEXT, originator_version INTEGER, timestamp INTEGER NOT NULL, "
+            "notification_id INTEGER NOT NULL, "
+            "PRIMARY KEY (originator_id, originator_version)) WITHOUT ROWID",
+            # With the primary key appended, this index answers "last version at or before a
+            # moment" with one seek.
+            f"CREATE INDEX IF NOT EXISTS {asof}_timestamp ON {asof} (originator_id, timestamp)",
+        ]
+        return statements
+
+    def create_table(self) -> None:
+        super().create_table()
+        self._adopt()
+
+    def _insert_events(
+        self,
+        c: es_sqlite.SQLiteCursor,
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        # The events' INSERT came first, so this transaction already holds the write lock:
+        # no other writer can add a link between reading the last one and adding these.
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if ids:
+            events = [
+                (position, self._as_read(event))
+                for position, event in zip(ids, stored_events, strict=True)
+            ]
+            self._seal(c, events)
+            self._index(c, events, timestamps_of(kwargs))
+        return ids
+
+    def _as_read(self, event: StoredEvent) -> StoredEvent:
+        """``event`` with its originator id as the store gives it back (what verify hashes)."""
+        stored = event.originator_id
+        text = stored.hex if isinstance(stored, UUID) else stored
+        return dataclasses.replace(event, originator_id=self.convert_originator_id(text))
+
+    def _seal(self, c: es_sqlite.SQLiteCursor, events: list[tuple[int, StoredEvent]]) -> None:
+        c.execute(
+            f"SELECT position, link FROM {self.chain_table_name} ORDER BY position DESC LIMIT 1"
+        )
+        last = c.fetchone()
+        if last is not None and last["position"] >= events[0][0]:
+            msg = (
+                f"the hash chain already reaches position {last['position']}, beyond the new "
+                f"event at {events[0][0]}: events were removed from the store "
+                "(run kam audit verify)"
+            )
+            raise DatabaseError(msg)
+        previous = GENESIS if last is None else bytes(last["link"])
+        c.executemany(
+            f"INSERT INTO {self.chain_table_name} (position, link) VALUES (?, ?)",
+            [(link.position, link.link) for link in seal(previous, events)],
+        )
+
+    def _index(
+        self,
+        c: es_sqlite.SQLiteCursor,
+        events: list[tuple[int, StoredEvent]],
+        timestamps: Mapping[tuple[UUID | str, int], datetime],
+    ) -> None:
+        rows = []
+        for position, event in events:
+            at = timestamps.get((event.originator_id, event.originator_version))
+            if at is not None:
+                identity = event.originator_id
+                text = identity.hex if isinstance(identity, UUID) else identity
+                rows.append((text, event.originator_version, _micros(at), position))
+        if rows:
+            c.executemany(f"INSERT INTO {self.asof_table_name} VALUES (?, ?, ?, ?)", rows)
+
+    def _adopt(self) -> None:
+        """Record the chain's format once; events stored before the chain existed are sealed."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT 1 FROM {self.format_table_name} LIMIT 1")
+            if c.fetchone() is not None:
+                return
+        with self._immediate() as c:
+            c.execute(f"SELECT 1 FROM {self.format_table_name} LIMIT 1")
+            if c.fetchone() is not None:
+                return
+            c.execute(f"SELECT MAX(position) FROM {self.chain_table_name}")
+            after: int = c.fetchone()[0] or 0
+            adopted: int | None = None
+            while True:
+                c.execute(
+                    f"SELECT rowid, * FROM {self.events_table_name} WHERE rowid > ? "
+                    "ORDER BY rowid LIMIT ?",
+                    (after, _PAGE),
+                )
+                rows = c.fetchall()
+                if not rows:
+                    break
+                events = [
+                    (
+                        row["rowid"],
+                        StoredEvent(
+                            originator_id=self.convert_originator_id(row["originator_id"]),
+                            originator_version=row["originator_version"],
+                            topic=row["topic"],
+                            state=row["state"],
+                        ),
+                    )
+                    for row in rows
+                ]
+                self._seal(c, events)
+                after = adopted = rows[-1]["rowid"]
+            c.execute(
+                f"INSERT INTO {self.format_table_name} VALUES (?, ?, ?, ?)",
+                (CHAIN_FORMAT, 1, adopted, datetime.now(UTC).isoformat()),
+            )
+
+    @contextmanager
+    def _immediate(self) -> Iterator[es_sqlite.SQLiteCursor]:
+        """A write transaction holding the write lock from its start."""
+        with self.datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cursor
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+            except sqlite3.Error as error:
+                raise translated(error) from error
+            finally:
+                cursor.sqlite_cursor.close()
+
+    def select_links(
+        self, start: int | None, limit: int, stop: int | None = None
+    ) -> Sequence[ChainLink]:
+        statement = f"SELECT position, link FROM {self.chain_table_name} WHERE position >= ?"
+        params: list[int] = [start or 0]
+        if stop is not None:
+            statement += " AND position <= ?"
+            params.append(stop)
+        statement += " ORDER BY position LIMIT ?"
+        params.append(limit)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [ChainLink(row[0], bytes(row[1])) for row in c.fetchall()]
+
+    def max_link_position(self) -> int | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT MAX(position) FROM {self.chain_table_name}")
+            found: int | None = c.fetchone()[0]
+            return found
+
+    def chain_formats(self) -> Sequence[ChainFormat]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT format, since, adopted_through FROM {self.format_table_name} "
+                "ORDER BY since"
+            )
+            return [ChainFormat(row[0], row[1], row[2]) for row in c.fetchall()]
+
+    def version_at(self, originator_id: UUID, at: datetime) -> int | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT originator_version FROM {self.asof_table_name} "
+                "WHERE originator_id = ? AND timestamp <= ? "
+                "ORDER BY timestamp DESC, originator_version DESC LIMIT 1",
+                (originator_id.hex, _micros(at)),
+            )
+            row = c.fetchone()
+            return None if row is None else int(row[0])
+
+    def timeline(self, originator_id: UUID) -> Sequence[TimelineEntry]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT originator_version, timestamp, notification_id "
+                f"FROM {self.asof_table_name} WHERE originator_id = ? "
+                "ORDER BY originator_version",
+                (originator_id.hex,),
+            )
+            return [TimelineEntry(row[0], _moment(row[1]), row[2]) for row in c.fetchall()]
+
+
+class SQLiteApplicationRecorder(_Sealing):
+    """eventsourcing's SQLite application recorder, sealing and indexing its events."""
+
+
+class SQLiteProcessRecorder(_Sealing, es_sqlite.SQLiteProcessRecorder):
+    """eventsourcing's SQLite process recorder, sealing and indexing its events."""
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def _moment(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
 class Factory(es_sqlite.SQLiteFactory):
-    """eventsourcing's SQLite factory with :class:`ConnectionPool` in its datastore."""
+    """eventsourcing's SQLite factory with :class:`ConnectionPool` in its datastore and the
+    sealing recorders."""
+
+    application_recorder_class = SQLiteApplicationRecorder
+    process_recorder_class = SQLiteProcessRecorder
 
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)

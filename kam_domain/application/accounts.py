@@ -420,9 +420,13 @@ class AccountCommands(ApplicationCore):
 
     # -- queries -------------------------------------------------------------------------------
 
-    def get_account(self, account_id: UUID, *, version: int | None = None) -> ClientAccount:
-        """The account as now, or at ``version``."""
-        return self._get(ClientAccount, account_id, AccountNotFound, "account_id", version=version)
+    def get_account(
+        self, account_id: UUID, *, version: int | None = None, at: datetime | None = None
+    ) -> ClientAccount:
+        """The account as now, at ``version``, or as it stood at the moment ``at``."""
+        return self._get(
+            ClientAccount, account_id, AccountNotFound, "account_id", version=version, at=at
+        )
 
     def find_account(self, name_or_id: str | UUID) -> ClientAccount:
         """The account with this name (case and spacing ignored) or id (a UUID or its text)."""

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
@@ -21,12 +21,14 @@ from eventsourcing.persistence import (
     PersistenceError,
     ProcessRecorder,
     RecordConflictError,
+    Recording,
 )
 
 from kam_domain.aggregates.base import KamAggregate, Meta
 from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import Team
+from kam_domain.application.asof import version_at
 from kam_domain.application.directory import DIRECTORY_ID, Directory, Entry
 from kam_domain.errors import (
     AccountNotFound,
@@ -39,6 +41,7 @@ from kam_domain.errors import (
     TeamNotFound,
     ValidationError,
 )
+from kam_domain.ledger import TIMESTAMPS, event_timestamps
 from kam_domain.storage import StoreUrl, check_readable, resolve_store, store_settings
 from kam_domain.transcoding import EventMapper, register_transcodings
 from kam_domain.values import Actor, MemberId, new_id
@@ -102,6 +105,12 @@ class ApplicationCore(Application[UUID]):
         super().register_transcodings(transcoder)
         register_transcodings(transcoder)
 
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        # Bodies may be encrypted: the recorder indexes the timestamps it is handed here.
+        timestamps = event_timestamps(processing_event.events)
+        processing_event.saved_kwargs[TIMESTAMPS] = timestamps
+        return super()._record(processing_event)
+
     # -- commands ------------------------------------------------------------------------------
 
     def _meta(
@@ -132,10 +141,15 @@ class ApplicationCore(Application[UUID]):
         field: str,
         *,
         version: int | None = None,
+        at: datetime | None = None,
     ) -> A:
-        """Load an aggregate of type ``cls``, or raise ``not_found`` naming ``field``."""
+        """Load an aggregate of type ``cls`` (as of ``at``, if given), or raise ``not_found``."""
         if not isinstance(aggregate_id, UUID):
             raise ValidationError(field, f"must be a UUID, not {aggregate_id!r}")
+        if at is not None:
+            version = self._read(version_at, self.recorder, self.events, aggregate_id, at, version)
+            if version is None:
+                raise not_found(field, aggregate_id)
         try:
             aggregate: object = self._read(self.repository.get, aggregate_id, version=version)
         except AggregateNotFoundError:

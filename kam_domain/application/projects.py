@@ -431,9 +431,11 @@ class ProjectCommands(ApplicationCore):
 
     # -- queries -------------------------------------------------------------------------------
 
-    def get_project(self, project_id: UUID, *, version: int | None = None) -> Project:
-        """The project as now, or at ``version``."""
-        return self._get(Project, project_id, ProjectNotFound, "project_id", version=version)
+    def get_project(
+        self, project_id: UUID, *, version: int | None = None, at: datetime | None = None
+    ) -> Project:
+        """The project as now, at ``version``, or as it stood at the moment ``at``."""
+        return self._get(Project, project_id, ProjectNotFound, "project_id", version=version, at=at)
 
     def projects(
         self, team_id: UUID | None = None, account_id: UUID | None = None

@@ -195,9 +195,11 @@ class TargetCommands(ApplicationCore):
 
     # -- queries -------------------------------------------------------------------------------
 
-    def get_target(self, target_id: UUID, *, version: int | None = None) -> Target:
-        """The target as now, or at ``version``."""
-        return self._get(Target, target_id, TargetNotFound, "target_id", version=version)
+    def get_target(
+        self, target_id: UUID, *, version: int | None = None, at: datetime | None = None
+    ) -> Target:
+        """The target as now, at ``version``, or as it stood at the moment ``at``."""
+        return self._get(Target, target_id, TargetNotFound, "target_id", version=version, at=at)
 
     def targets(self, team_id: UUID | None = None, period: Period | None = None) -> list[Target]:
         """Targets (of a team, for a period, if given) in the order they were set."""

@@ -249,11 +249,13 @@ class TeamCommands(ApplicationCore):
 
     # -- queries -------------------------------------------------------------------------------
 
-    def get_team(self, team_id: UUID, *, version: int | None = None) -> Team:
-        """The team as now, or at ``version``."""
-        if version is None:
+    def get_team(
+        self, team_id: UUID, *, version: int | None = None, at: datetime | None = None
+    ) -> Team:
+        """The team as now, at ``version``, or as it stood at the moment ``at``."""
+        if version is None and at is None:
             return self._team(team_id)
-        return self._get(Team, team_id, TeamNotFound, "team_id", version=version)
+        return self._get(Team, team_id, TeamNotFound, "team_id", version=version, at=at)
 
     def teams(self) -> list[Team]:
         """Every team, in the order they were formed."""

@@ -1,0 +1,191 @@
+"""What a store keeps beside its events for auditors: a hash chain and an as-of index.
+
+**The chain.** Every stored event is bound into one hash chain, in notification order (its
+*position*). The link at a position is SHA-256 over, in this order:
+
+==========================  =======================================================
+format                      1 byte, :data:`CHAIN_FORMAT` (1)
+previous link               32 bytes; :data:`GENESIS` (32 zero bytes) before the first
+position                    8 bytes, big-endian (the event's notification id)
+originator id               4-byte big-endian length, then the id as UTF-8 text
+                            (a UUID in its canonical form, ``str(uuid)``)
+originator version          8 bytes, big-endian
+topic                       4-byte big-endian length, then the topic as UTF-8
+state digest                32 bytes: SHA-256 of the state bytes exactly as stored
+==========================  =======================================================
+
+The state enters through its digest: that binds the bytes as firmly as hashing them in line,
+and lets an export carry the digest instead of the (possibly encrypted) bytes, so that anyone can
+re-verify an export's chain with nothing but the standard library (see docs/audit.md). The bytes
+are hashed as stored, after compression and encryption, so verifying needs no key.
+
+A recorder writes the links in the same transaction as the events, in a chain table, and the
+chain's format (with the position it starts at) in a format table. A recorder that does so
+offers :class:`SealedRecorder`.
+
+**The as-of index.** eventsourcing keeps an event's timestamp only inside its (possibly
+encrypted) body. The application therefore passes each event's timestamp to the recorder
+(``insert_events(..., timestamps={(originator_id, version): datetime})``, keyword
+:data:`TIMESTAMPS`), which writes (originator id, version, timestamp, position) in the same
+transaction. A recorder that does so offers :class:`IndexedRecorder`: the version of a record at
+a moment is one index lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+from uuid import UUID
+
+import attrs
+from eventsourcing.persistence import StoredEvent
+
+__all__ = [
+    "CHAIN_FORMAT",
+    "GENESIS",
+    "TIMESTAMPS",
+    "ChainFormat",
+    "ChainLink",
+    "IndexedRecorder",
+    "SealedRecorder",
+    "TimelineEntry",
+    "chain_link",
+    "event_timestamps",
+    "seal",
+    "state_digest",
+    "timestamps_of",
+]
+
+#: The chain format this library writes (the first byte hashed into every link).
+CHAIN_FORMAT = 1
+#: The "previous link" of the first event.
+GENESIS = bytes(32)
+#: The ``insert_events`` keyword that carries the events' timestamps to the recorder.
+TIMESTAMPS = "timestamps"
+
+Timestamps = Mapping[tuple[UUID | str, int], datetime]
+
+
+@attrs.frozen
+class ChainLink:
+    """The chain's link at ``position`` (the notification id of the event it seals)."""
+
+    position: int
+    link: bytes
+
+
+@attrs.frozen
+class ChainFormat:
+    """From ``since`` on, links are in ``format``; up to ``adopted_through`` (if set), the
+    events were already in the store when the chain was first created and were sealed then."""
+
+    format: int
+    since: int
+    adopted_through: int | None = None
+
+
+@attrs.frozen
+class TimelineEntry:
+    """One row of the as-of index: a record's version, its timestamp and its position."""
+
+    originator_version: int
+    timestamp: datetime
+    position: int
+
+
+@runtime_checkable
+class SealedRecorder(Protocol):
+    """A recorder that keeps the hash chain (and can read it back, with read access only)."""
+
+    def select_links(
+        self, start: int | None, limit: int, stop: int | None = None
+    ) -> Sequence[ChainLink]:
+        """Chain rows from position ``start`` (inclusive) to ``stop`` (inclusive), in order."""
+        ...
+
+    def max_link_position(self) -> int | None:
+        """The position of the chain's last row (None when the chain is empty)."""
+        ...
+
+    def chain_formats(self) -> Sequence[ChainFormat]:
+        """The chain's recorded formats, by the position each starts at."""
+        ...
+
+
+@runtime_checkable
+class IndexedRecorder(Protocol):
+    """A recorder that keeps the as-of index."""
+
+    def version_at(self, originator_id: UUID, at: datetime) -> int | None:
+        """The version of ``originator_id`` at ``at``: the last whose timestamp is not later."""
+        ...
+
+    def timeline(self, originator_id: UUID) -> Sequence[TimelineEntry]:
+        """The indexed versions of ``originator_id``, in version order."""
+        ...
+
+
+def state_digest(state: bytes) -> bytes:
+    """SHA-256 of a stored event's state bytes, as they are stored."""
+    return hashlib.sha256(state).digest()
+
+
+def chain_link(
+    previous: bytes,
+    position: int,
+    originator_id: UUID | str,
+    originator_version: int,
+    topic: str,
+    digest: bytes,
+) -> bytes:
+    """The link that seals one event (see the module's documentation for the layout)."""
+    identity = str(originator_id).encode("utf-8")
+    name = topic.encode("utf-8")
+    return hashlib.sha256(
+        b"".join(
+            (
+                bytes((CHAIN_FORMAT,)),
+                previous,
+                position.to_bytes(8, "big"),
+                len(identity).to_bytes(4, "big"),
+                identity,
+                originator_version.to_bytes(8, "big"),
+                len(name).to_bytes(4, "big"),
+                name,
+                digest,
+            )
+        )
+    ).digest()
+
+
+def seal(previous: bytes, events: Iterable[tuple[int, StoredEvent]]) -> list[ChainLink]:
+    """The links of ``events`` (position, stored event), in order, after ``previous``."""
+    links = []
+    for position, event in events:
+        previous = chain_link(
+            previous,
+            position,
+            event.originator_id,
+            event.originator_version,
+            event.topic,
+            state_digest(event.state),
+        )
+        links.append(ChainLink(position, previous))
+    return links
+
+
+def event_timestamps(events: Iterable[Any]) -> dict[tuple[UUID | str, int], datetime]:
+    """The :data:`TIMESTAMPS` argument for ``events`` (domain events with a ``timestamp``)."""
+    return {
+        (event.originator_id, event.originator_version): event.timestamp
+        for event in events
+        if isinstance(getattr(event, "timestamp", None), datetime)
+    }
+
+
+def timestamps_of(kwargs: Mapping[str, Any]) -> Timestamps:
+    """The timestamps an ``insert_events`` call was given (none when it was given none)."""
+    given = kwargs.get(TIMESTAMPS)
+    return given if isinstance(given, Mapping) else {}
