@@ -195,13 +195,8 @@ class PolicyEngine:
         # The actions are caused by the decision, which is caused by the event.
         record_id = decision_id(policy.name, cause.event_id)
         acting = attrs.evolve(decided, causation_id=event_id(record_id, 1))
-        refusal: str | None = None
-        changed: list[KamAggregate] = []
-        try:
-            changed = self._apply(decision.actions, acting)
-        except KamDomainError as error:
-            refusal = f"{type(error).__name__}: {error}"
-            changed = []
+        changed, refusals = self._apply(decision.actions, acting)
+        refusal = "; ".join(refusals) if refusals else None
         record = PolicyDecision.make(
             decided,
             policy=policy.name,
@@ -218,19 +213,34 @@ class PolicyEngine:
         )
         processing.collect_events(record, *changed)
 
-    def _apply(self, actions: tuple[Action, ...], meta: Meta) -> list[KamAggregate]:
-        """Carry out the actions on the current records; all of them, or raise."""
-        records: dict[UUID, KamAggregate] = {}
+    def _apply(
+        self, actions: tuple[Action, ...], meta: Meta
+    ) -> tuple[list[KamAggregate], list[str]]:
+        """Carry out the actions on the current records, record by record.
+
+        A record that refuses one of its actions (a command changed it since the cause, say)
+        keeps none of them; the other records' actions still take effect. Returns the changed
+        records and a line per refused action.
+        """
+        by_record: dict[UUID, list[Action]] = {}
         for action in actions:
-            record = records.get(action.aggregate_id)
-            if record is None:
-                record = self.app.repository.get(action.aggregate_id)
-                records[action.aggregate_id] = record
+            by_record.setdefault(action.aggregate_id, []).append(action)
+        changed: list[KamAggregate] = []
+        refusals: list[str] = []
+        for record_id, its_actions in by_record.items():
+            record: KamAggregate = self.app.repository.get(record_id)
             # A decision takes effect when its cause happened, but never before what the record
             # already holds (a command may have changed it since).
-            at = max(meta.at, record.modified_on)
-            action.apply(record, attrs.evolve(meta, at=at), self._context)
-        return list(records.values())
+            at = attrs.evolve(meta, at=max(meta.at, record.modified_on))
+            try:
+                for action in its_actions:
+                    current = action
+                    action.apply(record, at, self._context)
+            except KamDomainError as error:
+                refusals.append(f"{current.describe()}: {type(error).__name__}: {error}")
+                continue
+            changed.append(record)
+        return changed, refusals
 
     def _parked(
         self, policy: Policy, cause: Any, notification: Any, error: BaseException

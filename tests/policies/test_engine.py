@@ -261,8 +261,40 @@ def test_refused_actions_are_recorded_as_refusals(store: str) -> None:
 
     (decision,) = app.decisions("assign_representative")
     assert decision.refusal is not None
-    assert decision.refusal.startswith("RoleRequired")
+    assert ": RoleRequired: " in decision.refusal
     assert app.get_account(account).accountable_kam is None
+    app.close()
+
+
+class Both(Assigner):
+    """Assigns org's KAM to the designated account and to ``plain``, which is not a key account."""
+
+    name = "both"
+    plain: ClassVar[Any] = None
+    org: ClassVar[Any] = None
+
+    def decide(self, event: Any, world: World) -> Decision | None:
+        team, kam = self.org.team_id, self.org.kam
+        actions = [Assign(self.plain, team, kam), Assign(event.originator_id, team, kam)]
+        return Decision("assign both", "one cannot", actions=actions)
+
+
+def test_records_that_accept_their_actions_keep_them_when_another_refuses(store: str) -> None:
+    """One decision's actions on two records: the refused one is noted, the other applies."""
+    app = app_with(store, Both)
+    org = build_org(app)
+    Both.org = org
+    Both.plain = app.register_account(
+        org.team_id, org.director, name="Plain", industry="x", region="y"
+    )
+
+    account = designate(app, org, "Key Co")
+
+    (decision,) = app.decisions("both")
+    assert app.get_account(account).accountable_kam == org.kam
+    assert app.get_account(Both.plain).accountable_kam is None
+    assert decision.refusal is not None
+    assert f"to {Both.plain}: AccountNotKey" in decision.refusal
     app.close()
 
 
