@@ -16,7 +16,16 @@ __all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "PolicyRegistry"]
 ENTRY_POINT_GROUP = "kam_domain.policies"
 
 #: The domain's policies, by import path; version 1 of each decides unless another is activated.
-BUILT_IN: tuple[str, ...] = ()
+BUILT_IN: tuple[str, ...] = (
+    "kam_domain.policies.assignment:AssignmentPolicy",
+    "kam_domain.policies.assignment:AssignmentPolicyV2",
+    "kam_domain.policies.price_approval:PriceApprovalPolicy",
+    "kam_domain.policies.evaluation:EvaluationPolicy",
+    "kam_domain.policies.escalation:CaseEscalationPolicy",
+    "kam_domain.policies.receivables:CollectionsPolicy",
+    "kam_domain.policies.decomposition:DecompositionPolicy",
+    "kam_domain.policies.coverage:CoveragePolicy",
+)
 
 
 class PolicyRegistry:

@@ -28,6 +28,7 @@ from hypothesis.stateful import (
 
 from kam_domain.aggregates.project import DiscountOutcome
 from kam_domain.application import KamApplication
+from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.errors import KamDomainError
 from kam_domain.values import Money, Percentage, Role, Tier
 from tests.conftest import STRATEGIES, Org, build_org, key_account
@@ -48,7 +49,8 @@ class FacadeMachine(RuleBasedStateMachine):
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="kam-machine-"))
         self.url = f"sqlite:///{self.folder / 'kam.db'}"
-        self.app = KamApplication(self.url)
+        # People decide every step here; test_policy_invariants.py lets the policies decide.
+        self.app = KamApplication(self.url, policies=PolicyRegistry())
         self.org: Org = build_org(self.app)
         self.model_kam: dict[UUID, UUID | None] = {}
         self.model_paid: dict[UUID, Decimal] = {}
@@ -276,7 +278,7 @@ class FacadeMachine(RuleBasedStateMachine):
     @invariant()
     def the_store_rebuilds_the_same_state(self) -> None:
         """A fresh application on the same file rebuilds every record equal to the running one."""
-        fresh = KamApplication(self.url)
+        fresh = KamApplication(self.url, policies=PolicyRegistry())
         try:
             assert fresh.get_team(self.org.team_id) == self.app.get_team(self.org.team_id)
             for account_id in self.model_kam:
