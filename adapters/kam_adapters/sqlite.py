@@ -23,6 +23,7 @@ from uuid import UUID
 
 import eventsourcing.sqlite as es_sqlite
 from eventsourcing.persistence import (
+    ApplicationRecorder,
     DatabaseError,
     DataError,
     IntegrityError,
@@ -31,11 +32,13 @@ from eventsourcing.persistence import (
     NotSupportedError,
     OperationalError,
     PersistenceError,
+    ProcessRecorder,
     ProgrammingError,
     StoredEvent,
 )
 from eventsourcing.utils import Environment, EnvType
 
+from kam_adapters.polling import DEFAULT_POLL_INTERVAL, Subscribable, poll_interval
 from kam_domain.errors import InvalidStoreUrl, StoreUnavailable
 from kam_domain.ledger import (
     CHAIN_FORMAT,
@@ -56,6 +59,8 @@ __all__ = [
     "adapter",
 ]
 
+#: The environment key of the URL's ``poll_interval`` (seconds between looks for new rows).
+POLL_INTERVAL_KEY = "SQLITE_POLL_INTERVAL"
 #: Events sealed per statement when a chain is created over events already stored.
 _PAGE = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -301,11 +306,11 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
             return [TimelineEntry(row[0], _moment(row[1]), row[2]) for row in c.fetchall()]
 
 
-class SQLiteApplicationRecorder(_Sealing):
+class SQLiteApplicationRecorder(Subscribable, _Sealing):
     """eventsourcing's SQLite application recorder, sealing and indexing its events."""
 
 
-class SQLiteProcessRecorder(_Sealing, es_sqlite.SQLiteProcessRecorder):
+class SQLiteProcessRecorder(Subscribable, _Sealing, es_sqlite.SQLiteProcessRecorder):
     """eventsourcing's SQLite process recorder, sealing and indexing its events."""
 
 
@@ -338,11 +343,25 @@ class Factory(es_sqlite.SQLiteFactory):
             pre_ping=given.pre_ping,
         )
         given.close()
+        # SQLite cannot notify other processes: subscriptions poll (see kam_adapters.polling).
+        self.poll_interval = float(self.env.get(POLL_INTERVAL_KEY) or DEFAULT_POLL_INTERVAL)
+
+    def application_recorder(self) -> ApplicationRecorder:
+        recorder = super().application_recorder()
+        assert isinstance(recorder, Subscribable)
+        recorder.poll_interval = self.poll_interval
+        return recorder
+
+    def process_recorder(self) -> ProcessRecorder:
+        recorder = super().process_recorder()
+        assert isinstance(recorder, Subscribable)
+        recorder.poll_interval = self.poll_interval
+        return recorder
 
 
 class SQLiteAdapter:
     scheme = "sqlite"
-    options = frozenset({"lock_timeout", "mode"})
+    options = frozenset({"lock_timeout", "mode", "poll_interval"})
 
     def environment(self, url: StoreUrl) -> dict[str, str]:
         if url.host:
@@ -366,6 +385,11 @@ class SQLiteAdapter:
             raise InvalidStoreUrl(f"store: {url}: mode must be ro or rw, not {mode!r}")
         if "lock_timeout" in url.query:
             env["SQLITE_LOCK_TIMEOUT"] = _whole_number(url, "lock_timeout")
+        if "poll_interval" in url.query:
+            try:
+                env[POLL_INTERVAL_KEY] = str(poll_interval(url.query["poll_interval"]))
+            except ValueError as error:
+                raise InvalidStoreUrl(f"store: {url}: poll_interval {error}") from None
         return env
 
 

@@ -18,6 +18,7 @@ Give :class:`StoreTestCase` a way to make a fresh, empty store, then combine it 
     class TestMyProcessRecorder(MyStore, kit.ProcessRecorderConformance): ...
     class TestMyNotificationOrder(MyStore, kit.NotificationOrderConformance): ...
     class TestMyApplication(MyStore, kit.ApplicationConformance): ...
+    class TestMySubscription(MyStore, kit.SubscriptionConformance): ...
 
 Import the module, not its classes: pytest collects every ``TestCase`` class it finds in a test
 module's namespace, and these are abstract (they skip themselves if collected anyway).
@@ -27,7 +28,9 @@ from the adapter's own factory. :class:`ApplicationConformance` adds what this l
 on: opening a store by URL through the facade, state that survives reopening, optimistic
 conflicts surfacing as :class:`~kam_domain.errors.ConcurrencyConflict` with nothing written,
 several records committed all or nothing, writers in several threads losing nothing, and
-encryption and compression configured per store.
+encryption and compression configured per store. :class:`SubscriptionConformance` checks what
+``kam worker`` relies on: the facade's recorder (a process recorder) yields what it holds after a
+position, then what any writer records, and stops when asked, even while it waits.
 
 Capability flags on :class:`StoreTestCase`: ``persistent`` (False when a store lives only as long
 as the application object that opened it, as ``memory://`` does) and ``supports_subscriptions``
@@ -37,6 +40,7 @@ as the application object that opened it, as ``memory://`` does) and ``supports_
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, ClassVar
 from unittest import TestCase
 from urllib.parse import quote
@@ -46,7 +50,11 @@ from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
     InfrastructureFactory,
+    Notification,
     ProcessRecorder,
+    StoredEvent,
+    Subscription,
+    Tracking,
     TrackingRecorder,
 )
 from eventsourcing.tests.persistence import (
@@ -73,6 +81,7 @@ __all__ = [
     "NotificationOrderConformance",
     "ProcessRecorderConformance",
     "StoreTestCase",
+    "SubscriptionConformance",
     "TrackingRecorderConformance",
 ]
 
@@ -80,6 +89,8 @@ __all__ = [
 TEAM_NAME = "Zhongshan Telecom Key Accounts"
 DIRECTOR_NAME = "Qian Weiming"
 MEMBER_NAMES = ("Lu Xiaofeng", "He Jingyi", "Tang Shuhua")
+#: Seconds a subscription may take to deliver what was recorded (polling stores included).
+SUBSCRIPTION_TIMEOUT = 10.0
 
 
 class StoreTestCase(TestCase):
@@ -130,6 +141,14 @@ class StoreTestCase(TestCase):
         app = KamApplication(store or self.store, **options)
         self.addCleanup(app.close)
         return app
+
+    def reopen(
+        self, app: KamApplication, *, store: str | None = None, **options: Any
+    ) -> KamApplication:
+        """Another application on the same store; the same one when stores do not persist."""
+        if not self.persistent:
+            return app
+        return self.open(store or self.store, **options)
 
     def factory(self) -> InfrastructureFactory[Any]:
         """The adapter's eventsourcing factory for this test's store, closed after the test."""
@@ -399,13 +418,119 @@ class ApplicationConformance(StoreTestCase):
         self.assertNotIn(bad, str(keyword.exception))
         self.assertNotIn(bad, str(parameter.exception))
 
-    def reopen(
-        self, app: KamApplication, *, store: str | None = None, **options: Any
-    ) -> KamApplication:
-        """Another application on the same store; the same one when stores do not persist."""
-        if not self.persistent:
-            return app
-        return self.open(store or self.store, **options)
+
+class SubscriptionConformance(StoreTestCase):
+    """Subscribing to the facade's recorder: what ``kam worker`` waits on for new events."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        if not self.supports_subscriptions:
+            self.skipTest("this adapter's recorder does not support subscriptions")
+
+    def test_subscription_yields_what_was_recorded_after_a_position(self) -> None:
+        """From ``gt``, a subscription yields the later notifications in log order."""
+        app = self.open()
+        build_team(app)
+        recorded = notification_ids(app)
+        middle = recorded[len(recorded) // 2]
+
+        with app.recorder.subscribe(gt=middle) as subscription:
+            received = take(subscription, len(recorded) - recorded.index(middle) - 1)
+
+        self.assertEqual([n.id for n in received], [i for i in recorded if i > middle])
+
+    def test_subscription_yields_what_another_writer_records(self) -> None:
+        """Events another application records on the store arrive while the subscriber waits."""
+        app = self.open()
+        build_team(app)
+        head = app.recorder.max_notification_id()
+        writer = self.reopen(app)
+
+        with app.recorder.subscribe(gt=head) as subscription:
+            waiting = Taker(subscription, 4)
+            writer.form_team(
+                name="Second", segment="s", region="r", director_name="D", top_authority=pct(5)
+            )
+            received = waiting.result()
+
+        expected = [i for i in notification_ids(writer) if head is None or i > head][:4]
+        self.assertEqual([n.id for n in received], expected)
+
+    def test_events_recorded_with_tracking_wake_subscribers(self) -> None:
+        """A policy's decision (events and tracking in one write) reaches subscribers too."""
+        app = self.open()
+        head = app.recorder.max_notification_id()
+        recorder: Any = app.recorder
+        stored = StoredEvent(
+            originator_id=uuid4(), originator_version=1, topic="kit:Decided", state=b"{}"
+        )
+
+        with app.recorder.subscribe(gt=head) as subscription:
+            waiting = Taker(subscription, 1)
+            recorder.insert_events([stored], tracking=Tracking("kit.policy", head or 1))
+            (received,) = waiting.result()
+
+        self.assertEqual(received.originator_id, stored.originator_id)
+        self.assertEqual(received.topic, "kit:Decided")
+
+    def test_stop_ends_an_iteration_that_is_waiting(self) -> None:
+        """``stop()`` from another thread ends the iteration of a subscriber waiting for events."""
+        app = self.open()
+        build_team(app)
+        subscription = app.recorder.subscribe(gt=app.recorder.max_notification_id())
+
+        with subscription:
+            waiting = Taker(subscription, 1)
+            time.sleep(0.3)
+            started = time.monotonic()
+            subscription.stop()
+            received = waiting.result(allow_fewer=True)
+
+        self.assertEqual(received, [])
+        self.assertLess(time.monotonic() - started, 5.0)
+
+
+class Taker:
+    """Iterates a subscription in a thread until it has ``count`` notifications or stops."""
+
+    def __init__(self, subscription: Subscription[Any], count: int) -> None:
+        self.subscription = subscription
+        self.count = count
+        self.received: list[Notification] = []
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._take, daemon=True)
+        self.thread.start()
+
+    def _take(self) -> None:
+        try:
+            for notification in self.subscription:
+                self.received.append(notification)
+                if len(self.received) == self.count:
+                    return
+        except BaseException as error:  # re-raised by result()
+            self.error = error
+
+    def result(self, *, allow_fewer: bool = False) -> list[Notification]:
+        self.thread.join(SUBSCRIPTION_TIMEOUT)
+        if self.thread.is_alive():
+            self.subscription.stop()
+            self.thread.join(SUBSCRIPTION_TIMEOUT)
+            msg = f"received {len(self.received)} of {self.count} in {SUBSCRIPTION_TIMEOUT} s"
+            raise AssertionError(msg)
+        if self.error is not None:
+            raise self.error
+        if not allow_fewer and len(self.received) < self.count:
+            raise AssertionError(f"the subscription ended after {len(self.received)}")
+        return self.received
+
+
+def take(subscription: Subscription[Any], count: int) -> list[Notification]:
+    """The next ``count`` notifications, or AssertionError after the timeout."""
+    return Taker(subscription, count).result()
+
+
+def notification_ids(app: KamApplication) -> list[int]:
+    return [n.id for n in app.recorder.select_notifications(start=None, limit=1_000_000)]
 
 
 def build_team(app: KamApplication) -> tuple[TeamId, MemberId, list[MemberId]]:

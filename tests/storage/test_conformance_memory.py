@@ -34,3 +34,7 @@ class TestMemoryNotificationOrder(MemoryStore, kit.NotificationOrderConformance)
 
 class TestMemoryApplication(MemoryStore, kit.ApplicationConformance):
     pass
+
+
+class TestMemorySubscription(MemoryStore, kit.SubscriptionConformance):
+    pass

@@ -49,3 +49,7 @@ class TestPostgresNotificationOrder(PostgresStore, kit.NotificationOrderConforma
 
 class TestPostgresApplication(PostgresStore, kit.ApplicationConformance):
     pass
+
+
+class TestPostgresSubscription(PostgresStore, kit.SubscriptionConformance):
+    pass

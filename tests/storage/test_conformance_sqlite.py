@@ -13,12 +13,10 @@ from kam_domain.testing import storage as kit
 
 
 class SQLiteStore(kit.StoreTestCase):
-    # eventsourcing 9.5 has no subscription for SQLite; the policies add a polling one.
-    supports_subscriptions = False
-
     def create_store_url(self) -> str:
         self.folder = Path(tempfile.mkdtemp(prefix="kam-conformance-"))
-        return f"sqlite:///{self.folder / 'kam.db'}"
+        # Subscriptions poll (eventsourcing 9.5 has no SQLite subscription): poll briskly.
+        return f"sqlite:///{self.folder / 'kam.db'}?poll_interval=0.05"
 
     def drop_store(self, url: str) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -52,4 +50,8 @@ class TestSQLiteNotificationOrder(SQLiteStore, kit.NotificationOrderConformance)
 
 
 class TestSQLiteApplication(SQLiteStore, kit.ApplicationConformance):
+    pass
+
+
+class TestSQLiteSubscription(SQLiteStore, kit.SubscriptionConformance):
     pass
