@@ -223,7 +223,7 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
             "FROM {schema}.{events} WHERE notification_id > %s "
             "ORDER BY notification_id LIMIT %s"
         )
-        self._select_version_at = sql(
+        self.version_at_statement = sql(
             "SELECT originator_version FROM {schema}.{asof} "
             'WHERE originator_id = %s AND "timestamp" <= %s '
             'ORDER BY "timestamp" DESC, originator_version DESC LIMIT 1'
@@ -340,7 +340,7 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
         self, start: int | None, limit: int, stop: int | None = None
     ) -> Sequence[ChainLink]:
         statement = self._select_links
-        params: list[int] = [start or 0]
+        params: list[int] = [-(2**63) if start is None else start]
         if stop is not None:
             statement += SQL(" AND position <= %s")
             params.append(stop)
@@ -369,7 +369,7 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def version_at(self, originator_id: UUID, at: datetime) -> int | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._select_version_at, (originator_id, at), prepare=True)
+            curs.execute(self.version_at_statement, (originator_id, at), prepare=True)
             row = curs.fetchone()
             return None if row is None else int(row["originator_version"])
 

@@ -260,7 +260,7 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
         self, start: int | None, limit: int, stop: int | None = None
     ) -> Sequence[ChainLink]:
         statement = f"SELECT position, link FROM {self.chain_table_name} WHERE position >= ?"
-        params: list[int] = [start or 0]
+        params: list[int] = [-(2**63) if start is None else start]
         if stop is not None:
             statement += " AND position <= ?"
             params.append(stop)
@@ -284,14 +284,18 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
             )
             return [ChainFormat(row[0], row[1], row[2]) for row in c.fetchall()]
 
+    @property
+    def version_at_statement(self) -> str:
+        """One seek in the timestamp index: the last version at or before a moment."""
+        return (
+            f"SELECT originator_version FROM {self.asof_table_name} "
+            "WHERE originator_id = ? AND timestamp <= ? "
+            "ORDER BY timestamp DESC, originator_version DESC LIMIT 1"
+        )
+
     def version_at(self, originator_id: UUID, at: datetime) -> int | None:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT originator_version FROM {self.asof_table_name} "
-                "WHERE originator_id = ? AND timestamp <= ? "
-                "ORDER BY timestamp DESC, originator_version DESC LIMIT 1",
-                (originator_id.hex, _micros(at)),
-            )
+            c.execute(self.version_at_statement, (originator_id.hex, _micros(at)))
             row = c.fetchone()
             return None if row is None else int(row[0])
 

@@ -19,6 +19,8 @@ Give :class:`StoreTestCase` a way to make a fresh, empty store, then combine it 
     class TestMyNotificationOrder(MyStore, kit.NotificationOrderConformance): ...
     class TestMyApplication(MyStore, kit.ApplicationConformance): ...
     class TestMySubscription(MyStore, kit.SubscriptionConformance): ...
+    class TestMyChain(MyStore, kit.ChainConformance): ...
+    class TestMyAsOfIndex(MyStore, kit.AsOfIndexConformance): ...
 
 Import the module, not its classes: pytest collects every ``TestCase`` class it finds in a test
 module's namespace, and these are abstract (they skip themselves if collected anyway).
@@ -32,15 +34,24 @@ encryption and compression configured per store. :class:`SubscriptionConformance
 ``kam worker`` relies on: the facade's recorder (a process recorder) yields what it holds after a
 position, then what any writer records, and stops when asked, even while it waits.
 
+:class:`ChainConformance` and :class:`AsOfIndexConformance` check what auditors rely on (see
+:mod:`kam_domain.ledger`): every event sealed into the hash chain, and indexed by its timestamp,
+in the same write as the event; ``kam audit verify`` passing on an untouched store, with read
+access only and no cipher key; as-of answers equal to a replay of the history.
+
 Capability flags on :class:`StoreTestCase`: ``persistent`` (False when a store lives only as long
-as the application object that opened it, as ``memory://`` does) and ``supports_subscriptions``
-(whether the application recorder's ``subscribe()`` works).
+as the application object that opened it, as ``memory://`` does), ``supports_subscriptions``
+(whether the application recorder's ``subscribe()`` works), ``keeps_chain`` and
+``keeps_asof_index`` (False when the adapter's recorder does not write the hash chain, or the
+as-of index: the kit then skips those checks and says so, and ``kam audit verify`` refuses the
+store; as-of queries still answer, by replaying histories).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from unittest import TestCase
 from urllib.parse import quote
@@ -70,7 +81,16 @@ from kam_domain.aggregates.base import Meta
 from kam_domain.aggregates.team import Team
 from kam_domain.application import KamApplication
 from kam_domain.application.directory import Entry
-from kam_domain.errors import ConcurrencyConflict, InvalidStoreUrl, StoreUnreadable, ValidationError
+from kam_domain.audit.integrity import Checkpoint, head, verify_chain, verify_store
+from kam_domain.errors import (
+    ConcurrencyConflict,
+    InvalidStoreUrl,
+    StoreNotSealed,
+    StoreUnreadable,
+    TeamNotFound,
+    ValidationError,
+)
+from kam_domain.ledger import CHAIN_FORMAT, ChainFormat, IndexedRecorder
 from kam_domain.storage import StoreUrl, new_cipher_key, resolve_store, store_settings
 from kam_domain.values import Actor, MemberId, Percentage, Role, TeamId
 
@@ -78,6 +98,8 @@ __all__ = [
     "AggregateRecorderConformance",
     "ApplicationConformance",
     "ApplicationRecorderConformance",
+    "AsOfIndexConformance",
+    "ChainConformance",
     "NotificationOrderConformance",
     "ProcessRecorderConformance",
     "StoreTestCase",
@@ -100,6 +122,10 @@ class StoreTestCase(TestCase):
     persistent: ClassVar[bool] = True
     #: Whether the application recorder's ``subscribe()`` is supported.
     supports_subscriptions: ClassVar[bool] = True
+    #: Whether the recorder seals events into the hash chain (``kam audit verify``).
+    keeps_chain: ClassVar[bool] = True
+    #: Whether the recorder keeps the as-of index (as-of lookups without replaying).
+    keeps_asof_index: ClassVar[bool] = True
 
     store: str
 
@@ -580,3 +606,258 @@ def with_parameter(url: str, name: str, value: str) -> str:
 
 def pct(value: int) -> Percentage:
     return Percentage.of(value)
+
+
+class ChainConformance(StoreTestCase):
+    """Every event sealed into the hash chain in the write that records it; verifiable."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        refusal = self._testMethodName == "test_verify_refuses_a_store_without_a_chain"
+        if not self.keeps_chain and not refusal:
+            self.skipTest(
+                "this adapter declares that it keeps no hash chain: kam audit verify refuses "
+                "its stores, and tampering with them goes undetected"
+            )
+        if self.keeps_chain and refusal:
+            self.skipTest("this adapter keeps a hash chain")
+
+    def test_verify_refuses_a_store_without_a_chain(self) -> None:
+        """An adapter that keeps no chain gets StoreNotSealed, never a false "intact"."""
+        app = self.open()
+        build_team(app)
+
+        with self.assertRaises(StoreNotSealed):
+            self.verified(app)
+
+    def verified(self, app: KamApplication, **options: Any) -> Any:
+        """``kam audit verify``'s answer: read-only and keyless when the store persists."""
+        if self.persistent:
+            return verify_store(self.store, **options)
+        return verify_chain(app.recorder, **options)
+
+    def test_every_event_recorded_through_the_facade_is_sealed(self) -> None:
+        """After commands, the chain covers every stored event and verifies."""
+        app = self.open()
+        build_team(app)
+
+        result = self.verified(app)
+
+        self.assertTrue(result.intact, result.breach)
+        self.assertEqual(result.checked, len(notification_ids(app)))
+        self.assertEqual(result.head, head(app.recorder))
+        self.assertEqual(result.head.position, app.recorder.max_notification_id())
+
+    def test_a_new_chain_records_its_format(self) -> None:
+        """A new store records chain format 1 from position 1, with nothing adopted."""
+        app = self.open()
+
+        formats = list(app.recorder.chain_formats())  # type: ignore[attr-defined]
+
+        self.assertEqual(formats, [ChainFormat(CHAIN_FORMAT, 1, None)])
+
+    def test_a_refused_write_leaves_no_link(self) -> None:
+        """A conflicting commit adds no link; the next write continues the chain."""
+        app = self.open()
+        team_id, director, _ = build_team(app)
+        stale = self.reopen(app).get_team(team_id)
+        app.set_capacity(team_id, director, None, capacity=20)
+        before = head(app.recorder)
+
+        meta = Meta.command(Actor.member(director))
+        stale.set_capacity(meta, stale.credentials(director, meta.at), None, capacity=30)
+        with self.assertRaises(ConcurrencyConflict):
+            app._commit(stale)
+
+        self.assertEqual(head(app.recorder), before)
+        app.set_capacity(team_id, director, None, capacity=21)
+        self.assertTrue(self.verified(app).intact)
+
+    def test_events_recorded_with_tracking_are_sealed_too(self) -> None:
+        """A policy's write (events and tracking together) adds its links in the same write."""
+        app = self.open()
+        build_team(app)
+        recorder: Any = app.recorder
+        position = recorder.max_notification_id()
+        stored = StoredEvent(
+            originator_id=uuid4(), originator_version=1, topic="kit:Decided", state=b"{}"
+        )
+
+        recorder.insert_events([stored], tracking=Tracking("kit.policy", position))
+
+        self.assertEqual(head(recorder).position, recorder.max_notification_id())
+        self.assertTrue(verify_chain(recorder).intact)
+
+    def test_writers_in_several_threads_keep_one_chain(self) -> None:
+        """Four threads writing at once leave one unbroken chain over all their events."""
+        app = self.open()
+        team_id, director, members = build_team(app)
+        errors: list[BaseException] = []
+
+        def work(member: UUID) -> None:
+            writer = self.reopen(app)
+            try:
+                for capacity in range(1, 11):
+                    writer.retrying(
+                        writer.set_capacity, team_id, director, member, capacity=capacity
+                    )
+            except BaseException as error:  # reported by the main thread
+                errors.append(error)
+
+        threads = [threading.Thread(target=work, args=(m,)) for m in [director, *members]]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        self.assertEqual(errors, [])
+        result = self.verified(app)
+        self.assertTrue(result.intact, result.breach)
+        self.assertEqual(result.checked, len(notification_ids(app)))
+
+    def test_an_encrypted_store_verifies_without_its_key(self) -> None:
+        """The chain covers the bytes as stored: verifying needs no cipher key."""
+        app = self.open(cipher_key=new_cipher_key(), compress=True)
+        build_team(app)
+
+        result = self.verified(app)
+
+        self.assertTrue(result.intact, result.breach)
+        self.assertEqual(result.checked, len(notification_ids(app)))
+
+    def test_checkpoints_confirm_and_expose_rewrites_and_cuts(self) -> None:
+        """A checkpoint taken earlier is confirmed later; a wrong link or a later position fails."""
+        app = self.open()
+        team_id, director, _ = build_team(app)
+        taken = head(app.recorder)
+        app.set_capacity(team_id, director, None, capacity=9)
+
+        kept = self.verified(app, checkpoints=[taken])
+        forged = Checkpoint(taken.position, bytes(32))
+        rewritten = self.verified(app, checkpoints=[forged])
+        beyond = Checkpoint(head(app.recorder).position + 5, taken.link)
+        cut = self.verified(app, checkpoints=[beyond])
+
+        self.assertTrue(kept.intact, kept.breach)
+        self.assertEqual(kept.confirmed, (taken,))
+        self.assertEqual(
+            (rewritten.breach.position, rewritten.breach.kind), (taken.position, "rewritten")
+        )
+        self.assertEqual(cut.breach.kind, "truncated")
+
+
+class AsOfIndexConformance(StoreTestCase):
+    """Each event indexed by its timestamp in the write that records it; as-of answers."""
+
+    def indexed(self, app: KamApplication) -> Any:
+        if not self.keeps_asof_index:
+            self.skipTest(
+                "this adapter declares that it keeps no as-of index: as-of queries replay "
+                "histories instead of looking them up"
+            )
+        recorder = app.recorder
+        self.assertIsInstance(recorder, IndexedRecorder)
+        return recorder
+
+    def test_version_at_a_moment_is_the_last_one_not_later(self) -> None:
+        """The index gives, for a moment, the last version whose timestamp is not later."""
+        app = self.open()
+        recorder = self.indexed(app)
+        team_id, _, versions = timed_team(app)
+
+        for moment, expected in versions:
+            self.assertEqual(recorder.version_at(team_id, moment), expected, moment)
+
+    def test_timeline_gives_each_version_its_time_and_position(self) -> None:
+        """The timeline lists every version with its timestamp and its position in the log."""
+        app = self.open()
+        recorder = self.indexed(app)
+        team_id, _, _ = timed_team(app)
+
+        timeline = recorder.timeline(team_id)
+
+        events: list[Any] = list(app.events.get(team_id))
+        positions = {
+            (n.originator_version): n.id
+            for n in app.recorder.select_notifications(start=None, limit=1_000_000)
+            if n.originator_id == team_id
+        }
+        self.assertEqual(
+            [e.originator_version for e in timeline], [e.originator_version for e in events]
+        )
+        self.assertEqual([e.timestamp for e in timeline], [e.timestamp for e in events])
+        self.assertEqual(
+            [e.position for e in timeline], [positions[e.originator_version] for e in timeline]
+        )
+
+    def test_a_refused_write_leaves_no_index_row(self) -> None:
+        """A conflicting commit indexes nothing."""
+        app = self.open()
+        recorder = self.indexed(app)
+        team_id, director, _ = timed_team(app)
+        stale = self.reopen(app).get_team(team_id)
+        app.set_capacity(team_id, director, None, capacity=20, at=T_KIT + timedelta(days=9))
+        before = list(recorder.timeline(team_id))
+
+        meta = Meta.command(Actor.member(director), at=T_KIT + timedelta(days=10))
+        stale.set_capacity(meta, stale.credentials(director, meta.at), None, capacity=30)
+        with self.assertRaises(ConcurrencyConflict):
+            app._commit(stale)
+
+        self.assertEqual(list(recorder.timeline(team_id)), before)
+
+    def test_the_facade_answers_as_of_a_moment_as_a_replay_would(self) -> None:
+        """``get_team(at=…)`` equals the history replayed up to that moment (any adapter)."""
+        app = self.open()
+        team_id, _, versions = timed_team(app)
+
+        for moment, expected in versions:
+            if expected is None:
+                with self.assertRaises(TeamNotFound):
+                    app.get_team(team_id, at=moment)
+                continue
+            as_of = app.get_team(team_id, at=moment)
+            self.assertEqual(as_of.version, expected)
+            self.assertEqual(state(as_of), state(app.get_team(team_id, version=expected)))
+
+    def test_a_moment_and_a_version_together_are_refused(self) -> None:
+        """Asking for both a version and a moment is a ValidationError."""
+        app = self.open()
+        team_id, _, _ = timed_team(app)
+
+        with self.assertRaises(ValidationError):
+            app.get_team(team_id, version=1, at=T_KIT)
+        with self.assertRaises(ValidationError):
+            app.get_team(team_id, at=datetime(2026, 1, 1))
+
+
+#: When :func:`timed_team` starts.
+T_KIT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def timed_team(app: KamApplication) -> tuple[TeamId, MemberId, list[tuple[datetime, int | None]]]:
+    """A team changed on three days (twice on the second); moments and the version at each."""
+    team_id, director = app.form_team(
+        name=TEAM_NAME,
+        segment="telecom",
+        region="south",
+        director_name=DIRECTOR_NAME,
+        top_authority=pct(30),
+        at=T_KIT,
+    )
+    formed = app.get_team(team_id).version
+    day = timedelta(days=1)
+    app.set_capacity(team_id, director, director, capacity=10, at=T_KIT + day)
+    app.set_capacity(team_id, director, director, capacity=11, at=T_KIT + day)
+    app.set_capacity(team_id, director, director, capacity=12, at=T_KIT + 3 * day)
+    second = timedelta(seconds=1)
+    versions = [
+        (T_KIT - second, None),
+        (T_KIT, formed),
+        (T_KIT + day - second, formed),
+        (T_KIT + day, formed + 2),
+        (T_KIT + 2 * day, formed + 2),
+        (T_KIT + 3 * day, formed + 3),
+        (T_KIT + 30 * day, formed + 3),
+    ]
+    return team_id, director, versions

@@ -38,3 +38,11 @@ class TestMemoryApplication(MemoryStore, kit.ApplicationConformance):
 
 class TestMemorySubscription(MemoryStore, kit.SubscriptionConformance):
     pass
+
+
+class TestMemoryChain(MemoryStore, kit.ChainConformance):
+    pass
+
+
+class TestMemoryAsOfIndex(MemoryStore, kit.AsOfIndexConformance):
+    pass

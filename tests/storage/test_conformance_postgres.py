@@ -53,3 +53,11 @@ class TestPostgresApplication(PostgresStore, kit.ApplicationConformance):
 
 class TestPostgresSubscription(PostgresStore, kit.SubscriptionConformance):
     pass
+
+
+class TestPostgresChain(PostgresStore, kit.ChainConformance):
+    pass
+
+
+class TestPostgresAsOfIndex(PostgresStore, kit.AsOfIndexConformance):
+    pass

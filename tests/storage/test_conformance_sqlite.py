@@ -55,3 +55,11 @@ class TestSQLiteApplication(SQLiteStore, kit.ApplicationConformance):
 
 class TestSQLiteSubscription(SQLiteStore, kit.SubscriptionConformance):
     pass
+
+
+class TestSQLiteChain(SQLiteStore, kit.ChainConformance):
+    pass
+
+
+class TestSQLiteAsOfIndex(SQLiteStore, kit.AsOfIndexConformance):
+    pass

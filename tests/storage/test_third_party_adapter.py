@@ -84,6 +84,9 @@ def test_installed_adapter_is_found_by_its_scheme(tmp_path: Path) -> None:
 
 class SQLiteFileStore(kit.StoreTestCase):
     supports_subscriptions = False
+    # eventsourcing's own recorders: no hash chain, no as-of index (as-of queries replay).
+    keeps_chain = False
+    keeps_asof_index = False
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -120,4 +123,12 @@ class TestSQLiteFileNotificationOrder(SQLiteFileStore, kit.NotificationOrderConf
 
 
 class TestSQLiteFileApplication(SQLiteFileStore, kit.ApplicationConformance):
+    pass
+
+
+class TestSQLiteFileChain(SQLiteFileStore, kit.ChainConformance):
+    pass
+
+
+class TestSQLiteFileAsOfIndex(SQLiteFileStore, kit.AsOfIndexConformance):
     pass

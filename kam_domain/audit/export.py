@@ -1,0 +1,124 @@
+"""One record per event, streamed, with the chain link that seals it.
+
+Each record holds the event's position, originator id and version, topic, event name,
+timestamp, actor (and, for a policy, its name and version), causation and correlation ids, the
+SHA-256 of its stored bytes, and the previous and own chain links. With those, the chain can be
+recomputed from the export alone (see docs/audit.md); with ``with_state`` the stored bytes
+themselves come along (base64), so the digest can be checked against them too.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
+
+from kam_domain.audit.integrity import PAGE_SIZE, Progress, paged, sealed, side_by_side
+from kam_domain.audit.records import describe, policy_of
+from kam_domain.ledger import GENESIS, state_digest
+
+__all__ = ["COLUMNS", "export_records", "write_csv", "write_jsonl"]
+
+COLUMNS = (
+    "position",
+    "originator_id",
+    "originator_version",
+    "topic",
+    "event",
+    "timestamp",
+    "actor",
+    "actor_kind",
+    "policy",
+    "policy_version",
+    "causation_id",
+    "correlation_id",
+    "state_sha256",
+    "previous_link",
+    "link",
+)
+
+
+def export_records(
+    app: Any,
+    *,
+    with_state: bool = False,
+    page_size: int = PAGE_SIZE,
+    progress: Progress | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The log as export records, in position order, read a page at a time.
+
+    An event without a link (or a link without its event) is exported as it is found, with
+    empty link fields (or only the link): the export shows the store, it does not judge it.
+    """
+    recorder = app.recorder
+    chain = sealed(recorder)
+    stop = max(recorder.max_notification_id() or 0, chain.max_link_position() or 0)
+    events = paged(
+        lambda start: recorder.select_notifications(start, page_size, stop=stop),
+        lambda event: event.id,
+    )
+    links = paged(
+        lambda start: chain.select_links(start, page_size, stop=stop),
+        lambda link: link.position,
+    )
+    previous = GENESIS
+    for count, (notification, link) in enumerate(side_by_side(events, links), start=1):
+        record: dict[str, Any] = dict.fromkeys(COLUMNS, "")
+        if notification is not None:
+            record.update(_event_fields(app, notification))
+            if with_state:
+                record["state"] = base64.b64encode(notification.state).decode("ascii")
+        if link is not None:
+            record["position"] = link.position
+            record["previous_link"] = previous.hex()
+            record["link"] = link.link.hex()
+            previous = link.link
+        yield record
+        if progress is not None and count % page_size == 0:
+            progress(int(record["position"]), stop)
+    if progress is not None:
+        progress(stop, stop)
+
+
+def _event_fields(app: Any, notification: Any) -> dict[str, Any]:
+    described = describe(app.mapper.to_domain_event(notification))
+    actor = described.actor
+    policy = policy_of(actor)
+    return {
+        "position": notification.id,
+        "originator_id": str(notification.originator_id),
+        "originator_version": notification.originator_version,
+        "topic": notification.topic,
+        "event": described.event,
+        "timestamp": described.at.isoformat(),
+        "actor": str(actor) if actor else "",
+        "actor_kind": actor.kind.value if actor else "",
+        "policy": policy[0] if policy else "",
+        "policy_version": policy[1] if policy else "",
+        "causation_id": str(described.causation_id or ""),
+        "correlation_id": str(described.correlation_id or ""),
+        "state_sha256": state_digest(notification.state).hex(),
+    }
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """Write one JSON object per line; returns how many."""
+    count = 0
+    for record in records:
+        out.write(json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n")
+        count += 1
+    return count
+
+
+def write_csv(records: Iterable[dict[str, Any]], out: TextIO, *, with_state: bool = False) -> int:
+    """Write a header and one row per record; returns how many rows."""
+    columns = [*COLUMNS, "state"] if with_state else list(COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    for record in records:
+        writer.writerow(record)
+        count += 1
+    return count

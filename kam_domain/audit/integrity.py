@@ -1,0 +1,390 @@
+"""Is the log as it was written? Verifying the hash chain, and checkpoints of it.
+
+:func:`verify_chain` streams the events and the chain rows side by side, in pages (memory stays
+bounded at any size), recomputes each link from the stored bytes (so it needs no cipher key)
+and stops at the first position that does not verify. A chain can be recomputed by anyone who
+can write to the database, so it proves the history only up to a link kept elsewhere: a
+:class:`Checkpoint` (position and link) that the auditor took earlier and stored out of the
+database's reach. Against checkpoints, a rewritten history and a cut tail are detected too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import attrs
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    Notification,
+    PersistenceError,
+)
+from eventsourcing.utils import Environment
+
+from kam_domain.errors import StoreError, StoreNotSealed, StoreUnavailable, ValidationError
+from kam_domain.ledger import (
+    CHAIN_FORMAT,
+    GENESIS,
+    ChainFormat,
+    ChainLink,
+    SealedRecorder,
+    chain_link,
+    state_digest,
+)
+from kam_domain.storage import StoreUrl, resolve_store, store_settings
+
+__all__ = [
+    "PAGE_SIZE",
+    "Breach",
+    "Checkpoint",
+    "Progress",
+    "Verification",
+    "checkpoint_store",
+    "head",
+    "open_log",
+    "sealed",
+    "verify_chain",
+    "verify_store",
+]
+
+#: Events (and chain rows) read per query.
+PAGE_SIZE = 1000
+
+#: Called after each page with the position reached and the last position to check.
+Progress = Callable[[int, int], None]
+
+T = TypeVar("T")
+
+_CHECKPOINT = re.compile(r"kam-chain-(\d+):(\d+):([0-9a-f]{64})")
+
+
+@attrs.frozen
+class Checkpoint:
+    """A position of the chain and its link: ``kam-chain-1:POSITION:LINK`` as text."""
+
+    position: int
+    link: bytes
+    format: int = CHAIN_FORMAT
+
+    @classmethod
+    def parse(cls, text: str) -> Checkpoint:
+        found = _CHECKPOINT.fullmatch(text.strip().lower()) if isinstance(text, str) else None
+        if found is None:
+            msg = f"expected kam-chain-1:POSITION:LINK (64 hex digits), not {text!r}"
+            raise ValidationError("checkpoint", msg)
+        return cls(int(found[2]), bytes.fromhex(found[3]), int(found[1]))
+
+    def __str__(self) -> str:
+        return f"kam-chain-{self.format}:{self.position}:{self.link.hex()}"
+
+
+@attrs.frozen
+class Breach:
+    """The first position that does not verify, and what is wrong there.
+
+    ``kind`` is one of ``altered`` (the event does not match its link, or the chain before it
+    was rewritten), ``inserted`` (an event without a link), ``missing`` (a link without its
+    event), ``rewritten`` (the link differs from a checkpoint's), ``truncated`` (the chain ends
+    before a checkpoint's position).
+    """
+
+    position: int
+    kind: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"position {self.position}: {self.reason}"
+
+
+@attrs.frozen
+class Verification:
+    """What :func:`verify_chain` found."""
+
+    #: Events whose link was recomputed and matched.
+    checked: int
+    #: The last link that verified (None: the log is empty, or its first event failed).
+    head: Checkpoint | None
+    #: The first position that does not verify (None when the log is intact).
+    breach: Breach | None
+    #: The chain's recorded formats.
+    formats: tuple[ChainFormat, ...] = ()
+    #: The checkpoints the chain was found to agree with.
+    confirmed: tuple[Checkpoint, ...] = ()
+
+    @property
+    def intact(self) -> bool:
+        return self.breach is None
+
+    @property
+    def adopted_through(self) -> int | None:
+        """Events up to this position were already stored when the chain was created."""
+        return max((f.adopted_through or 0 for f in self.formats), default=0) or None
+
+
+def sealed(recorder: object) -> SealedRecorder:
+    """``recorder`` as a :class:`~kam_domain.ledger.SealedRecorder`, or StoreNotSealed."""
+    if not isinstance(recorder, SealedRecorder):
+        msg = "store: its adapter keeps no hash chain, so its log cannot be verified"
+        raise StoreNotSealed(msg)
+    return recorder
+
+
+def head(recorder: ApplicationRecorder) -> Checkpoint:
+    """The chain's last position and link (position 0 and the genesis link when empty)."""
+    chain = sealed(recorder)
+    last = chain.max_link_position()
+    if last is None:
+        return Checkpoint(0, GENESIS)
+    (link,) = chain.select_links(last, 1, stop=last)
+    return Checkpoint(link.position, link.link)
+
+
+def verify_chain(
+    recorder: ApplicationRecorder,
+    *,
+    checkpoints: Iterable[Checkpoint] = (),
+    page_size: int = PAGE_SIZE,
+    progress: Progress | None = None,
+) -> Verification:
+    """Recompute every link of the log and compare; stop at the first position that fails.
+
+    Events recorded while this runs are left for the next run: the check ends at the last
+    position present when it starts.
+    """
+    chain = sealed(recorder)
+    formats = _formats(chain)
+    expected = sorted(checkpoints, key=lambda checkpoint: checkpoint.position)
+    _check_formats(formats, expected)
+    stop = max(recorder.max_notification_id() or 0, chain.max_link_position() or 0)
+    events = paged(
+        lambda start: recorder.select_notifications(start, page_size, stop=stop),
+        lambda event: event.id,
+    )
+    links = paged(
+        lambda start: chain.select_links(start, page_size, stop=stop),
+        lambda link: link.position,
+    )
+    walk = _Walk(expected, formats)
+    for event, link in side_by_side(events, links):
+        if walk.step(event, link) is not None:
+            break
+        if progress is not None and walk.checked % page_size == 0:
+            progress(walk.position, stop)
+    else:
+        walk.finish()
+    if progress is not None:
+        progress(walk.position, stop)
+    return walk.result()
+
+
+@contextmanager
+def open_log(store: str | None = None) -> Iterator[ApplicationRecorder]:
+    """The recorder of ``store``, opened for reading only: nothing is created or upgraded.
+
+    No cipher key is needed: the chain covers the bytes as stored.
+    """
+    url, adapter = resolve_store(store)
+    settings = store_settings(url, adapter)
+    settings["CREATE_TABLE"] = "no"
+    try:
+        factory: InfrastructureFactory[Any] = InfrastructureFactory.construct(
+            Environment(_application_name(), settings)
+        )
+    except (PersistenceError, OSError) as error:
+        raise StoreUnavailable(f"store: cannot open {url}: {url.scrub(error)}") from error
+    try:
+        try:
+            recorder = factory.process_recorder()
+        except (PersistenceError, OSError) as error:
+            raise StoreUnavailable(f"store: cannot open {url}: {url.scrub(error)}") from error
+        with _translated(url):
+            yield recorder
+    finally:
+        factory.close()
+
+
+def verify_store(
+    store: str | None = None,
+    *,
+    checkpoints: Iterable[Checkpoint] = (),
+    page_size: int = PAGE_SIZE,
+    progress: Progress | None = None,
+) -> Verification:
+    """Open ``store`` read-only and :func:`verify_chain` its log."""
+    with open_log(store) as recorder:
+        return verify_chain(
+            recorder, checkpoints=checkpoints, page_size=page_size, progress=progress
+        )
+
+
+def checkpoint_store(store: str | None = None) -> Checkpoint:
+    """The :func:`head` of ``store``'s chain, read with read access only."""
+    with open_log(store) as recorder:
+        return head(recorder)
+
+
+class _Walk:
+    """The merge of events and links, position by position, recording the first breach."""
+
+    def __init__(self, checkpoints: list[Checkpoint], formats: Sequence[ChainFormat]) -> None:
+        self.pending = [c for c in checkpoints if c.position > 0]
+        self.confirmed: list[Checkpoint] = []
+        self.formats = formats
+        self.previous = GENESIS
+        self.last: ChainLink | None = None
+        self.position = 0
+        self.checked = 0
+        self.breach: Breach | None = None
+        # Position 0 is the chain before its first event: its link is the genesis link.
+        for checkpoint in checkpoints:
+            if checkpoint.position == 0:
+                self._at(ChainLink(0, GENESIS), [checkpoint])
+
+    def step(self, event: Notification | None, link: ChainLink | None) -> Breach | None:
+        position = event.id if event is not None else link.position if link else 0
+        self.position = position
+        self._passing(position)
+        if self.breach is not None:
+            return self.breach
+        if link is None:
+            return self._fail(position, "inserted", "an event with no link: added after the fact")
+        if event is None:
+            return self._fail(position, "missing", "a link with no event: the event was removed")
+        computed = chain_link(
+            self.previous,
+            position,
+            event.originator_id,
+            event.originator_version,
+            event.topic,
+            state_digest(_as_bytes(event.state)),
+        )
+        if computed != link.link:
+            reason = (
+                "the event does not match its link: it was altered or moved, or an event just "
+                "before it was removed or inserted, or the chain was rewritten"
+            )
+            return self._fail(position, "altered", reason)
+        self.previous = link.link
+        self.last = link
+        self.checked += 1
+        self._at(link, self.pending)
+        return self.breach
+
+    def finish(self) -> None:
+        end = self.last.position if self.last else 0
+        for checkpoint in self.pending:
+            reason = (
+                f"the log ends at position {end}, the checkpoint vouches for position "
+                f"{checkpoint.position}: events after {end} were removed"
+            )
+            self._fail(end + 1, "truncated", reason)
+            return
+
+    def result(self) -> Verification:
+        head = Checkpoint(self.last.position, self.last.link) if self.last else None
+        return Verification(
+            self.checked, head, self.breach, tuple(self.formats), tuple(self.confirmed)
+        )
+
+    def _passing(self, position: int) -> None:
+        """Checkpoints this walk went past without meeting their position."""
+        while self.pending and self.pending[0].position < position:
+            missed = self.pending.pop(0)
+            reason = f"the checkpoint's position {missed.position} is not in the chain any more"
+            self._fail(missed.position, "missing", reason)
+
+    def _at(self, link: ChainLink, pending: list[Checkpoint]) -> None:
+        while pending and pending[0].position == link.position:
+            checkpoint = pending.pop(0)
+            if checkpoint.link != link.link:
+                reason = (
+                    "the link differs from the checkpoint's: the history up to here was "
+                    "rewritten since the checkpoint was taken"
+                )
+                self._fail(link.position, "rewritten", reason)
+                return
+            self.confirmed.append(checkpoint)
+
+    def _fail(self, position: int, kind: str, reason: str) -> Breach:
+        if self.breach is None:
+            self.breach = Breach(position, kind, reason)
+        return self.breach
+
+
+def _formats(chain: SealedRecorder) -> tuple[ChainFormat, ...]:
+    try:
+        return tuple(chain.chain_formats())
+    except PersistenceError as error:
+        msg = (
+            f"store: its hash chain cannot be read ({error}): it was written without one (by "
+            "an earlier version of the library or another adapter); opened once with write "
+            "access, it is sealed as it stands"
+        )
+        raise StoreNotSealed(msg) from error
+
+
+def _as_bytes(state: object) -> bytes:
+    # A database with loose types (SQLite) gives back whatever was written over the bytes.
+    if isinstance(state, bytes | bytearray | memoryview):
+        return bytes(state)
+    return str(state).encode("utf-8")
+
+
+def _check_formats(formats: Sequence[ChainFormat], checkpoints: Sequence[Checkpoint]) -> None:
+    known = {CHAIN_FORMAT}
+    unknown = sorted({f.format for f in formats} - known)
+    unknown += sorted({c.format for c in checkpoints} - known - set(unknown))
+    if unknown:
+        msg = (
+            f"the chain is in format {unknown[0]}, which this version of the library cannot "
+            "verify; upgrade kam-domain"
+        )
+        raise StoreNotSealed(msg)
+
+
+def paged(select: Callable[[int | None], Sequence[T]], position: Callable[[T], int]) -> Iterator[T]:
+    """Every row ``select`` gives, a page at a time; the first page starts at the lowest
+    position, whatever it is (a row slipped in below 1 is read too)."""
+    start: int | None = None
+    while True:
+        page = select(start)
+        if not page:
+            return
+        yield from page
+        start = position(page[-1]) + 1
+
+
+def side_by_side(
+    events: Iterator[Notification], links: Iterator[ChainLink]
+) -> Iterator[tuple[Notification | None, ChainLink | None]]:
+    """Pairs by position: (event, link), (event, None) or (None, link), in position order."""
+    event, link = next(events, None), next(links, None)
+    while event is not None or link is not None:
+        if link is None or (event is not None and event.id < link.position):
+            yield event, None
+            event = next(events, None)
+        elif event is None or link.position < event.id:
+            yield None, link
+            link = next(links, None)
+        else:
+            yield event, link
+            event, link = next(events, None), next(links, None)
+
+
+@contextmanager
+def _translated(url: StoreUrl) -> Iterator[None]:
+    try:
+        yield
+    except StoreError:
+        raise
+    except PersistenceError as error:
+        raise StoreUnavailable(f"store: {url}: {url.scrub(error)}") from error
+
+
+def _application_name() -> str:
+    from kam_domain.application.core import ApplicationCore
+
+    return ApplicationCore.name

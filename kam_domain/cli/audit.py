@@ -1,0 +1,397 @@
+"""``kam audit``: verify the log, checkpoint it, trails, accountability, exports.
+
+Every subcommand only reads: it opens the store without creating or upgrading anything and
+runs no policy, so an auditor needs read access only. Long work (verify, export) streams from
+the store and shows progress when standard error is a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+from uuid import UUID
+
+from kam_domain.cli.common import EXIT_OK, add_store_option
+from kam_domain.errors import ValidationError
+
+__all__ = ["EXIT_NOT_INTACT", "register"]
+
+#: ``kam audit verify``: the log does not verify.
+EXIT_NOT_INTACT = 3
+
+EXIT_CODES = """\
+exit status:
+  0  done; for verify: the log is intact (and agrees with every checkpoint given)
+  1  refused: the store cannot be opened or read, keeps no hash chain, the record is unknown,
+     or an argument is malformed (the message says which)
+  2  usage error
+  3  verify: the log does NOT verify; the first bad position is printed
+"""
+
+TABLE, JSON, CSV, JSONL = "table", "json", "csv", "jsonl"
+
+
+def register(commands: Any) -> None:
+    audit = commands.add_parser(
+        "audit",
+        help="verify the log's integrity, trails, accountability and exports (read only)",
+        description=(
+            "Questions an auditor asks of the log. Every subcommand only reads the store "
+            "(read access is enough) and never records anything."
+        ),
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+
+    verify = _command(
+        sub,
+        "verify",
+        "check that no stored event was altered, removed, inserted or reordered",
+        "Recompute the hash chain over every stored event, from the bytes as stored (no "
+        "cipher key needed), in pages. Against a checkpoint taken earlier (kam audit "
+        "checkpoint), a rewritten history and a removed tail are detected too. Prints the "
+        "first bad position, or the checkpoint of the verified head.",
+    )
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="DIGEST",
+        help="a digest printed earlier by kam audit checkpoint (repeatable)",
+    )
+    verify.set_defaults(handler=_closing_pipe_is_fine(run_verify))
+
+    checkpoint = _command(
+        sub,
+        "checkpoint",
+        "print the chain's head (position and link) to keep outside the database",
+        "Print the digest of the chain's last link: position and link. Keep it where the "
+        "database's administrators cannot change it; later, kam audit verify --checkpoint "
+        "DIGEST proves that nothing up to that position changed and that it is still there.",
+    )
+    checkpoint.set_defaults(handler=_closing_pipe_is_fine(run_checkpoint))
+
+    accountable = _command(
+        sub,
+        "accountable",
+        "name the KAM accountable for an account at a moment, and every assignment",
+        "Name the key account manager accountable for the account at the moment given, and "
+        "list every assignment of the account with its reason and who decided it.",
+    )
+    accountable.add_argument("--account", required=True, metavar="NAME_OR_ID")
+    accountable.add_argument(
+        "--at", required=True, metavar="ISO8601", help="a moment with its UTC offset"
+    )
+    _format_option(accountable, (TABLE, JSON, CSV))
+    accountable.set_defaults(handler=_closing_pipe_is_fine(run_accountable))
+
+    trail = _command(
+        sub,
+        "trail",
+        "print the full history of an account, project, target or member",
+        "Every event of the record, in log order: position, effective time, event, actor, "
+        "causation, correlation and the event's own fields. For a member: every event the "
+        "member issued or is named in, anywhere in the log.",
+    )
+    which = trail.add_mutually_exclusive_group(required=True)
+    which.add_argument("--account", metavar="NAME_OR_ID")
+    which.add_argument("--project", metavar="ID", type=_uuid("project"))
+    which.add_argument("--target", metavar="ID", type=_uuid("target"))
+    which.add_argument("--member", metavar="ID", type=_uuid("member"))
+    _format_option(trail, (TABLE, JSON, CSV))
+    trail.set_defaults(handler=_closing_pipe_is_fine(run_trail))
+
+    export = _command(
+        sub,
+        "export",
+        "write one record per event with its chain link (JSON lines or CSV)",
+        "Stream the whole log, one record per event: position, originator id and version, "
+        "topic, event, timestamp, actor, policy and policy version where a policy acted, "
+        "causation, correlation, the SHA-256 of the stored bytes, and the previous and own "
+        "chain links. docs/audit.md has a standard-library script that re-verifies the chain "
+        "of an export.",
+    )
+    _format_option(export, (JSONL, CSV), default=JSONL)
+    export.add_argument("--output", metavar="FILE", type=Path, help="default: standard output")
+    export.add_argument(
+        "--with-state",
+        action="store_true",
+        help="add the stored bytes (base64), so the digests can be checked against them",
+    )
+    export.set_defaults(handler=_closing_pipe_is_fine(run_export))
+
+
+# -- handlers ------------------------------------------------------------------------------------
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from kam_domain.audit.integrity import Checkpoint, verify_store
+
+    checkpoints = [Checkpoint.parse(text) for text in args.checkpoint]
+    with _progress("verifying") as progress:
+        result = verify_store(args.store, checkpoints=checkpoints, progress=progress)
+    if result.breach is not None:
+        print(f"NOT INTACT at position {result.breach.position} ({result.breach.kind}): ", end="")
+        print(result.breach.reason)
+        last = f"; the last link that verified is {result.head}" if result.head else ""
+        print(f"{result.checked:,} events verified before it{last}")
+        return EXIT_NOT_INTACT
+    formats = ", ".join(str(f.format) for f in result.formats) or "none recorded"
+    print(f"intact: {result.checked:,} events verified, chain format {formats}")
+    for confirmed in result.confirmed:
+        print(f"agrees with checkpoint {confirmed}")
+    if result.adopted_through:
+        print(
+            f"note: the events up to position {result.adopted_through} were stored before the "
+            "chain existed; they are sealed as they were when it was created"
+        )
+    if result.head is not None:
+        print(f"checkpoint: {result.head}")
+    return EXIT_OK
+
+
+def run_checkpoint(args: argparse.Namespace) -> int:
+    from kam_domain.audit.integrity import checkpoint_store
+
+    print(checkpoint_store(args.store))
+    return EXIT_OK
+
+
+def run_accountable(args: argparse.Namespace) -> int:
+    from kam_domain.audit.records import open_app
+    from kam_domain.audit.trail import accountable, parse_moment
+
+    moment = parse_moment(args.at)
+    with open_app(args.store) as app:
+        found = accountable(app, args.account, moment)
+    rows = [
+        {
+            "since": line.since.isoformat(),
+            "kam_id": str(line.kam_id) if line.kam_id else "",
+            "kam": line.kam_name or ("(nobody)" if line.kam_id is None else ""),
+            "reason": line.reason,
+            "decided_by": line.decided_by,
+            "decided_by_name": line.decided_by_name or "",
+            "in_force": line.in_force,
+        }
+        for line in found.history
+    ]
+    kam = f"{found.kam_name or '(unknown member)'} ({found.kam_id})" if found.kam_id else "nobody"
+    if args.format == JSON:
+        document = {
+            "account_id": str(found.account_id),
+            "account": found.account_name,
+            "at": found.at.isoformat(),
+            "kam_id": str(found.kam_id) if found.kam_id else None,
+            "kam": found.kam_name,
+            "history": rows,
+        }
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+    elif args.format == CSV:
+        columns = ["since", "kam_id", "kam", "reason", "decided_by", "decided_by_name"]
+        _csv(sys.stdout, [*columns, "in_force"], rows)
+    else:
+        print(f"{found.account_name}: accountable at {found.at.isoformat()}: {kam}")
+        print()
+        print("assignment history (* in force at that moment):")
+        table = [
+            [
+                "*" if line.in_force else "",
+                line.since.isoformat(),
+                str(row["kam"]),
+                line.reason,
+                line.decided_by_name or line.decided_by,
+            ]
+            for line, row in zip(found.history, rows, strict=True)
+        ]
+        print(_table(["", "since", "KAM", "reason", "decided by"], table))
+    return EXIT_OK
+
+
+def run_trail(args: argparse.Namespace) -> int:
+    from kam_domain.audit.records import open_app
+    from kam_domain.audit.trail import member_trail, record_trail
+
+    with open_app(args.store) as app:
+        if args.member is not None:
+            entries = [entry.as_dict() for entry in member_trail(app, args.member)]
+        else:
+            record_id = _record_id(app, args)
+            entries = [entry.as_dict() for entry in record_trail(app, record_id)]
+    if args.format == JSON:
+        print(json.dumps(entries, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    columns = ["position", "when", "event", "actor", "causation_id", "correlation_id", "fields"]
+    if args.format == CSV:
+        rows = [{**e, "fields": json.dumps(e["fields"], ensure_ascii=False)} for e in entries]
+        _csv(sys.stdout, [*columns[:4], "actor_name", *columns[4:]], rows)
+        return EXIT_OK
+    table = [
+        [
+            str(e["position"] or ""),
+            e["when"],
+            e["event"],
+            e["actor_name"] or e["actor"] or "",
+            e["causation_id"] or "",
+            e["correlation_id"] or "",
+            _fields_text(e["fields"]),
+        ]
+        for e in entries
+    ]
+    print(_table(["pos", "when", "event", "actor", "causation", "correlation", "fields"], table))
+    return EXIT_OK
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from kam_domain.audit.export import export_records, write_csv, write_jsonl
+    from kam_domain.audit.records import open_app
+
+    with open_app(args.store) as app, _output(args.output) as out, _progress("exporting") as p:
+        records = export_records(app, with_state=args.with_state, progress=p)
+        if args.format == CSV:
+            write_csv(records, out, with_state=args.with_state)
+        else:
+            write_jsonl(records, out)
+    return EXIT_OK
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _command(sub: Any, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_store_option(parser)
+    return parser
+
+
+def _format_option(
+    parser: argparse.ArgumentParser, choices: Sequence[str], default: str = TABLE
+) -> None:
+    parser.add_argument(
+        "--format", choices=choices, default=default, help=f"output format (default: {default})"
+    )
+
+
+def _uuid(field: str) -> Any:
+    def parse(text: str) -> UUID:
+        try:
+            return UUID(text)
+        except ValueError:
+            msg = f"{field}: expected an id (UUID), not {text!r}"
+            raise argparse.ArgumentTypeError(msg) from None
+
+    return parse
+
+
+def _record_id(app: Any, args: argparse.Namespace) -> UUID:
+    """The id of the record the arguments name, checked to be of that kind."""
+    if args.account is not None:
+        return app.find_account(args.account).id  # type: ignore[no-any-return]
+    if args.project is not None:
+        return app.get_project(args.project).id  # type: ignore[no-any-return]
+    if args.target is not None:
+        return app.get_target(args.target).id  # type: ignore[no-any-return]
+    raise ValidationError("record", "name an account, project, target or member")
+
+
+def _fields_text(fields: dict[str, Any]) -> str:
+    return "; ".join(
+        f"{name}={json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}"
+        for name, value in fields.items()
+    )
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    lines = [headers, ["-" * w for w in widths], *rows]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def _csv(out: TextIO, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        handle = path.open("w", encoding="utf-8", newline="")
+    except OSError as error:
+        raise ValidationError("output", f"cannot write {path}: {error.strerror}") from None
+    with handle:
+        yield handle
+
+
+def _closing_pipe_is_fine(handler: Callable[[argparse.Namespace], int]) -> Any:
+    """A reader that stops early (``| head``) ends the output, not in a traceback."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except BrokenPipeError:
+            # Python flushes stdout once more at exit: point it somewhere that accepts it.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
+
+    return run
+
+
+class Progress:
+    """A one-line progress report on standard error, only when it is a terminal."""
+
+    def __init__(self, label: str, stream: TextIO) -> None:
+        self.label = label
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.shown = False
+        self._last = 0.0
+
+    def __call__(self, position: int, stop: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self._last < 0.1 and position < stop):
+            return
+        self._last = now
+        percent = 100 * position // stop if stop else 100
+        self.stream.write(f"\r{self.label}: position {position:,} of {stop:,} ({percent}%)")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Progress]:
+    progress = Progress(label, sys.stderr)
+    try:
+        yield progress
+    finally:
+        progress.close()
