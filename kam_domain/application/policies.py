@@ -85,6 +85,15 @@ class PolicyCommands(ApplicationCore):
         clock.close_period(meta, period)
         self._commit(clock)
 
+    def recorded_time(self) -> datetime | None:
+        """The latest time the clock recorded (a tick or a period close), None before any."""
+        try:
+            clock: object = self.repository.get(CLOCK_ID)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(clock, Clock)
+        return clock.now
+
     # -- configuration and versions ------------------------------------------------------------
 
     def configure_policy(

@@ -28,8 +28,8 @@ from hypothesis.stateful import (
 
 from kam_domain.aggregates.project import DiscountOutcome
 from kam_domain.application import KamApplication
-from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.errors import KamDomainError
+from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.values import Money, Percentage, Role, Tier
 from tests.conftest import STRATEGIES, Org, build_org, key_account
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,24 @@ from kam_domain.aggregates.target import ScopeKind
 from kam_domain.application import KamApplication
 from kam_domain.cli import main
 from kam_domain.demo import QUARTER, build_demo
-from kam_domain.values import Role
+from kam_domain.errors import InvalidTransition
+from kam_domain.values import Actor, Role
+from tests import postgres_server
+from tests.conftest import BACKENDS, store_url
 
 
-@pytest.fixture(name="built")
-def fixture_built(app: KamApplication) -> KamApplication:
+@pytest.fixture(name="built", scope="module", params=BACKENDS)
+def fixture_built(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KamApplication]:
+    """The demo built once per backend, with the built-in policies deciding, as `kam demo` does."""
+    store = store_url(request.param, tmp_path_factory.mktemp("demo"))
+    app = KamApplication(store)
     build_demo(app, seed=1)
-    return app
+    yield app
+    app.close()
+    if request.param == "postgres":
+        postgres_server.drop_schema(store)
 
 
 def test_demo_builds_every_part_of_the_scenario(built: KamApplication) -> None:
@@ -53,6 +65,35 @@ def test_demo_builds_every_part_of_the_scenario(built: KamApplication) -> None:
     assert all(t.latest_evaluation is not None for t in targets)
 
 
+def test_the_policies_decide_what_they_are_for(built: KamApplication) -> None:
+    """Assignment, routing, collections, escalation, evaluation and flags come from policies."""
+    (team,) = built.teams()
+    decisions = built.decisions()
+    policies = {d.policy for d in decisions}
+    accounts = built.accounts(team.id)
+
+    assert policies >= {
+        "assignment",
+        "price_approval",
+        "collections",
+        "case_escalation",
+        "evaluation",
+        "coverage",
+        "target_decomposition",
+    }
+    assert all(a.assignment_history[0].decided_by == "policy:assignment@1" for a in accounts)
+    assert all(d.refusal is None for d in decisions if d.policy != "target_decomposition")
+    assert built.dead_letters() == []
+    escalated = [c for a in accounts for c in a.cases.values() if c.escalation_level]
+    assert escalated
+    evaluated_by = {
+        t.latest_evaluation.evaluated_by
+        for t in built.targets(team.id, QUARTER)
+        if t.latest_evaluation is not None
+    }
+    assert evaluated_by == {Actor.policy("evaluation", 1)}
+
+
 def test_every_key_account_has_one_accountable_kam(built: KamApplication) -> None:
     """After the demo, every key account names an active KAM as accountable."""
     (team,) = built.teams()
@@ -77,6 +118,7 @@ def test_same_seed_gives_the_same_record() -> None:
     first, second = KamApplication("memory://"), KamApplication("memory://")
 
     one, two = build_demo(first, seed=7), build_demo(second, seed=7)
+    assert "seed 7" in one.lines[0]
 
     assert one.lines[1:] == two.lines[1:]
     ids = [
@@ -89,15 +131,15 @@ def test_same_seed_gives_the_same_record() -> None:
     assert ids[0] == ids[1]
 
 
-def test_another_seed_builds_a_second_team_beside_the_first(tmp_path: Path) -> None:
-    """Seeds 1 and 2 can share a store without clashing names."""
-    app = KamApplication(f"sqlite:///{tmp_path / 'kam.db'}")
+def test_another_quarter_cannot_be_replayed_into_a_store_past_it(built: KamApplication) -> None:
+    """A second seed in a store whose recorded time is past the quarter is refused, cleanly."""
+    before = built.recorder.max_notification_id()
 
-    build_demo(app, seed=1)
-    build_demo(app, seed=2)
+    with pytest.raises(InvalidTransition, match="new store"):
+        build_demo(built, seed=2)
 
-    assert len(app.teams()) == 2
-    app.close()
+    assert built.recorder.max_notification_id() == before
+    assert len(built.teams()) == 1
 
 
 def test_cli_demo_prints_the_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
