@@ -28,6 +28,7 @@ from kam_domain.policies.records import (
     settings_id,
 )
 from kam_domain.policies.registry import PolicyRegistry
+from kam_domain.policies.replay import ReplayReport, replay
 from kam_domain.values import Actor, Period
 
 __all__ = ["PolicyCommands"]
@@ -138,6 +139,27 @@ class PolicyCommands(ApplicationCore):
         found = self.policies.world.all(PolicyDecision)
         chosen = [d for d in found if policy is None or d.policy == policy]
         return sorted(chosen, key=lambda d: (d.cause_position, d.policy))
+
+    def replay(
+        self,
+        *,
+        versions: dict[str, int] | None = None,
+        what_if: dict[str, int] | None = None,
+        policies: set[str] | None = None,
+    ) -> ReplayReport:
+        """Re-run the policies over the recorded log and compare; writes nothing.
+
+        ``versions`` replays named versions; ``what_if`` asks candidate versions what they would
+        have decided differently (see :mod:`kam_domain.policies.replay`).
+        """
+        return replay(
+            self.recorder,
+            self.mapper,
+            self.policies.registry,
+            versions=versions,
+            what_if=what_if,
+            policies=policies,
+        )
 
     def dead_letters(self, *, include_resolved: bool = False) -> list[DeadLetter]:
         return self.policies.dead_letters(include_resolved=include_resolved)
