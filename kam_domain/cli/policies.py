@@ -1,0 +1,576 @@
+"""``kam policies …`` and ``kam clock …``: look at the policies' work and steer them.
+
+The listings (``list``, ``decisions``, ``dead-letters``) only read the log: they never run a
+policy, so they show what the workers (or embedded hosts) have recorded, lag included, and they
+work on a read-only store. The commands (``retry``, ``activate``, ``configure``, ``clock``)
+record events like any host does and, embedded, let the policies catch up before returning;
+``--defer`` leaves that to ``kam worker``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import IO, Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.utils import get_topic
+
+from kam_domain.aggregates.base import KamAggregate
+from kam_domain.application import KamApplication
+from kam_domain.cli.common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, add_store_option
+from kam_domain.errors import ValidationError
+from kam_domain.policies.base import Policy
+from kam_domain.policies.engine import tracking_key
+from kam_domain.policies.records import (
+    DeadLetter,
+    ParameterValue,
+    PolicyDecision,
+    PolicySettings,
+    settings_id,
+)
+from kam_domain.policies.registry import PolicyRegistry
+from kam_domain.storage import resolve_store
+from kam_domain.values import Actor, Period
+
+__all__ = [
+    "CLI_ACTOR",
+    "EXIT_STILL_FAILING",
+    "PolicyStatus",
+    "add_policies_option",
+    "parameter",
+    "policy_class",
+    "policy_status",
+    "recorded",
+    "recorded_dead_letters",
+    "recorded_decisions",
+    "register",
+    "registry_with",
+]
+
+#: Who the commands act as unless ``--actor`` names a member.
+CLI_ACTOR = Actor.system("kam-cli")
+#: ``kam policies retry``: some parked events failed again (they stay parked).
+EXIT_STILL_FAILING = 3
+#: Notifications read at a time by the listings.
+PAGE = 1000
+
+A = TypeVar("A", bound=KamAggregate)
+
+EXIT_STATUSES = (
+    "Exit status: 0 success; 1 the library refused (the message says why) or the store failed; "
+    f"2 usage; {EXIT_STILL_FAILING} (retry) some parked events failed again."
+)
+
+
+# -- arguments ------------------------------------------------------------------------------------
+
+
+def policy_class(text: str) -> type[Policy]:
+    """``module:Class`` (or ``module:Outer.Class``) as a policy class, for ``--policies``."""
+    module_name, sep, attribute = text.partition(":")
+    if not sep or not module_name or not attribute:
+        msg = f"expected module:Class, e.g. my_policies:TwoApprovers, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    # As flask and uvicorn do: a developer's module in the working directory is found.
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        found: object = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError) as error:
+        raise argparse.ArgumentTypeError(f"cannot load {text}: {error}") from None
+    if not (isinstance(found, type) and issubclass(found, Policy)):
+        raise argparse.ArgumentTypeError(f"{text} is not a Policy subclass")
+    return found
+
+
+def parameter(text: str) -> tuple[str, ParameterValue]:
+    """``KEY=VALUE``: a whole number if it reads as one, else an exact decimal, else text."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text!r}")
+    value: ParameterValue = raw
+    stripped = raw.strip()
+    if stripped.lstrip("+-").isdigit() and stripped.isascii():
+        value = int(stripped)
+    else:
+        try:
+            number = Decimal(stripped)
+        except InvalidOperation:
+            number = None
+        if number is not None and number.is_finite():
+            value = number
+    return key, value
+
+
+def moment(text: str) -> datetime:
+    """An ISO 8601 moment with its UTC offset (``Z`` or ``+08:00``), as UTC."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 moment, not {text!r}") from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        msg = f"{text!r} has no UTC offset; write e.g. {text}+00:00 or {text}Z"
+        raise argparse.ArgumentTypeError(msg)
+    return parsed.astimezone(UTC)
+
+
+def period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValidationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def member(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a member id (UUID), not {text!r}") from None
+
+
+def add_policies_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--policies",
+        nargs="+",
+        type=policy_class,
+        default=[],
+        metavar="MODULE:CLASS",
+        help="add these policy classes to the built-in and installed ones (to try a policy)",
+    )
+
+
+def registry_with(extra: Iterable[type[Policy]]) -> PolicyRegistry:
+    """The default registry (built-in and installed policies) plus ``extra``."""
+    registry = PolicyRegistry.default()
+    for policy in extra:
+        registry.register(policy)
+    return registry
+
+
+def _open(args: argparse.Namespace, *, run_policies: bool) -> KamApplication:
+    return KamApplication(
+        args.store, policies=registry_with(args.policies), run_policies=run_policies
+    )
+
+
+def _actor(args: argparse.Namespace) -> Actor:
+    return CLI_ACTOR if args.actor is None else Actor.member(args.actor)
+
+
+# -- reading the log ------------------------------------------------------------------------------
+
+
+def recorded(app: KamApplication, cls: type[A], *events: type[Any]) -> list[A]:
+    """Every record of ``cls`` folded from ``events`` of the log, without running a policy."""
+    topics = [get_topic(event) for event in events]
+    records: dict[UUID, Any] = {}
+    start = 1
+    while True:
+        page = app.recorder.select_notifications(start=start, limit=PAGE, topics=topics)
+        for notification in page:
+            event: Any = app.mapper.to_domain_event(notification)
+            records[event.originator_id] = event.mutate(records.get(event.originator_id))
+        if len(page) < PAGE:
+            return [record for record in records.values() if isinstance(record, cls)]
+        start = page[-1].id + 1
+
+
+def recorded_decisions(app: KamApplication, policy: str | None = None) -> list[PolicyDecision]:
+    """Recorded decisions (of ``policy``) in the order of their causes."""
+    found = recorded(app, PolicyDecision, PolicyDecision.Made)
+    chosen = [d for d in found if policy is None or d.policy == policy]
+    return sorted(chosen, key=lambda d: (d.cause_position, d.policy))
+
+
+def recorded_dead_letters(
+    app: KamApplication, *, include_resolved: bool = False
+) -> list[DeadLetter]:
+    """Parked events, oldest cause first; resolved ones only when asked."""
+    found = recorded(app, DeadLetter, DeadLetter.Parked, DeadLetter.Retried)
+    letters = sorted(found, key=lambda letter: (letter.cause_position, letter.policy))
+    return [letter for letter in letters if include_resolved or not letter.resolved]
+
+
+class PolicyStatus:
+    """One registered policy as the store knows it."""
+
+    def __init__(
+        self,
+        name: str,
+        versions: Sequence[int],
+        active: int,
+        activated: bool,
+        tracked: int,
+        lag: int,
+    ) -> None:
+        self.name = name
+        self.versions = list(versions)
+        self.active = active
+        #: False while the default version decides because none was activated.
+        self.activated = activated
+        self.tracked = tracked
+        #: Events of the kinds the active version handles, recorded after ``tracked``.
+        self.lag = lag
+
+    def row(self) -> dict[str, object]:
+        return {
+            "policy": self.name,
+            "versions": ",".join(str(v) for v in self.versions),
+            "active": self.active if self.activated else f"{self.active} (default)",
+            "tracked": self.tracked,
+            "lag": self.lag,
+        }
+
+
+def policy_status(app: KamApplication) -> list[PolicyStatus]:
+    """Each registered policy: versions, the active one, its tracked position and its lag."""
+    registry = app.policies.registry
+    recorder: Any = app.recorder
+    statuses = []
+    for name in registry.names():
+        try:
+            settings: object = app.repository.get(settings_id(name))
+        except AggregateNotFoundError:
+            settings = None
+        chosen = settings.active_version if isinstance(settings, PolicySettings) else None
+        active = chosen or registry.default_version(name)
+        tracked = recorder.max_tracking_id(tracking_key(name)) or 0
+        handles = registry.get(name, active).handles if active in registry.versions(name) else ()
+        statuses.append(
+            PolicyStatus(
+                name,
+                sorted(registry.versions(name)),
+                active,
+                chosen is not None,
+                tracked,
+                _count(app, tracked + 1, [get_topic(cls) for cls in handles]),
+            )
+        )
+    return statuses
+
+
+def _count(app: KamApplication, start: int, topics: list[str]) -> int:
+    if not topics:
+        return 0
+    total = 0
+    while True:
+        page = app.recorder.select_notifications(start=start, limit=PAGE, topics=topics)
+        total += len(page)
+        if len(page) < PAGE:
+            return total
+        start = page[-1].id + 1
+
+
+# -- output ---------------------------------------------------------------------------------------
+
+LIST_COLUMNS = ("policy", "versions", "active", "tracked", "lag")
+DECISION_COLUMNS = (
+    "id", "policy", "version", "cause_position", "cause", "cause_id", "basis_position",
+    "decided_at", "outcome", "reason", "inputs", "actions", "refusal",
+)  # fmt: skip
+LETTER_COLUMNS = (
+    "id", "policy", "version", "cause_position", "cause", "cause_id", "parked_at",
+    "error_type", "error", "attempts", "resolved",
+)  # fmt: skip
+_DECISION_TABLE = ("cause_position", "policy", "version", "outcome", "reason", "refusal")
+_LETTER_TABLE = (
+    "id", "policy", "version", "cause_position", "error_type", "error", "attempts", "resolved",
+)  # fmt: skip
+
+
+def _decision_row(decision: PolicyDecision) -> dict[str, object]:
+    return {
+        "id": str(decision.id),
+        "policy": decision.policy,
+        "version": decision.version,
+        "cause_position": decision.cause_position,
+        "cause": decision.cause_topic.rpartition(":")[2],
+        "cause_id": str(decision.cause_id),
+        "basis_position": decision.basis_position,
+        "decided_at": decision.created_on.isoformat(),
+        "outcome": decision.outcome,
+        "reason": decision.reason,
+        "inputs": decision.inputs,
+        "actions": decision.actions,
+        "refusal": decision.refusal,
+    }
+
+
+def _letter_row(letter: DeadLetter) -> dict[str, object]:
+    return {
+        "id": str(letter.id),
+        "policy": letter.policy,
+        "version": letter.version,
+        "cause_position": letter.cause_position,
+        "cause": letter.cause_topic.rpartition(":")[2],
+        "cause_id": str(letter.cause_id),
+        "parked_at": letter.created_on.isoformat(),
+        "error_type": letter.error_type,
+        "error": letter.error,
+        "attempts": letter.attempts,
+        "resolved": letter.resolved,
+    }
+
+
+def write_rows(
+    rows: list[dict[str, object]],
+    form: str,
+    out: IO[str],
+    *,
+    columns: Sequence[str],
+    table_columns: Sequence[str] | None = None,
+) -> None:
+    """``rows`` as JSON (a list of objects), CSV (``columns``, with a header line) or an
+    aligned table (``table_columns``, default ``columns``)."""
+    if form == "json":
+        json.dump(rows, out, indent=2, ensure_ascii=False, default=str)
+        out.write("\n")
+        return
+    if form == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([_cell(row[c]) for c in columns] for row in rows)
+        return
+    shown = list(table_columns or columns)
+    cells = [shown, *([_cell(row[c]) for c in shown] for row in rows)]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(shown))]
+    for line in cells:
+        padded = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        out.write("  ".join(padded).rstrip() + "\n")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
+    return str(value)
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+def register(commands: Any) -> None:
+    _register_policies(commands)
+    _register_clock(commands)
+
+
+def _command(
+    group: Any, name: str, help_text: str, handler: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = group.add_parser(
+        name,
+        help=help_text,
+        description=help_text[0].upper() + help_text[1:] + ".",
+        epilog=EXIT_STATUSES,
+    )
+    add_store_option(parser)
+    add_policies_option(parser)
+    parser.set_defaults(handler=_store_errors_reported(handler))
+    return parser
+
+
+def _store_errors_reported(
+    handler: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """``handler``, with a store failure reported in one line (secrets masked): status 1."""
+
+    def handle(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except PersistenceError as error:
+            url, _ = resolve_store(args.store)
+            print(f"kam: store: {url}: {url.scrub(error)}", file=sys.stderr)
+            return EXIT_REFUSED
+
+    return handle
+
+
+def _writing(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--actor",
+        type=member,
+        metavar="MEMBER_ID",
+        help="act as this team member (default: the system actor kam-cli)",
+    )
+    parser.add_argument(
+        "--defer",
+        action="store_true",
+        help="record the command only, leaving the decisions it triggers to kam worker",
+    )
+
+
+def _format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="output format (default: table)",
+    )
+
+
+def _register_policies(commands: Any) -> None:
+    policies = commands.add_parser(
+        "policies",
+        help="list the policies, their decisions and parked events; retry, activate, configure",
+        description=(
+            "The policies react to recorded events and record their decisions, each exactly "
+            "once. These commands list what they recorded (reading the log only) and record "
+            "the steering commands: retrying parked events, activating a version, configuring "
+            "parameters."
+        ),
+        epilog=EXIT_STATUSES,
+    )
+    group = policies.add_subparsers(dest="policies_command", required=True, metavar="COMMAND")
+
+    listing = _command(
+        group, "list", "list each policy: versions, active version, tracked position, lag", _list
+    )
+    _format(listing)
+
+    decisions = _command(group, "decisions", "list the recorded decisions", _decisions)
+    decisions.add_argument("--policy", metavar="NAME", help="only this policy's decisions")
+    _format(decisions)
+
+    letters = _command(
+        group, "dead-letters", "list the events a policy failed on (parked)", _dead_letters
+    )
+    letters.add_argument("--all", action="store_true", help="include the resolved ones")
+    _format(letters)
+
+    retry = _command(group, "retry", "process parked events again, as the world is now", _retry)
+    retry.add_argument("--id", type=UUID, metavar="ID", help="only this dead letter")
+
+    activate = _command(
+        group, "activate", "make a registered version of a policy decide from now on", _activate
+    )
+    activate.add_argument("name", metavar="NAME")
+    activate.add_argument("version", type=int, metavar="VERSION")
+    activate.add_argument("--reason", required=True, metavar="TEXT")
+    _writing(activate)
+
+    configure = _command(
+        group,
+        "configure",
+        "record parameters a policy reads, for its decisions from now on",
+        _configure,
+    )
+    configure.add_argument("name", metavar="NAME")
+    configure.add_argument(
+        "parameters",
+        nargs="+",
+        type=parameter,
+        metavar="KEY=VALUE",
+        help="a whole number, else an exact decimal, else text",
+    )
+    configure.add_argument("--reason", required=True, metavar="TEXT")
+    _writing(configure)
+
+
+def _register_clock(commands: Any) -> None:
+    clock = commands.add_parser(
+        "clock",
+        help="record the passing of time that time-driven policies react to",
+        description=(
+            "Time-driven rules (overdue invoices, response deadlines, period close) react to "
+            "recorded time, never to the wall clock, so that replaying the log decides the same."
+        ),
+        epilog=EXIT_STATUSES,
+    )
+    group = clock.add_subparsers(dest="clock_command", required=True, metavar="COMMAND")
+    tick = _command(group, "tick", "record that a moment has come (default: now)", _tick)
+    tick.add_argument("--at", type=moment, metavar="ISO8601", help="the moment (with offset)")
+    _writing(tick)
+    close = _command(
+        group, "close-period", "record that a quarter or year has ended", _close_period
+    )
+    close.add_argument("period", type=period, metavar="PERIOD", help="YYYY-Qn or YYYY")
+    close.add_argument("--at", type=moment, metavar="ISO8601", help="the moment (with offset)")
+    _writing(close)
+
+
+def _list(args: argparse.Namespace) -> int:
+    with _open(args, run_policies=False) as app:
+        rows = [status.row() for status in policy_status(app)]
+    write_rows(rows, args.format, sys.stdout, columns=LIST_COLUMNS)
+    return EXIT_OK
+
+
+def _decisions(args: argparse.Namespace) -> int:
+    with _open(args, run_policies=False) as app:
+        rows = [_decision_row(d) for d in recorded_decisions(app, args.policy)]
+    write_rows(
+        rows, args.format, sys.stdout, columns=DECISION_COLUMNS, table_columns=_DECISION_TABLE
+    )
+    return EXIT_OK
+
+
+def _dead_letters(args: argparse.Namespace) -> int:
+    with _open(args, run_policies=False) as app:
+        letters = recorded_dead_letters(app, include_resolved=args.all)
+        rows = [_letter_row(letter) for letter in letters]
+    write_rows(rows, args.format, sys.stdout, columns=LETTER_COLUMNS, table_columns=_LETTER_TABLE)
+    return EXIT_OK
+
+
+def _retry(args: argparse.Namespace) -> int:
+    with _open(args, run_policies=False) as app:
+        letters = app.retry_dead_letters(args.id)
+    if not letters:
+        print("no parked events")
+        return EXIT_OK
+    for letter in letters:
+        where = f"{letter.policy}@{letter.version} on position {letter.cause_position}"
+        if letter.resolved:
+            print(f"resolved {letter.id} ({where}) at attempt {letter.attempts}")
+        else:
+            print(f"still failing {letter.id} ({where}): {letter.error_type}: {letter.error}")
+    return EXIT_OK if all(letter.resolved for letter in letters) else EXIT_STILL_FAILING
+
+
+def _activate(args: argparse.Namespace) -> int:
+    with _open(args, run_policies=not args.defer) as app:
+        app.activate_policy_version(args.name, args.version, _actor(args), reason=args.reason)
+    print(f"{args.name}@{args.version} decides from now on")
+    return EXIT_OK
+
+
+def _configure(args: argparse.Namespace) -> int:
+    values = dict(args.parameters)
+    if len(values) != len(args.parameters):
+        print("kam: parameters: each KEY may be given once", file=sys.stderr)
+        return EXIT_USAGE
+    with _open(args, run_policies=not args.defer) as app:
+        app.configure_policy(args.name, values, _actor(args), reason=args.reason)
+    shown = ", ".join(f"{key}={value}" for key, value in values.items())
+    print(f"{args.name}: {shown} recorded")
+    return EXIT_OK
+
+
+def _tick(args: argparse.Namespace) -> int:
+    with _open(args, run_policies=not args.defer) as app:
+        app.tick(_actor(args), at=args.at)
+    print("tick recorded")
+    return EXIT_OK
+
+
+def _close_period(args: argparse.Namespace) -> int:
+    with _open(args, run_policies=not args.defer) as app:
+        app.close_period(args.period, _actor(args), at=args.at)
+    print(f"period {args.period} closed")
+    return EXIT_OK
