@@ -7,8 +7,10 @@ The command and query mixins (teams, accounts, projects, targets) build on these
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -78,6 +80,7 @@ class ApplicationCore(Application[UUID]):
         ``cipher_key`` (base64 AES key) encrypts stored events; ``compress`` zlib-compresses
         them. Both win over the URL's parameters of the same names (see docs/adapters.md).
         """
+        self._batches = threading.local()
         self.store_url: StoreUrl
         self.store_url, adapter = resolve_store(store)
         settings = store_settings(self.store_url, adapter, cipher_key=cipher_key, compress=compress)
@@ -146,12 +149,18 @@ class ApplicationCore(Application[UUID]):
         """Load an aggregate of type ``cls`` (as of ``at``, if given), or raise ``not_found``."""
         if not isinstance(aggregate_id, UUID):
             raise ValidationError(field, f"must be a UUID, not {aggregate_id!r}")
+        pending = self._pending()
+        if pending is not None and version is None and at is None and aggregate_id in pending:
+            aggregate: object = pending[aggregate_id]
+            if not isinstance(aggregate, cls):
+                raise not_found(field, aggregate_id)
+            return aggregate
         if at is not None:
             version = self._read(version_at, self.recorder, self.events, aggregate_id, at, version)
             if version is None:
                 raise not_found(field, aggregate_id)
         try:
-            aggregate: object = self._read(self.repository.get, aggregate_id, version=version)
+            aggregate = self._read(self.repository.get, aggregate_id, version=version)
         except AggregateNotFoundError:
             raise not_found(field, aggregate_id) from None
         if not isinstance(aggregate, cls):
@@ -159,7 +168,21 @@ class ApplicationCore(Application[UUID]):
         return aggregate
 
     def _exists(self, aggregate_id: UUID) -> bool:
+        pending = self._pending()
+        if pending is not None and aggregate_id in pending:
+            return True
         return bool(self._read(self.repository.__contains__, aggregate_id))
+
+    def _load(self, record_id: UUID) -> object | None:
+        """The record as this thread's batch (or else the store) holds it; None if there is none."""
+        pending = self._pending()
+        if pending is not None and record_id in pending:
+            return pending[record_id]
+        try:
+            record: object = self._read(self.repository.get, record_id)
+        except AggregateNotFoundError:
+            return None
+        return record
 
     def _read(self, read: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run a read against the store; a store that fails is StoreUnavailable, secrets masked."""
@@ -171,9 +194,8 @@ class ApplicationCore(Application[UUID]):
 
     def _directory(self) -> Directory:
         """The directory of teams, accounts, projects and targets (opened on first use)."""
-        try:
-            directory: object = self._read(self.repository.get, DIRECTORY_ID)
-        except AggregateNotFoundError:
+        directory = self._load(DIRECTORY_ID)
+        if directory is None:
             return Directory.open(Meta.command(Actor.system("directory")))
         assert isinstance(directory, Directory)
         return directory
@@ -208,8 +230,41 @@ class ApplicationCore(Application[UUID]):
             raise ValidationError("actor", f"{meta.actor} is not a team member")
         return self._credentials(team, member_id, meta.at)
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Record every command issued in the block in one transaction, when the block ends.
+
+        For imports and scenarios: commands check and change their records as usual (later
+        commands see earlier ones' changes), but nothing is written until the block ends, and
+        nothing at all if it raises. Policies decide afterwards, once. Per thread; nested blocks
+        join the outer one.
+        """
+        if self._pending() is not None:
+            yield
+            return
+        pending: dict[UUID, KamAggregate] = {}
+        self._batches.pending = pending
+        try:
+            yield
+        finally:
+            self._batches.pending = None
+        if pending:
+            self._commit(*pending.values())
+
+    def _pending(self) -> dict[UUID, KamAggregate] | None:
+        pending: dict[UUID, KamAggregate] | None = getattr(self._batches, "pending", None)
+        return pending
+
     def _commit(self, *aggregates: KamAggregate) -> None:
-        """Save atomically; a concurrent writer's conflict becomes :class:`ConcurrencyConflict`."""
+        """Save atomically; a concurrent writer's conflict becomes :class:`ConcurrencyConflict`.
+
+        Inside :meth:`batch`, keep the records for the batch's single save instead.
+        """
+        pending = self._pending()
+        if pending is not None:
+            for aggregate in aggregates:
+                pending[aggregate.id] = aggregate
+            return
         try:
             self.save(*aggregates)
         except (IntegrityError, RecordConflictError) as error:

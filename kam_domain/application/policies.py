@@ -12,8 +12,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
 from kam_domain.aggregates.base import KamAggregate
 from kam_domain.application.core import ApplicationCore
 from kam_domain.errors import ValidationError
@@ -59,7 +57,8 @@ class PolicyCommands(ApplicationCore):
 
     def _commit(self, *aggregates: KamAggregate) -> None:
         super()._commit(*aggregates)
-        if self.embedded_policies:
+        # Inside a batch nothing is written yet: the policies run once, after it.
+        if self.embedded_policies and self._pending() is None:
             self.policies.run()
 
     def run_policies(self) -> int:
@@ -88,9 +87,8 @@ class PolicyCommands(ApplicationCore):
 
     def recorded_time(self) -> datetime | None:
         """The latest time the clock recorded (a tick or a period close), None before any."""
-        try:
-            clock: object = self.repository.get(CLOCK_ID)
-        except AggregateNotFoundError:
+        clock = self._load(CLOCK_ID)
+        if clock is None:
             return None
         assert isinstance(clock, Clock)
         return clock.now
@@ -171,17 +169,15 @@ class PolicyCommands(ApplicationCore):
     # -- helpers -------------------------------------------------------------------------------
 
     def _clock(self, at: datetime) -> Clock:
-        try:
-            clock: object = self.repository.get(CLOCK_ID)
-        except AggregateNotFoundError:
+        clock = self._load(CLOCK_ID)
+        if clock is None:
             return Clock.start(self._meta(Actor.system("clock"), at))
         assert isinstance(clock, Clock)
         return clock
 
     def _settings(self, name: str, meta: Any) -> PolicySettings:
-        try:
-            settings: object = self.repository.get(settings_id(name))
-        except AggregateNotFoundError:
+        settings = self._load(settings_id(name))
+        if settings is None:
             return PolicySettings.open(meta, name)
         assert isinstance(settings, PolicySettings)
         return settings

@@ -1,0 +1,95 @@
+"""`app.batch()`: many commands, one transaction, all or nothing; policies decide afterwards."""
+
+from __future__ import annotations
+
+import pytest
+
+from kam_domain.application import KamApplication
+from kam_domain.errors import AlreadyExists
+from kam_domain.values import Role, Tier
+from tests.conftest import STRATEGIES, Org, build_org
+
+
+def test_nothing_is_written_until_the_batch_ends(app: KamApplication, org: Org) -> None:
+    """Inside the block commands are checked and applied; the store sees them at the end."""
+    before = app.recorder.max_notification_id()
+
+    with app.batch():
+        account = app.register_account(
+            org.team_id, org.director, name="Acme", industry="telecom", region="east"
+        )
+        app.designate_key_account(account, org.director, tier=Tier.MAJOR, strategies=STRATEGIES)
+        app.assign_kam(account, org.director, org.kam, reason="region")
+        during = app.recorder.max_notification_id()
+        seen_inside = app.get_account(account).accountable_kam
+
+    assert during == before
+    assert seen_inside == org.kam
+    assert app.get_account(account).accountable_kam == org.kam
+    assert (app.recorder.max_notification_id() or 0) > (before or 0)
+
+
+def test_a_failing_block_writes_nothing(app: KamApplication, org: Org) -> None:
+    """When the block raises, none of its commands is recorded."""
+    before = app.recorder.max_notification_id()
+
+    def import_that_breaks_off() -> None:
+        with app.batch():
+            app.add_member(org.team_id, org.senior, name="New", role=Role.CONSULTANT)
+            raise RuntimeError("the import file is truncated")
+
+    with pytest.raises(RuntimeError):
+        import_that_breaks_off()
+
+    assert app.recorder.max_notification_id() == before
+    assert [m.name for m in app.members(org.team_id, Role.CONSULTANT)] == []
+
+
+def test_a_refused_command_in_a_batch_leaves_the_others(app: KamApplication, org: Org) -> None:
+    """A host that catches a refusal inside the block keeps the other commands."""
+    with app.batch():
+        app.register_account(org.team_id, org.director, name="Acme", industry="x", region="y")
+        with pytest.raises(AlreadyExists):
+            app.register_account(org.team_id, org.director, name="ACME", industry="x", region="y")
+        app.register_account(org.team_id, org.director, name="Beta", industry="x", region="y")
+
+    assert sorted(a.name for a in app.accounts(org.team_id)) == ["Acme", "Beta"]
+
+
+def test_policies_decide_once_after_the_batch(store: str) -> None:
+    """Accounts designated in a batch get their KAMs from the assignment policy afterwards."""
+    app = KamApplication(store)
+    org = build_org(app)
+
+    with app.batch():
+        accounts = [
+            app.register_account(org.team_id, org.director, name=f"C{n}", industry="x", region="y")
+            for n in range(4)
+        ]
+        for account in accounts:
+            app.designate_key_account(account, org.director, tier=Tier.MAJOR, strategies=STRATEGIES)
+        assert app.decisions("assignment") == []
+
+    kams = [app.get_account(account).accountable_kam for account in accounts]
+    assert all(kam in (org.kam, org.kam2) for kam in kams)
+    assert len(app.decisions("assignment")) == 4
+    app.close()
+
+
+def test_batches_are_per_thread(app: KamApplication, org: Org) -> None:
+    """Another thread's commands are not caught up in this thread's batch."""
+    import threading
+
+    with app.batch():
+        app.add_member(org.team_id, org.senior, name="Batched", role=Role.CONSULTANT)
+        thread = threading.Thread(
+            target=app.register_account,
+            args=(org.team_id, org.director),
+            kwargs={"name": "Direct", "industry": "x", "region": "y"},
+        )
+        thread.start()
+        thread.join()
+        written_meanwhile = [a.name for a in app.accounts(org.team_id)]
+
+    assert written_meanwhile == ["Direct"]
+    assert [m.name for m in app.members(org.team_id, Role.CONSULTANT)] == ["Batched"]
