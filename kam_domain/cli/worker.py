@@ -25,9 +25,10 @@ from typing import Any
 from eventsourcing.persistence import PersistenceError
 
 from kam_domain.application import KamApplication
-from kam_domain.cli.common import EXIT_OK, EXIT_REFUSED, add_store_option
+from kam_domain.cli.common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, add_store_option
 from kam_domain.cli.policies import add_policies_option, registry_with
 from kam_domain.policies.engine import PolicyEngine
+from kam_domain.storage import resolve_store
 
 __all__ = ["STEP", "Worker", "register"]
 
@@ -155,7 +156,8 @@ def register(commands: Any) -> None:
         epilog=(
             "Exit status: 0 stopped (signal, --once, --idle-exit); 1 the library refused (e.g. a "
             "policy version active in the store is not registered here) or the store failed "
-            "under --once; 2 usage (e.g. a --policies class that cannot be loaded)."
+            "under --once; 2 usage (e.g. a --policies class that cannot be loaded, or a memory:// "
+            "store, which no other process can write to)."
         ),
     )
     add_store_option(worker)
@@ -177,6 +179,14 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     log = _stderr if args.verbose else None
+    url, _ = resolve_store(args.store)
+    if url.scheme == "memory":
+        print(
+            "kam worker: a memory:// store lives inside one process; follow a store that "
+            "others write to (sqlite:///… or postgresql://…)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     registry = registry_with(args.policies)
     with KamApplication(args.store, policies=registry, run_policies=False) as app:
         worker = Worker(app, log=log)

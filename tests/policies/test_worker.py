@@ -320,3 +320,17 @@ def test_a_policies_path_that_cannot_be_loaded_is_a_usage_error(tmp_path: Path) 
     assert "cannot load no_such_module:Policy" in missing.stderr
     assert not_a_policy.returncode == 2
     assert "is not a Policy subclass" in not_a_policy.stderr
+
+
+def test_a_memory_store_cannot_be_followed_from_another_process() -> None:
+    """``kam worker --store memory://`` exits 2: nobody else can write to that store."""
+    result = subprocess.run(
+        [sys.executable, "-m", "kam_domain.cli", "worker", "--store", "memory://", "--once"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert "memory:// store lives inside one process" in result.stderr
