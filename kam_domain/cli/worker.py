@@ -71,7 +71,7 @@ class Worker:
                 break
             until = min(head, start + STEP)
             began = time.monotonic()
-            count = engine.run(until=until)
+            count = engine.run(until=until, stop=self._stopping)
             # Notification ids may have gaps: progress is measured by the range asked for.
             self._reached = until
             recorded += count

@@ -15,6 +15,7 @@ An optimistic-concurrency conflict with a concurrent command is retried with fre
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -63,40 +64,49 @@ class PolicyEngine:
         self.app = app
         self.registry = registry
         self.world = World()
-        self._instances: dict[str, dict[int, Policy]] = {
-            name: {v: registry.get(name, v)() for v in sorted(registry.versions(name))}
-            for name in registry.names()
-        }
+        self._instances: dict[str, dict[int, Policy]] = {}
         self._positions: dict[str, int] | None = None
+        self._reset()
         self._lock = threading.RLock()
         self._context = _StoreContext(app)
 
     # -- running ---------------------------------------------------------------------------------
 
-    def run(self, *, until: int | None = None) -> int:
+    def run(self, *, until: int | None = None, stop: threading.Event | None = None) -> int:
         """Process the log up to its head (or ``until``), including what decisions add to it.
 
-        Returns how many decisions (and parked events) were recorded.
+        Returns how many decisions (and parked events) this engine recorded. ``stop``, once set,
+        ends the run after the event being processed. If the run fails (the store went away),
+        the engine starts afresh next time, from the tracked positions.
         """
         with self._lock:
-            positions = self._tracked_positions()
-            recorded = 0
-            while True:
-                page = self._notifications(self.world.position + 1, until)
-                if not page:
+            try:
+                return self._run(until, stop)
+            except BaseException:
+                self._reset()
+                raise
+
+    def _run(self, until: int | None, stop: threading.Event | None) -> int:
+        positions = self._tracked_positions()
+        recorded = 0
+        while True:
+            page = self._notifications(self.world.position + 1, until)
+            if not page:
+                return recorded
+            for notification in page:
+                if stop is not None and stop.is_set():
                     return recorded
-                for notification in page:
-                    event = self.app.mapper.to_domain_event(notification)
-                    self.world.fold(event, notification.id)
-                    for name, versions in self._instances.items():
-                        for instance in versions.values():
-                            instance.learn(event, self.world)
-                        if notification.id <= positions[name]:
-                            continue
-                        policy = self._active(name)
-                        if isinstance(event, policy.handles):
-                            recorded += self._process(policy, event, notification)
-                            positions[name] = notification.id
+                event = self.app.mapper.to_domain_event(notification)
+                self.world.fold(event, notification.id)
+                for name, versions in self._instances.items():
+                    for instance in versions.values():
+                        instance.learn(event, self.world)
+                    if notification.id <= positions[name]:
+                        continue
+                    policy = self._active(name)
+                    if isinstance(event, policy.handles):
+                        recorded += self._process(policy, event, notification)
+                        positions[name] = notification.id
 
     def positions(self) -> dict[str, int]:
         """Each policy's tracked position in the log."""
@@ -104,9 +114,18 @@ class PolicyEngine:
             return dict(self._tracked_positions())
 
     def lag(self) -> int:
-        """Events recorded that the slowest policy has not yet looked at."""
+        """Events recorded that this engine has not yet looked at."""
         head = self.app.recorder.max_notification_id() or 0
-        return head - min(self.positions().values(), default=head)
+        return max(0, head - self.world.position)
+
+    def _reset(self) -> None:
+        """Forget the world and positions; the next run rebuilds them from the store."""
+        self.world = World()
+        self._positions = None
+        self._instances = {
+            name: {v: self.registry.get(name, v)() for v in sorted(self.registry.versions(name))}
+            for name in self.registry.names()
+        }
 
     # -- dead letters ----------------------------------------------------------------------------
 
@@ -173,12 +192,15 @@ class PolicyEngine:
             except Exception as error:
                 processing = ProcessingEvent(tracking)
                 processing.collect_events(self._parked(policy, event, notification, error))
-            if self._save(processing, tracking):
+            saved = self._save(processing, tracking)
+            if saved is _Saved.BY_US:
                 return 1 if processing.events else 0
+            if saved is _Saved.BY_ANOTHER:
+                return 0
         contention = RuntimeError(f"records kept changing under {CONFLICT_ATTEMPTS} attempts")
         processing = ProcessingEvent(tracking)
         processing.collect_events(self._parked(policy, event, notification, contention))
-        return 1 if self._save(processing, tracking) else 0
+        return 1 if self._save(processing, tracking) is _Saved.BY_US else 0
 
     def _collect(
         self,
@@ -262,19 +284,21 @@ class PolicyEngine:
             error=str(error),
         )
 
-    def _save(self, processing: ProcessingEvent[UUID], tracking: Tracking | None) -> bool:
-        """Record; False when a concurrent change to the same records means: decide again."""
+    def _save(self, processing: ProcessingEvent[UUID], tracking: Tracking | None) -> _Saved:
+        """Record the outcome; say whether we did, another engine did, or it must be redone."""
         try:
             self.app._record(processing)
         except (IntegrityError, RecordConflictError):
             # Either another engine recorded this position first (done), or a command changed
             # one of the records (decide again).
             recorder: Any = self.app.recorder
-            return tracking is not None and bool(
-                recorder.has_tracking_id(tracking.application_name, tracking.notification_id)
-            )
+            if tracking is not None and recorder.has_tracking_id(
+                tracking.application_name, tracking.notification_id
+            ):
+                return _Saved.BY_ANOTHER
+            return _Saved.AGAIN
         self.app._take_snapshots(processing)
-        return True
+        return _Saved.BY_US
 
     def _retry(self, letter: DeadLetter) -> None:
         cause_notification = self._notification_at(letter.cause_position)
@@ -301,7 +325,7 @@ class PolicyEngine:
             )
             current.retried(meta, outcome)
             processing.collect_events(current)
-            if self._save(processing, None):
+            if self._save(processing, None) is not _Saved.AGAIN:
                 return
 
     def _current_letter(self, letter_id: UUID) -> DeadLetter:
@@ -316,6 +340,12 @@ class PolicyEngine:
     def __iter__(self) -> Iterator[Policy]:
         """The active policy of each name."""
         return (self._active(name) for name in self._instances)
+
+
+class _Saved(enum.Enum):
+    BY_US = "by us"
+    BY_ANOTHER = "by another engine"
+    AGAIN = "decide again"
 
 
 class _StoreContext(ActionContext):
