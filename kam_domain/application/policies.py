@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
+
+from eventsourcing.utils import get_topic
 
 from kam_domain.aggregates.base import KamAggregate
 from kam_domain.application.core import ApplicationCore
@@ -30,6 +32,9 @@ from kam_domain.policies.replay import ReplayReport, replay
 from kam_domain.values import Actor, Period
 
 __all__ = ["PolicyCommands"]
+
+R = TypeVar("R")
+_PAGE = 1000
 
 
 class PolicyCommands(ApplicationCore):
@@ -132,9 +137,12 @@ class PolicyCommands(ApplicationCore):
     # -- queries -------------------------------------------------------------------------------
 
     def decisions(self, policy: str | None = None) -> list[PolicyDecision]:
-        """Recorded decisions (of ``policy``), in the order of their causes."""
-        self.policies.run()
-        found = self.policies.world.all(PolicyDecision)
+        """Recorded decisions (of ``policy``), in the order of their causes.
+
+        Read from the log as recorded (by this process or by workers); runs no policy, so it
+        works on a read-only store.
+        """
+        found = self._folded(PolicyDecision, PolicyDecision.Made)
         chosen = [d for d in found if policy is None or d.policy == policy]
         return sorted(chosen, key=lambda d: (d.cause_position, d.policy))
 
@@ -160,13 +168,34 @@ class PolicyCommands(ApplicationCore):
         )
 
     def dead_letters(self, *, include_resolved: bool = False) -> list[DeadLetter]:
-        return self.policies.dead_letters(include_resolved=include_resolved)
+        """Parked events, oldest cause first (resolved ones only when asked); read-only."""
+        found = self._folded(DeadLetter, DeadLetter.Parked, DeadLetter.Retried)
+        letters = sorted(found, key=lambda letter: (letter.cause_position, letter.policy))
+        return [letter for letter in letters if include_resolved or not letter.resolved]
 
     def retry_dead_letters(self, letter_id: UUID | None = None) -> list[DeadLetter]:
         """Process parked events again (one, or all unresolved); returns their new state."""
         return self.policies.retry(letter_id)
 
-    # -- helpers -------------------------------------------------------------------------------
+    # -- helpers ---
+
+    def _folded(self, cls: type[R], *events: type[Any]) -> list[R]:
+        """Every record of ``cls`` folded from ``events`` of the log, read page by page."""
+        topics = [get_topic(event) for event in events]
+        records: dict[UUID, Any] = {}
+        start = 1
+        while True:
+            page = self._read(
+                self.recorder.select_notifications, start=start, limit=_PAGE, topics=topics
+            )
+            for notification in page:
+                event: Any = self.mapper.to_domain_event(notification)
+                records[event.originator_id] = event.mutate(records.get(event.originator_id))
+            if len(page) < _PAGE:
+                return [record for record in records.values() if isinstance(record, cls)]
+            start = page[-1].id + 1
+
+    # -- the clock and the settings -------------------------------------------------------------
 
     def _clock(self, at: datetime) -> Clock:
         clock = self._load(CLOCK_ID)

@@ -50,9 +50,6 @@ __all__ = [
     "parameter",
     "policy_class",
     "policy_status",
-    "recorded",
-    "recorded_dead_letters",
-    "recorded_decisions",
     "register",
     "registry_with",
 ]
@@ -171,37 +168,6 @@ def _actor(args: argparse.Namespace) -> Actor:
 
 
 # -- reading the log ------------------------------------------------------------------------------
-
-
-def recorded(app: KamApplication, cls: type[A], *events: type[Any]) -> list[A]:
-    """Every record of ``cls`` folded from ``events`` of the log, without running a policy."""
-    topics = [get_topic(event) for event in events]
-    records: dict[UUID, Any] = {}
-    start = 1
-    while True:
-        page = app.recorder.select_notifications(start=start, limit=PAGE, topics=topics)
-        for notification in page:
-            event: Any = app.mapper.to_domain_event(notification)
-            records[event.originator_id] = event.mutate(records.get(event.originator_id))
-        if len(page) < PAGE:
-            return [record for record in records.values() if isinstance(record, cls)]
-        start = page[-1].id + 1
-
-
-def recorded_decisions(app: KamApplication, policy: str | None = None) -> list[PolicyDecision]:
-    """Recorded decisions (of ``policy``) in the order of their causes."""
-    found = recorded(app, PolicyDecision, PolicyDecision.Made)
-    chosen = [d for d in found if policy is None or d.policy == policy]
-    return sorted(chosen, key=lambda d: (d.cause_position, d.policy))
-
-
-def recorded_dead_letters(
-    app: KamApplication, *, include_resolved: bool = False
-) -> list[DeadLetter]:
-    """Parked events, oldest cause first; resolved ones only when asked."""
-    found = recorded(app, DeadLetter, DeadLetter.Parked, DeadLetter.Retried)
-    letters = sorted(found, key=lambda letter: (letter.cause_position, letter.policy))
-    return [letter for letter in letters if include_resolved or not letter.resolved]
 
 
 class PolicyStatus:
@@ -513,7 +479,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _decisions(args: argparse.Namespace) -> int:
     with _open(args, run_policies=False) as app:
-        rows = [_decision_row(d) for d in recorded_decisions(app, args.policy)]
+        rows = [_decision_row(d) for d in app.decisions(args.policy)]
     write_rows(
         rows, args.format, sys.stdout, columns=DECISION_COLUMNS, table_columns=_DECISION_TABLE
     )
@@ -522,7 +488,7 @@ def _decisions(args: argparse.Namespace) -> int:
 
 def _dead_letters(args: argparse.Namespace) -> int:
     with _open(args, run_policies=False) as app:
-        letters = recorded_dead_letters(app, include_resolved=args.all)
+        letters = app.dead_letters(include_resolved=args.all)
         rows = [_letter_row(letter) for letter in letters]
     write_rows(rows, args.format, sys.stdout, columns=LETTER_COLUMNS, table_columns=_LETTER_TABLE)
     return EXIT_OK

@@ -20,7 +20,6 @@ from eventsourcing.utils import get_topic
 
 from kam_domain.aggregates.base import event_id
 from kam_domain.application import KamApplication
-from kam_domain.cli.policies import recorded_dead_letters, recorded_decisions
 from kam_domain.cli.worker import Worker
 from kam_domain.policies.engine import tracking_key
 from kam_domain.policies.registry import PolicyRegistry
@@ -153,7 +152,7 @@ def all_decided(app: KamApplication, count: int) -> Callable[[], bool]:
 def assert_each_ping_answered_once(app: KamApplication, count: int) -> None:
     """Every ping has exactly one decision (by cause) and exactly one answer."""
     pings = sent(app)
-    decisions = recorded_decisions(app, "echo")
+    decisions = app.decisions("echo")
     causes = [decision.cause_id for decision in decisions]
     assert len(pings) == count
     assert len(causes) == len(set(causes)), "a ping was decided twice"
@@ -184,7 +183,7 @@ def test_a_worker_killed_mid_burst_resumes_and_decides_each_event_once(
     assert at_kill < max(sent(host).values()), "the first worker had already finished"
     assert second_status == 0, second.output()
     assert_each_ping_answered_once(host, BURST)
-    assert recorded_dead_letters(host) == []
+    assert host.dead_letters() == []
 
 
 def test_two_workers_on_one_store_record_no_decision_twice(
@@ -202,7 +201,7 @@ def test_two_workers_on_one_store_record_no_decision_twice(
 
     assert statuses == [0, 0], [worker.output() for worker in pair]
     assert_each_ping_answered_once(host, count)
-    assert recorded_dead_letters(host) == []
+    assert host.dead_letters() == []
     assert all("stopped at position" in worker.output() for worker in pair)
 
 
@@ -235,9 +234,9 @@ def test_a_poison_event_is_parked_the_rest_proceed_and_a_retry_after_the_fix_suc
     assert retry.returncode == 0, retry.stderr
     assert retry.stdout.startswith(f"resolved {parked[0]['id']}")
     assert status == 0, worker.output()
-    assert recorded_dead_letters(host) == []
+    assert host.dead_letters() == []
     assert_each_ping_answered_once(host, len(labels))
-    (late,) = [d for d in recorded_decisions(host, "echo") if d.inputs["label"] == "poison 7"]
+    (late,) = [d for d in host.decisions("echo") if d.inputs["label"] == "poison 7"]
     assert late.basis_position > late.cause_position
 
 
@@ -253,7 +252,7 @@ def test_sigint_stops_a_busy_worker_cleanly_and_it_resumes(
     began = time.monotonic()
     status = busy.wait()
     stopped_in = time.monotonic() - began
-    decided_then = len(recorded_decisions(host, "echo"))
+    decided_then = len(host.decisions("echo"))
     again = workers(shared_store, "--once")
 
     assert status == 0, busy.output()
