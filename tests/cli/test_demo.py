@@ -172,3 +172,11 @@ def test_kam_demo_help_explains_itself() -> None:
     assert "--store URL" in result.stdout
     assert "--seed N" in result.stdout
     assert "key-account team with every role" in result.stdout
+
+
+def test_the_demo_store_replays_without_divergence(built: KamApplication) -> None:
+    """Re-running the policies over the demo's history reproduces every recorded decision."""
+    report = built.replay()
+
+    assert report.decisions >= len(built.decisions())
+    assert report.reproduced, [d.describe() for d in report.divergences]
