@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Self, TypeAlias
@@ -46,7 +47,9 @@ def dead_letter_id(policy: str, cause_id: UUID) -> UUID:
     return uuid5(_NAMESPACE, f"dead-letter:{policy}:{cause_id}")
 
 
+@functools.cache
 def settings_id(policy: str) -> UUID:
+    # Cached: the engine looks up each policy's settings at every event it folds.
     return uuid5(_NAMESPACE, f"settings:{policy}")
 
 

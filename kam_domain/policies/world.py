@@ -39,11 +39,26 @@ class World:
         self.position = 0
         self.now: datetime | None = None
         self._records: dict[UUID, Any] = {}
+        # The same records by class, each in creation order: policies list records of one kind
+        # at almost every event, and a scan of every record (decisions included) grows with
+        # the log.
+        self._by_class: dict[type, dict[UUID, Any]] = {}
+        self._created: dict[UUID, int] = {}
 
     def fold(self, event: Any, position: int) -> None:
         """Bring the record ``event`` belongs to up to date; events come in log order."""
-        record = self._records.get(event.originator_id)
-        self._records[event.originator_id] = event.mutate(record)
+        key = event.originator_id
+        record = self._records.get(key)
+        folded = event.mutate(record)
+        self._records[key] = folded
+        if type(folded) is not type(record):
+            if record is not None:
+                del self._by_class[type(record)][key]
+            if folded is not None:
+                self._created.setdefault(key, len(self._created))
+                self._by_class.setdefault(type(folded), {})[key] = folded
+        elif folded is not record:
+            self._by_class[type(folded)][key] = folded
         self.position = position
         self.now = event.timestamp
 
@@ -55,7 +70,11 @@ class World:
 
     def all(self, cls: type[A]) -> Iterator[A]:
         """Records of ``cls`` in the order they were created."""
-        return (record for record in self._records.values() if isinstance(record, cls))
+        groups = [group for kind, group in self._by_class.items() if issubclass(kind, cls)]
+        if len(groups) == 1:
+            return iter(list(groups[0].values()))
+        found = [(self._created[key], record) for group in groups for key, record in group.items()]
+        return iter([record for _, record in sorted(found, key=lambda pair: pair[0])])
 
     def team(self, team_id: UUID) -> Team | None:
         return self.get(team_id, Team)
