@@ -1,0 +1,879 @@
+"""The benchmarks. Each runs in a child process and returns its figures.
+
+A benchmark is ``def name(backend, size, options, folder) -> list[Figure]``; ``size`` is the
+history size for the benchmarks that read a generated history and ``None`` otherwise.
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from benchmarks.bare import BareApplication, RawInserts
+from benchmarks.harness import Figure, Options, percentile
+from benchmarks.history import (
+    GENERATOR_VERSION,
+    LEAN_ENVIRONMENT,
+    Plan,
+    cached_history,
+    teams_for,
+)
+from benchmarks.stores import (
+    copy_history,
+    drop,
+    fresh_store,
+    plain_environment,
+    postgres_history,
+)
+from kam_domain.aggregates.client_account import AccountStrategies
+from kam_domain.aggregates.project import Project
+from kam_domain.application import KamApplication
+from kam_domain.audit import verify_chain
+from kam_domain.policies.engine import PolicyEngine, tracking_key
+from kam_domain.values import Money, Percentage, Role, Tier
+
+__all__ = ["BENCHMARKS"]
+
+T0 = datetime(2024, 1, 1, 9, tzinfo=UTC)
+CNY = "CNY"
+STRATEGIES = AccountStrategies(
+    market="grow share", client="executive sponsor", marketing="showcases", competitive="bundles"
+)
+
+
+def _log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# -- stores ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _scratch(backend: str, folder: Path, name: str) -> Iterator[str]:
+    url = fresh_store(backend, folder, name)
+    try:
+        yield url
+    finally:
+        drop(url)
+
+
+@contextmanager
+def _history_app(backend: str, size: int) -> Iterator[KamApplication]:
+    """An application on the cached history of ``size`` events, on ``backend``; no policies run
+    (SQLite opens the cached file read-only)."""
+    history = cached_history(size, log=_log)
+    if backend == "sqlite":
+        app = KamApplication(history.url + "?mode=ro", run_policies=False)
+    elif backend == "postgres":
+        url = postgres_history(size, GENERATOR_VERSION, history.url, _log)
+        app = KamApplication(url, run_policies=False)
+    else:
+        app = KamApplication("memory://", run_policies=False)
+        copy_history(history.url, app.recorder)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+# -- (1) a typical command -------------------------------------------------------------------
+
+
+def _facade_accounts(app: KamApplication, count: int) -> tuple[UUID, list[tuple[UUID, UUID]]]:
+    """A team with a financial planner and ``count`` accounts, each with one large invoice."""
+    team_id, senior = app.form_team(
+        name="Bench team",
+        segment="enterprise",
+        region="east",
+        director_name="Senior",
+        top_authority=Percentage.of(30),
+        at=T0,
+    )
+    finance = app.add_member(team_id, senior, name="Finance", role=Role.FINANCIAL_PLANNER, at=T0)
+    accounts = []
+    for n in range(count):
+        account = app.register_account(
+            team_id, senior, name=f"Client {n}", industry="telecom", region="east", at=T0
+        )
+        invoice = app.issue_invoice(
+            account,
+            finance,
+            amount=Money.of(10**12, CNY),
+            due_at=T0 + timedelta(days=3650),
+            at=T0,
+        )
+        accounts.append((account, invoice))
+    return finance, accounts
+
+
+def _bare_accounts(app: BareApplication, count: int) -> tuple[UUID, list[tuple[UUID, str]]]:
+    finance = UUID(int=random.getrandbits(128))
+    team = app.form_team("Bench team", {finance: "finance", UUID(int=1): "senior"})
+    accounts = []
+    for n in range(count):
+        account = app.register_account(team, f"Client {n}")
+        accounts.append((account, app.issue_invoice(account, Decimal(10**12), T0)))
+    return finance, accounts
+
+
+def command(backend: str, size: int | None, options: Options, folder: Path) -> list[Figure]:
+    """Record a payment: the facade (policies off, then embedded) vs a bare eventsourcing
+    application vs a raw insert, alternating, ``options.commands`` commands per run each."""
+    count, accounts_per_side = options.commands, 20
+    with ExitStack() as stack:
+        urls = {
+            name: stack.enter_context(_scratch(backend, folder, name))
+            for name in ("facade", "policies", "bare", "raw")
+        }
+        facade = KamApplication(urls["facade"], run_policies=False)
+        stack.callback(facade.close)
+        embedded = KamApplication(urls["policies"])
+        stack.callback(embedded.close)
+        bare = BareApplication(env=plain_environment(urls["bare"]))
+        stack.callback(bare.close)
+        raw = RawInserts(backend, urls["raw"]) if backend != "memory" else None
+        if raw is not None:
+            stack.callback(raw.close)
+        one = Money.of(1, CNY)
+        f_actor, f_accounts = _facade_accounts(facade, accounts_per_side)
+        p_actor, p_accounts = _facade_accounts(embedded, accounts_per_side)
+        b_actor, b_accounts = _bare_accounts(bare, accounts_per_side)
+
+        def facade_pay(n: int) -> None:
+            account, invoice = f_accounts[n % accounts_per_side]
+            facade.record_payment(account, f_actor, invoice, amount=one)
+
+        def embedded_pay(n: int) -> None:
+            account, invoice = p_accounts[n % accounts_per_side]
+            embedded.record_payment(account, p_actor, invoice, amount=one)
+
+        def bare_pay(n: int) -> None:
+            account, invoice = b_accounts[n % accounts_per_side]
+            bare.record_payment(account, b_actor, invoice, Decimal(1), CNY)
+
+        def raw_pay(n: int) -> None:
+            assert raw is not None
+            account, invoice = b_accounts[n % accounts_per_side]
+            raw.record_payment(account, invoice, Decimal(1))
+
+        sides: dict[str, Callable[[int], None]] = {
+            "facade": facade_pay,
+            "facade + policies": embedded_pay,
+            "bare eventsourcing": bare_pay,
+        }
+        if raw is not None:
+            sides["raw insert"] = raw_pay
+        runs = _alternate(sides, count, options.runs)
+    figures = []
+    for side, per_run in runs.items():
+        note = {
+            "facade": "KamApplication(run_policies=False): chain, index, metadata; no policies",
+            "facade + policies": "KamApplication(): the built-in policies run after each command",
+            "bare eventsourcing": "eventsourcing Application, own aggregates, same backend",
+            "raw insert": "one row per transaction through the driver",
+        }[side]
+        figures += [
+            Figure(
+                "command",
+                backend,
+                f"{side}: throughput",
+                "cmd/s",
+                [count / sum(r) for r in per_run],
+                note=note,
+            ),
+            Figure(
+                "command",
+                backend,
+                f"{side}: p50",
+                "ms",
+                [percentile(r, 50) * 1000 for r in per_run],
+            ),
+            Figure(
+                "command",
+                backend,
+                f"{side}: p99",
+                "ms",
+                [percentile(r, 99) * 1000 for r in per_run],
+            ),
+        ]
+    for top, bottom in (
+        ("facade", "bare eventsourcing"),
+        ("facade + policies", "bare eventsourcing"),
+        ("facade + policies", "facade"),
+        ("bare eventsourcing", "raw insert"),
+        ("facade", "raw insert"),
+    ):
+        if top in runs and bottom in runs:
+            ratios = [sum(a) / sum(b) for a, b in zip(runs[top], runs[bottom], strict=True)]
+            figures.append(Figure("command", backend, f"time {top} / {bottom}", "×", ratios))
+    return figures
+
+
+def _alternate(
+    sides: dict[str, Callable[[int], None]], count: int, runs: int
+) -> dict[str, list[list[float]]]:
+    """Per side, per run, the seconds each call took; one warm-up run first; the order of the
+    sides rotates from run to run."""
+    names = list(sides)
+    results: dict[str, list[list[float]]] = {name: [] for name in names}
+    clock = time.perf_counter
+    for run in range(runs + 1):
+        order = names[run % len(names) :] + names[: run % len(names)]
+        for name in order:
+            action, taken = sides[name], []
+            start = run * count
+            for n in range(start, start + count):
+                began = clock()
+                action(n)
+                taken.append(clock() - began)
+            if run:
+                results[name].append(taken)
+    return results
+
+
+# -- (2) bulk import and (3) embedded policies -----------------------------------------------
+
+
+def bulk(backend: str, size: int | None, options: Options, folder: Path) -> list[Figure]:
+    """The same plan of commands recorded one command at a time and in ``app.batch()`` blocks
+    (one per team and half-week), each on a fresh store, alternating; the built-in policies run
+    embedded in both (after each command, or after each batch)."""
+    events = options.bulk_events
+    rates: dict[str, list[float]] = {"one at a time": [], "batched": []}
+    lag: list[list[float]] = []
+    engine_rates: list[float] = []
+    decision_rates: list[float] = []
+    runs = max(1, min(options.runs, 3))
+    for run in range(runs):
+        modes = ["one at a time", "batched"] if run % 2 == 0 else ["batched", "one at a time"]
+        for mode in modes:
+            with _scratch(backend, folder, "bulk") as url:
+                app = KamApplication(url)
+                engine_runs = _instrument(app.policies)
+                plan = Plan(app, teams=teams_for(events), batch=mode == "batched")
+                began = time.perf_counter()
+                plan.run(events=events, quarters=40)
+                elapsed = time.perf_counter() - began
+                recorded = app.recorder.max_notification_id() or 0
+                app.close()
+            rates[mode].append(recorded / elapsed)
+            if mode == "one at a time":
+                lag.append([seconds for seconds, _, _ in engine_runs])
+            else:
+                spent = sum(seconds for seconds, _, _ in engine_runs)
+                engine_rates.append(sum(n for _, n, _ in engine_runs) / spent)
+                decision_rates.append(sum(d for _, _, d in engine_runs) / spent)
+    note = f"a plan of about {events:,} events, 2 teams, the built-in policies embedded"
+    return [
+        Figure(
+            "bulk", backend, "one command at a time", "events/s", rates["one at a time"], note=note
+        ),
+        Figure("bulk", backend, "app.batch() per team and half-week", "events/s", rates["batched"]),
+        Figure(
+            "bulk",
+            backend,
+            "rate batched / one at a time",
+            "×",
+            [b / a for a, b in zip(rates["one at a time"], rates["batched"], strict=True)],
+        ),
+        Figure(
+            "policies",
+            backend,
+            "embedded: wait for consequences, p50",
+            "ms",
+            [percentile(r, 50) * 1000 for r in lag],
+            note="time the engine runs after each command (one at a time)",
+        ),
+        Figure(
+            "policies",
+            backend,
+            "embedded: wait for consequences, p99",
+            "ms",
+            [percentile(r, 99) * 1000 for r in lag],
+        ),
+        Figure(
+            "policies",
+            backend,
+            "engine: events followed",
+            "events/s",
+            engine_rates,
+            note="fold, learn, decide and record, after each batch",
+        ),
+        Figure("policies", backend, "engine: decisions recorded", "decisions/s", decision_rates),
+    ]
+
+
+def _instrument(engine: PolicyEngine) -> list[tuple[float, int, int]]:
+    """Record (seconds, events followed, decisions) of every run of ``engine``."""
+    runs: list[tuple[float, int, int]] = []
+    original = engine.run
+
+    def run(**kwargs: Any) -> int:
+        before = engine.world.position
+        began = time.perf_counter()
+        decided = original(**kwargs)
+        runs.append((time.perf_counter() - began, engine.world.position - before, decided))
+        return decided
+
+    engine.run = run  # type: ignore[method-assign]
+    return runs
+
+
+# -- (3) a worker under steady load ----------------------------------------------------------
+
+
+def worker(backend: str, size: int | None, options: Options, folder: Path) -> list[Figure]:
+    """``kam worker`` follows a host recording a steady load of commands (half of them
+    discount requests, each decided by the price-approval policy, half payments); lag is the
+    time from a request's commit to the worker's tracking record for it."""
+    if backend == "memory":
+        raise _Skip("a memory store cannot be shared with a worker process")
+    figures: list[Figure] = []
+    with _scratch(backend, folder, "worker") as url:
+        host = KamApplication(url, run_policies=False)
+        setup = _worker_setup(host)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kam_domain.cli", "worker", "--store", url],
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            runs = max(2, min(options.runs, 3))
+            seconds = options.worker_seconds / runs
+            lags: list[list[float]] = []
+            achieved: list[float] = []
+            sender = _Sender(host, setup)
+            sender.request(0)  # the worker has caught up once this is decided
+            sender.wait_all(timeout=120)
+            for _ in range(runs):
+                rate, samples = sender.steady(options.worker_rate, seconds)
+                achieved.append(rate)
+                lags.append(samples)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            host.close()
+    note = f"target {options.worker_rate:.0f} commands/s, {options.worker_seconds:.0f} s"
+    figures += [
+        Figure("worker", backend, "commands recorded", "cmd/s", achieved, note=note),
+        Figure("worker", backend, "lag p50", "ms", [percentile(r, 50) * 1000 for r in lags]),
+        Figure("worker", backend, "lag p99", "ms", [percentile(r, 99) * 1000 for r in lags]),
+        Figure("worker", backend, "lag max", "ms", [max(r) * 1000 for r in lags]),
+    ]
+    return figures
+
+
+class _Skip(Exception):
+    """This benchmark does not apply to this backend (the message says why)."""
+
+
+def _worker_setup(app: KamApplication) -> dict[str, Any]:
+    team_id, senior = app.form_team(
+        name="Worker team",
+        segment="enterprise",
+        region="east",
+        director_name="Senior",
+        top_authority=Percentage.of(30),
+    )
+    kam = app.add_member(team_id, senior, name="KAM", role=Role.KEY_ACCOUNT_MANAGER)
+    finance = app.add_member(team_id, senior, name="Finance", role=Role.FINANCIAL_PLANNER)
+    pd = app.add_member(team_id, senior, name="PD", role=Role.PROJECT_DIRECTOR)
+    app.grant_authority(team_id, senior, kam, max_discount=Percentage.of(5))
+    accounts, projects = [], []
+    for n in range(10):
+        account = app.register_account(
+            team_id, senior, name=f"Client {n}", industry="x", region="y"
+        )
+        app.designate_key_account(account, senior, tier=Tier.MAJOR, strategies=STRATEGIES)
+        app.assign_kam(account, senior, kam, reason="covers the region")
+        invoice = app.issue_invoice(
+            account,
+            finance,
+            amount=Money.of(10**12, CNY),
+            due_at=datetime.now(UTC) + timedelta(days=3650),
+        )
+        accounts.append((account, invoice))
+        for p in range(3):
+            project = app.initiate_project(
+                account, kam, name=f"Project {n}-{p}", currency=CNY, project_director_id=pd
+            )
+            app.set_price_band(
+                project, senior, list_price=Money.of(100_000, CNY), floor=Money.of(70_000, CNY)
+            )
+            projects.append(project)
+    return {"kam": kam, "finance": finance, "accounts": accounts, "projects": projects}
+
+
+class _Sender:
+    """Records the load and watches the worker's tracking record for discount requests."""
+
+    def __init__(self, app: KamApplication, setup: dict[str, Any]) -> None:
+        self.app = app
+        self.setup = setup
+        self.topic = get_topic(Project.DiscountRequested)
+        self.key = tracking_key("price_approval")
+        self.sent = 0
+
+    def request(self, n: int) -> tuple[float, int]:
+        """Send one discount request; returns (commit time, the log's head before it)."""
+        projects = self.setup["projects"]
+        head = self.app.recorder.max_notification_id() or 0
+        self.app.request_discount(
+            projects[n % len(projects)],
+            self.setup["kam"],
+            percentage=Percentage.of(1 + n % 25),
+            justification="steady load",
+        )
+        self.sent += 1
+        return time.perf_counter(), head
+
+    def pay(self, n: int) -> None:
+        account, invoice = self.setup["accounts"][n % len(self.setup["accounts"])]
+        self.app.record_payment(account, self.setup["finance"], invoice, amount=Money.of(1, CNY))
+
+    def position_after(self, head: int) -> int:
+        (found,) = self.app.recorder.select_notifications(
+            start=head + 1, limit=1, topics=[self.topic]
+        )
+        return int(found.id)
+
+    def tracked(self) -> int:
+        recorder: Any = self.app.recorder
+        return int(recorder.max_tracking_id(self.key) or 0)
+
+    def wait_all(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        wanted = self._last_request_position()
+        while self.tracked() < wanted:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the worker did not catch up")
+            time.sleep(0.01)
+
+    def _last_request_position(self) -> int:
+        head = self.app.recorder.max_notification_id() or 0
+        position = 0
+        start = max(1, head - 500)
+        for notification in self.app.recorder.select_notifications(
+            start=start, limit=1000, topics=[self.topic]
+        ):
+            position = notification.id
+        return position
+
+    def steady(self, rate: float, seconds: float) -> tuple[float, list[float]]:
+        """Send ``rate`` commands a second for ``seconds``; returns the rate achieved and the
+        lag of every discount request."""
+        pending: list[tuple[float, int]] = []
+        lags: list[float] = []
+        lock = threading.Lock()
+        done = threading.Event()
+
+        def watch() -> None:
+            resolved: list[tuple[float, int]] = []
+            while not (done.is_set() and not pending and not resolved):
+                with lock:
+                    fresh = pending[:]
+                    pending.clear()
+                for committed, head in fresh:
+                    resolved.append((committed, self.position_after(head)))
+                tracked = self.tracked()
+                now = time.perf_counter()
+                still = []
+                for committed, position in resolved:
+                    if position <= tracked:
+                        lags.append(now - committed)
+                    else:
+                        still.append((committed, position))
+                resolved = still
+                time.sleep(0.005)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        interval = 1 / rate
+        began = time.perf_counter()
+        due = began
+        n = 0
+        while time.perf_counter() - began < seconds:
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            if n % 2 == 0:
+                sent = self.request(self.sent + 1)
+                with lock:
+                    pending.append(sent)
+            else:
+                self.pay(n)
+            n += 1
+            due += interval
+        achieved = n / (time.perf_counter() - began)
+        done.set()
+        watcher.join(timeout=120)
+        return achieved, lags
+
+
+# -- (4) replay and rebuild, (7) their memory ------------------------------------------------
+
+
+def replay(backend: str, size: int | None, options: Options, folder: Path) -> list[Figure]:
+    """``app.replay()`` and a rebuild of the policies' read model (a fresh engine following
+    the whole log: World and every policy's learning, nothing to decide) vs reading and
+    decoding the notification log bare, alternating."""
+    assert size is not None
+    runs = 1 if size >= options.replay_once_from else options.runs
+    if backend == "memory" and size > options.memory_up_to:
+        raise _Skip(f"histories over {options.memory_up_to:,} events are not copied into memory")
+    if backend != "sqlite" and size >= options.replay_once_from:
+        raise _Skip("the largest history is replayed on SQLite only (minutes per run)")
+    rates: dict[str, list[float]] = {"read": [], "read and decode": [], "replay": [], "rebuild": []}
+    with _history_app(backend, size) as app:
+        events = app.recorder.max_notification_id() or 0
+        for run in range(runs):
+            for name in _rotated(list(rates), run):
+                began = time.perf_counter()
+                if name == "read":
+                    _read(app, decode=False)
+                elif name == "read and decode":
+                    _read(app, decode=True)
+                elif name == "replay":
+                    report = app.replay()
+                    if not report.reproduced:
+                        raise AssertionError(
+                            f"the history does not replay: {report.divergences[:2]}"
+                        )
+                else:
+                    engine = PolicyEngine(app, app.policies.registry)
+                    if engine.run():
+                        raise AssertionError("the rebuild decided something: it was behind")
+                rates[name].append(events / (time.perf_counter() - began))
+    base = rates["read and decode"]
+    return [
+        Figure(
+            "replay",
+            backend,
+            "bare read",
+            "events/s",
+            rates["read"],
+            size=size,
+            note="select_notifications, pages of 1000",
+        ),
+        Figure(
+            "replay",
+            backend,
+            "bare read and decode",
+            "events/s",
+            base,
+            size=size,
+            note="… and mapper.to_domain_event",
+        ),
+        Figure("replay", backend, "app.replay()", "events/s", rates["replay"], size=size),
+        Figure(
+            "replay",
+            backend,
+            "read-model rebuild",
+            "events/s",
+            rates["rebuild"],
+            size=size,
+            note="a fresh PolicyEngine following the log",
+        ),
+        Figure(
+            "replay",
+            backend,
+            "replay / bare read and decode",
+            "×",
+            [r / b for r, b in zip(rates["replay"], base, strict=True)],
+            size=size,
+        ),
+        Figure(
+            "replay",
+            backend,
+            "rebuild / bare read and decode",
+            "×",
+            [r / b for r, b in zip(rates["rebuild"], base, strict=True)],
+            size=size,
+        ),
+    ]
+
+
+def _rotated(names: list[str], run: int) -> list[str]:
+    return names[run % len(names) :] + names[: run % len(names)]
+
+
+def _read(app: KamApplication, *, decode: bool) -> int:
+    count, start = 0, 1
+    to_domain_event = app.mapper.to_domain_event
+    while True:
+        page = app.recorder.select_notifications(start=start, limit=1000)
+        if not page:
+            return count
+        if decode:
+            for notification in page:
+                to_domain_event(notification)
+        count += len(page)
+        start = page[-1].id + 1
+
+
+# -- (5) verify ------------------------------------------------------------------------------
+
+
+def verify(backend: str, size: int | None, options: Options, folder: Path) -> list[Figure]:
+    """Recompute the hash chain: in process (``verify_chain``) and, on SQLite and PostgreSQL,
+    ``kam audit verify`` as an auditor runs it (a process of its own, start-up included)."""
+    assert size is not None
+    if backend == "memory" and size > options.memory_up_to:
+        raise _Skip(f"histories over {options.memory_up_to:,} events are not copied into memory")
+    runs = 1 if size >= options.replay_once_from else options.runs
+    in_process: list[float] = []
+    cli: list[float] = []
+    with _history_app(backend, size) as app:
+        events = app.recorder.max_notification_id() or 0
+        url = None
+        if backend == "sqlite":
+            url = cached_history(size, log=_log).url + "?mode=ro"
+        elif backend == "postgres":
+            url = postgres_history(
+                size, GENERATOR_VERSION, cached_history(size, log=_log).url, _log
+            )
+        for run in range(runs):
+            for name in _rotated(["in process", "cli"], run):
+                began = time.perf_counter()
+                if name == "in process":
+                    result = verify_chain(app.recorder)
+                    if not result.intact or result.checked != events:
+                        raise AssertionError(f"the history does not verify: {result}")
+                    in_process.append(events / (time.perf_counter() - began))
+                elif url is not None:
+                    command = [
+                        sys.executable,
+                        "-m",
+                        "kam_domain.cli",
+                        "audit",
+                        "verify",
+                        "--store",
+                        url,
+                    ]
+                    subprocess.run(command, check=True, capture_output=True)
+                    cli.append(events / (time.perf_counter() - began))
+    figures = [
+        Figure("verify", backend, "verify_chain in process", "events/s", in_process, size=size)
+    ]
+    if cli:
+        child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        figures.append(
+            Figure(
+                "verify",
+                backend,
+                "kam audit verify",
+                "events/s",
+                cli,
+                size=size,
+                note=f"its own process, start-up included; peak {child_peak:.0f} MB",
+            )
+        )
+        figures.append(
+            Figure(
+                "verify", backend, "kam audit verify: peak memory", "MB", [child_peak], size=size
+            )
+        )
+    return figures
+
+
+def chain(backend: str, size: int | None, options: Options, folder: Path) -> list[Figure]:
+    """What the hash chain and the as-of index cost a write, with benchmarks/audit_chain.py:
+    the same stored events written through this library's SQLite recorder and eventsourcing's."""
+    if backend != "sqlite":
+        raise _Skip("benchmarks/audit_chain.py measures the SQLite recorders")
+    from benchmarks.audit_chain import table_bytes, write
+
+    events = options.chain_events
+    sealed, plain, chain_bytes, index_bytes = [], [], [], []
+    for run in range(max(1, min(options.runs, 3))):
+        for name in _rotated(["sealed", "plain"], run):
+            path = folder / f"{name}-{run}.db"
+            module = "kam_adapters.sqlite:Factory" if name == "sealed" else "eventsourcing.sqlite"
+            elapsed = write(path, module, events)
+            (sealed if name == "sealed" else plain).append(events / elapsed)
+            if name == "sealed":
+                sizes = table_bytes(path)
+                chain_bytes.append(sizes.get("stored_events_chain", 0) / events)
+                index_bytes.append(sizes.get("stored_events_asof", 0) / events)
+            path.unlink()
+    note = f"{events:,} stored events of 300 bytes, 10 per write (benchmarks/audit_chain.py)"
+    return [
+        Figure("chain", backend, "write with chain and index", "events/s", sealed, note=note),
+        Figure("chain", backend, "write, eventsourcing alone", "events/s", plain),
+        Figure(
+            "chain",
+            backend,
+            "write time with / without",
+            "×",
+            [p / s for s, p in zip(sealed, plain, strict=True)],
+        ),
+        Figure("chain", backend, "chain bytes per event", "B", chain_bytes),
+        Figure("chain", backend, "as-of index bytes per event", "B", index_bytes),
+    ]
+
+
+# -- (6) as-of lookups and aggregate load ----------------------------------------------------
+
+
+def asof(backend: str, size: int | None, options: Options, folder: Path) -> list[Figure]:
+    """``get_account(id, at=…)`` (index seek, then the record at that version, from a snapshot
+    when there is one) and the index seek alone, on every history size, alternating sizes; the
+    same number of random (account, moment) pairs per size and run."""
+    sizes = [s for s in options.sizes if backend != "memory" or s <= options.memory_up_to]
+    if not sizes:
+        raise _Skip("no history small enough for the memory backend")
+    figures: list[Figure] = []
+    full: dict[int, list[float]] = {s: [] for s in sizes}
+    seek: dict[int, list[float]] = {s: [] for s in sizes}
+    p99: dict[int, list[float]] = {s: [] for s in sizes}
+    with ExitStack() as stack:
+        apps = {s: stack.enter_context(_history_app(backend, s)) for s in sizes}
+        samples = {s: _moments(s, options.lookups) for s in sizes}
+        for run in range(options.runs + 1):
+            for s in _rotated(sizes, run):
+                app, pairs = apps[s], samples[s]
+                taken, seeks = [], []
+                for account, moment in pairs:
+                    began = time.perf_counter()
+                    app.get_account(account, at=moment)
+                    taken.append(time.perf_counter() - began)
+                    began = time.perf_counter()
+                    app.recorder.version_at(account, moment)  # type: ignore[attr-defined]
+                    seeks.append(time.perf_counter() - began)
+                if run:
+                    full[s].append(percentile(taken, 50) * 1000)
+                    p99[s].append(percentile(taken, 99) * 1000)
+                    seek[s].append(percentile(seeks, 50) * 1000)
+    for s in sizes:
+        figures += [
+            Figure("asof", backend, "get_account(at=) p50", "ms", full[s], size=s),
+            Figure("asof", backend, "get_account(at=) p99", "ms", p99[s], size=s),
+            Figure("asof", backend, "index seek p50", "ms", seek[s], size=s),
+        ]
+    smallest, largest = sizes[0], sizes[-1]
+    if largest != smallest:
+        ratios = [b / a for a, b in zip(full[smallest], full[largest], strict=True)]
+        figures.append(
+            Figure(
+                "asof", backend, f"p50 at {largest:,} / at {smallest:,}", "×", ratios, size=largest
+            )
+        )
+    return figures
+
+
+def _moments(size: int, count: int) -> list[tuple[UUID, datetime]]:
+    history = cached_history(size, log=_log)
+    rng = random.Random(size)
+    first = datetime.fromisoformat(history.summary.first)
+    last = datetime.fromisoformat(history.summary.last)
+    accounts = [UUID(a) for a in history.summary.account_ids]
+    return [(rng.choice(accounts), first + (last - first) * rng.random()) for _ in range(count)]
+
+
+def load(backend: str, size: int | None, options: Options, folder: Path) -> list[Figure]:
+    """Load an account with 10 events and one with ``options.long_history`` (its representative
+    reassigned back and forth: the state stays the same size, only the history grows);
+    snapshots every 100 events. The long one is loaded at each of the last 100 versions, so
+    that every distance from the last snapshot counts once."""
+    long_events = options.long_history
+    with _scratch(backend, folder, "load") as url:
+        # Built with the aggregate cache; measured without it (a memory store cannot be
+        # reopened, so there the builder is the default configuration too).
+        lean = None if backend == "memory" else LEAN_ENVIRONMENT
+        builder = KamApplication(url, run_policies=False, env=lean)
+        short_id, long_id = _load_records(builder, long_events)
+        app = builder if backend == "memory" else KamApplication(url, run_policies=False)
+        head = app.get_account(long_id).version
+        versions = list(range(head - 99, head + 1))
+        short: list[float] = []
+        long: list[float] = []
+        for run in range(options.runs + 1):
+            for name in _rotated(["short", "long"], run):
+                taken = []
+                for version in versions:
+                    began = time.perf_counter()
+                    if name == "short":
+                        app.get_account(short_id)
+                    else:
+                        app.get_account(long_id, version=version)
+                    taken.append(time.perf_counter() - began)
+                if run:
+                    (short if name == "short" else long).append(sum(taken) / len(taken) * 1000)
+        short_version = app.get_account(short_id).version
+        app.close()
+        if app is not builder:
+            builder.close()
+    return [
+        Figure("load", backend, f"account with {short_version} events", "ms", short),
+        Figure(
+            "load",
+            backend,
+            f"account with {head:,} events",
+            "ms",
+            long,
+            note="mean over the last 100 versions",
+        ),
+        Figure(
+            "load",
+            backend,
+            f"{head:,} events / {short_version}",
+            "×",
+            [b / a for a, b in zip(short, long, strict=True)],
+        ),
+    ]
+
+
+def _load_records(app: KamApplication, long_events: int) -> tuple[UUID, UUID]:
+    team_id, senior = app.form_team(
+        name="Load team",
+        segment="x",
+        region="y",
+        director_name="Senior",
+        top_authority=Percentage.of(30),
+        at=T0,
+    )
+    reps = [
+        app.add_member(
+            team_id, senior, name=f"Rep {n}", role=Role.KEY_ACCOUNT_REPRESENTATIVE, at=T0
+        )
+        for n in range(2)
+    ]
+    ids = []
+    for name, events in (("Short", 10), ("Long", long_events)):
+        account = app.register_account(team_id, senior, name=name, industry="x", region="y", at=T0)
+        written, n = 1, 0
+        while written < events:
+            with app.batch():
+                for _ in range(min(1000, events - written)):
+                    when = T0 + timedelta(minutes=n + 1)
+                    app.assign_representative(account, senior, reps[n % 2], at=when)
+                    n += 1
+                    written += 1
+        ids.append(account)
+    return ids[0], ids[1]
+
+
+BENCHMARKS: dict[str, Callable[[str, int | None, Options, Path], list[Figure]]] = {
+    "command": command,
+    "bulk": bulk,
+    "worker": worker,
+    "replay": replay,
+    "verify": verify,
+    "chain": chain,
+    "asof": asof,
+    "load": load,
+}
+#: Benchmarks that read a generated history, one job per size (as-of takes all sizes at once).
+PER_SIZE = {"replay", "verify"}
