@@ -1,4 +1,4 @@
-"""``kam audit``: verify the log, checkpoint it, trails, accountability, exports.
+"""``kam audit``: verify the log, checkpoint it, trails, accountability, exports, exceptions.
 
 Every subcommand only reads: it opens the store without creating or upgrading anything and
 runs no policy, so an auditor needs read access only. Long work (verify, export) streams from
@@ -34,7 +34,8 @@ exit status:
   1  refused: the store cannot be opened or read, keeps no hash chain, the record is unknown,
      or an argument is malformed (the message says which)
   2  usage error
-  3  verify: the log does NOT verify; the first bad position is printed
+  3  verify: the log does NOT verify; the first bad position is printed;
+     exceptions --fail-on-exceptions: something was listed
 """
 
 TABLE, JSON, CSV, JSONL = "table", "json", "csv", "jsonl"
@@ -43,7 +44,7 @@ TABLE, JSON, CSV, JSONL = "table", "json", "csv", "jsonl"
 def register(commands: Any) -> None:
     audit = commands.add_parser(
         "audit",
-        help="verify the log's integrity, trails, accountability and exports (read only)",
+        help="verify the log's integrity, trails, accountability, exports, exceptions (read only)",
         description=(
             "Questions an auditor asks of the log. Every subcommand only reads the store "
             "(read access is enough) and never records anything."
@@ -129,6 +130,11 @@ def register(commands: Any) -> None:
         help="add the stored bytes (base64), so the digests can be checked against them",
     )
     export.set_defaults(handler=_closing_pipe_is_fine(run_export))
+
+    # Imported here: that module builds on this one's helpers.
+    from kam_domain.cli.audit_exceptions import register as register_exceptions
+
+    register_exceptions(sub)
 
 
 # -- handlers ------------------------------------------------------------------------------------
