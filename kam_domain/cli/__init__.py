@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from kam_domain.cli import audit, demo, policies, replay, worker
+from kam_domain.cli import audit, demo, policies, replay, report, worker
 from kam_domain.cli.common import EXIT_REFUSED, EXIT_USAGE
 from kam_domain.errors import KamDomainError
 
@@ -15,7 +15,7 @@ __all__ = ["build_parser", "main"]
 
 #: Each module adds its subcommands with ``register(subparsers)``; its handlers take the
 #: parsed arguments and return an exit status.
-COMMAND_MODULES = (demo, audit, replay, policies, worker)
+COMMAND_MODULES = (demo, audit, replay, policies, worker, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,207 @@
+"""``kam report``: reports read from the record — ``kam report scorecard``.
+
+Reports only read: the store is opened without creating or upgrading anything and no policy
+runs, so read access is enough and a report never records a decision.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from kam_domain.aggregates.target import ScopeKind
+from kam_domain.cli.common import EXIT_OK, add_store_option
+from kam_domain.errors import ValidationError
+from kam_domain.values import Period
+
+if TYPE_CHECKING:
+    from kam_domain.reports import Scorecard
+
+__all__ = ["register"]
+
+TABLE, JSON, CSV, HTML = "table", "json", "csv", "html"
+
+EXIT_CODES = """\
+exit status:
+  0  done (a period without targets gives an empty scorecard and a note on standard error)
+  1  refused: the store cannot be opened or read, the team is unknown, an argument is
+     malformed, or the output file cannot be written (the message says which)
+  2  usage error
+"""
+
+
+def register(commands: Any) -> None:
+    report = commands.add_parser(
+        "report",
+        help="reports read from the record: scorecards (read only)",
+        description="Reports read from the record. They only read the store and record nothing.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
+    card = sub.add_parser(
+        "scorecard",
+        help="per team, KAM and account: goal, actual, attainment, score, rating, sign-off",
+        description=(
+            "The period's targets — team, KAM and account — each metric's goal, actual and "
+            "attainment (actual / goal), and the evaluation's score and rating, whether the KAM "
+            "and the supervisor signed it off, and whether a required action plan was adjusted, "
+            "from the recorded evaluations. A target not evaluated yet shows its goals with the "
+            "actuals measured from the log so far, marked 'not evaluated'. --format html writes "
+            "one self-contained page with charts, to open offline or print."
+        ),
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_store_option(card)
+    card.add_argument(
+        "--period", required=True, type=_period, metavar="PERIOD", help="e.g. 2026-Q1 or 2026"
+    )
+    card.add_argument("--team", metavar="NAME_OR_ID", help="one team (default: every team)")
+    card.add_argument(
+        "--at",
+        metavar="ISO8601",
+        help="as the record stood at this moment, with its UTC offset (default: now)",
+    )
+    card.add_argument(
+        "--format",
+        choices=(TABLE, JSON, CSV, HTML),
+        default=TABLE,
+        help=f"output format (default: {TABLE})",
+    )
+    card.add_argument("--output", metavar="FILE", type=Path, help="default: standard output")
+    card.set_defaults(handler=run_scorecard)
+
+
+def run_scorecard(args: argparse.Namespace) -> int:
+    from kam_domain.audit.records import open_app
+    from kam_domain.audit.trail import parse_moment
+    from kam_domain.reports import render_html, scorecard
+
+    moment = None if args.at is None else parse_moment(args.at)
+    with open_app(args.store) as app:
+        card = scorecard(app, args.period, team=args.team, at=moment)
+    if not card.rows:
+        where = "" if args.team is None else f" of team {args.team!r}"
+        print(f"kam: no targets{where} for {card.period}", file=sys.stderr)
+    try:
+        with _output(args.output) as out:
+            if args.format == JSON:
+                json.dump(card.as_dict(), out, ensure_ascii=False, indent=2)
+                out.write("\n")
+            elif args.format == CSV:
+                from kam_domain.reports.scorecard import RECORD_COLUMNS
+
+                writer = csv.DictWriter(out, fieldnames=RECORD_COLUMNS, lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(card.records())
+            elif args.format == HTML:
+                out.write(render_html(card, printed_at=datetime.now(UTC)))
+            else:
+                out.write(_table(card))
+    except BrokenPipeError:
+        # A reader that stops early (| head) ends the output, not in a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK
+
+
+# -- the table -----------------------------------------------------------------------------------
+
+_HEADERS = [
+    "scope",
+    "name",
+    "KAM",
+    "metric",
+    "goal",
+    "actual",
+    "attained",
+    "score",
+    "rating",
+    "signed off",
+    "action plan",
+]
+
+
+def _table(card: Scorecard) -> str:
+    as_of = "now" if card.at is None else card.at.isoformat()
+    blocks = []
+    for team in card.teams:
+        title = f"{team.name} — scorecard {card.period} (as of {as_of})"
+        rows: list[list[str]] = []
+        for row in team.rows:
+            for index, line in enumerate(row.lines):
+                first = index == 0
+                outcome = [
+                    str(row.score) if row.evaluated else "—",
+                    (row.rating or "?") if row.evaluated else "not evaluated",
+                    row.sign_off_text,
+                    row.action_plan_text,
+                ]
+                rows.append(
+                    [
+                        row.scope_label if first else "",
+                        row.name if first else "",
+                        (row.kam_name or "") if first and row.scope is ScopeKind.ACCOUNT else "",
+                        line.label,
+                        line.goal_text,
+                        line.actual_text,
+                        line.attainment_text,
+                        *(outcome if first else ["", "", "", ""]),
+                    ]
+                )
+        pending = sum(not row.evaluated for row in team.rows)
+        note = []
+        if pending:
+            note.append(
+                f"{pending} target(s) not evaluated: actuals measured from the log so far, "
+                "no score or rating"
+            )
+        body = _columns(_HEADERS, rows) if rows else f"no targets for {card.period}"
+        blocks.append("\n".join([title, "", body, *note]))
+    return "\n\n".join(blocks) + "\n" if blocks else ""
+
+
+def _columns(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    numeric = {"goal", "actual", "attained", "score"}
+    lines = [headers, ["-" * w for w in widths], *rows]
+    return "\n".join(
+        "  ".join(
+            cell.rjust(w) if head in numeric and line is not headers else cell.ljust(w)
+            for head, cell, w in zip(headers, line, widths, strict=True)
+        ).rstrip()
+        for line in lines
+    )
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValidationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        handle = path.open("w", encoding="utf-8", newline="")
+    except OSError as error:
+        raise ValidationError("output", f"cannot write {path}: {error.strerror}") from None
+    with handle:
+        yield handle
