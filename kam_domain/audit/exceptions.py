@@ -82,9 +82,10 @@ class FindingKind(enum.Enum):
         return _TITLES[self]
 
     @property
-    def question(self) -> int:
-        """The auditor's question (docs/audit.md, DOMAIN.md) this kind answers."""
-        return _QUESTIONS[self]
+    def question(self) -> int | None:
+        """The auditor's question this kind answers (numbered as in docs/audit.md), or None for
+        a kind that keeps a rule no question names (coverage, collections, response times)."""
+        return _QUESTIONS.get(self)
 
 
 _TITLES = {
@@ -113,9 +114,6 @@ _QUESTIONS = {
     FindingKind.TARGET_REVISED_AFTER_CLOSE: 3,
     FindingKind.DECOMPOSITION_GAP: 3,
     FindingKind.KEY_ACCOUNT_WITHOUT_KAM: 1,
-    FindingKind.KEY_ACCOUNT_WITHOUT_BACKUP: 1,
-    FindingKind.OVERDUE_PAYMENT: 6,
-    FindingKind.SLA_BREACH: 6,
     FindingKind.PARKED_EVENT: 7,
 }
 
@@ -177,6 +175,7 @@ class Finding:
         return {
             "kind": self.kind.value,
             "title": self.kind.title,
+            "question": self.kind.question,
             "at": self.at.isoformat(),
             "record_id": str(self.record_id),
             "record": self.record,

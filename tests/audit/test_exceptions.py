@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
@@ -611,3 +612,12 @@ def test_as_of_a_day_in_the_quarter_only_what_was_due_then_is_listed(
     assert counts[FindingKind.EVALUATION_UNSIGNED] == 0
     assert counts[FindingKind.OVERDUE_PAYMENT] == 2
     assert all(f.at <= report.at for f in report.findings)
+
+
+def test_the_auditors_guide_explains_every_kind() -> None:
+    """docs/audit.md has a line for every kind the report lists."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text(encoding="utf-8")
+
+    missing = [kind.value for kind in FindingKind if f"| `{kind.value}` |" not in guide]
+
+    assert missing == []
