@@ -51,12 +51,12 @@ def register(commands: Any) -> None:
         "scorecard",
         help="per team, KAM and account: goal, actual, attainment, score, rating, sign-off",
         description=(
-            "The period's targets — team, KAM and account — each metric's goal, actual and "
-            "attainment (actual / goal), and the evaluation's score and rating, whether the KAM "
-            "and the supervisor signed it off, and whether a required action plan was adjusted, "
-            "from the recorded evaluations. A target not evaluated yet shows its goals with the "
-            "actuals measured from the log so far, marked 'not evaluated'. --format html writes "
-            "one self-contained page with charts, to open offline or print."
+            "The period's targets (team, KAM and account): each metric's goal, actual and\n"
+            "attainment (actual / goal), and the evaluation's score and rating, whether the KAM\n"
+            "and the supervisor signed it off, and whether a required action plan was adjusted,\n"
+            "from the recorded evaluations. A target not evaluated yet shows its goals with the\n"
+            "actuals measured from the log so far, marked 'not evaluated'.\n\n"
+            "--format html writes one self-contained page with charts, to open offline or print."
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
