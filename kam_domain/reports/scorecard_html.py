@@ -32,6 +32,8 @@ __all__ = ["render_html"]
 # Best band first; a standard with other band counts spreads its bands over these.
 _RATING_COLOURS = ("#1b7f4c", "#2c6fb7", "#d08c00", "#c2392b")
 _UNRATED = "#8a94a3"
+#: Attainment of a target not evaluated yet: measured so far, not judged.
+_OPEN = "#4a78a8"
 _METRIC_COLOURS = {
     Metric.SALES_REVENUE: "#1f4e79",
     Metric.SERVICE_LEVEL: "#2a9d8f",
@@ -200,7 +202,7 @@ def _tiles(team: ScorecardTeam, whole: ScorecardRow | None) -> str:
                 f'<div class="tile"><div class="tile-label">{_e(_heading(line))}</div>'
                 f'<div class="value">{_e(_short(line, line.actual))}</div>'
                 f'<div class="tile-note">of {_e(_short(line, line.goal))} goal</div>'
-                f"{_meter(line)}</div>"
+                f"{_meter(line, whole.evaluated)}</div>"
             )
     attention = " alert" if missing or signed < evaluated else ""
     tiles.append(
@@ -212,14 +214,14 @@ def _tiles(team: ScorecardTeam, whole: ScorecardRow | None) -> str:
     return f'<div class="tiles">{"".join(tiles)}</div>'
 
 
-def _meter(line: ScorecardLine) -> str:
+def _meter(line: ScorecardLine, judged: bool) -> str:
     if line.attainment is None:
         return '<div class="meter-text muted">not measurable yet</div>'
     width = min(line.attainment, _ATTAINMENT_AXIS) / _ATTAINMENT_AXIS * 100
     goal = Decimal(100) / _ATTAINMENT_AXIS * 100
     return (
         f'<div class="meter"><span style="width:{width:.1f}%;'
-        f'background:{_attainment_colour(line.attainment)}"></span>'
+        f'background:{_attainment_colour(line.attainment, judged)}"></span>'
         f'<i style="left:{goal:.1f}%"></i></div>'
         f'<div class="meter-text">{_e(line.attainment_text)} attained</div>'
     )
@@ -279,7 +281,7 @@ def _table_row(row: ScorecardRow, metrics: Sequence[Metric], standard: Evaluatio
     cells = [f'<td class="who">{name}</td>']
     for metric in metrics:
         line = row.line(metric)
-        cells.append(_metric_cell(line))
+        cells.append(_metric_cell(line, row.evaluated))
     if row.evaluated:
         cells.append(f'<td class="num score">{_e(row.score)}</td>')
         colour = _rating_colour(row.rating_rank, standard)
@@ -295,25 +297,26 @@ def _table_row(row: ScorecardRow, metrics: Sequence[Metric], standard: Evaluatio
     return f"<tr{css}>{''.join(cells)}</tr>"
 
 
-def _metric_cell(line: ScorecardLine | None) -> str:
+def _metric_cell(line: ScorecardLine | None, judged: bool) -> str:
     if line is None:
         return '<td class="metric muted">—</td>'
     return (
         '<td class="metric">'
         f'<div class="pair"><b>{_e(_short(line, line.actual))}</b>'
         f'<span class="of"> / {_e(_short(line, line.goal))}</span></div>'
-        f"{_mini(line)}</td>"
+        f"{_mini(line, judged)}</td>"
     )
 
 
-def _mini(line: ScorecardLine) -> str:
+def _mini(line: ScorecardLine, judged: bool) -> str:
     if line.attainment is None:
         return '<div class="att muted">not measurable yet</div>'
     width = min(line.attainment, _ATTAINMENT_AXIS) / _ATTAINMENT_AXIS * 100
     goal = Decimal(100) / _ATTAINMENT_AXIS * 100
+    colour = _attainment_colour(line.attainment, judged)
     return (
         '<div class="att"><span class="mini">'
-        f'<span style="width:{width:.1f}%;background:{_attainment_colour(line.attainment)}"></span>'
+        f'<span style="width:{width:.1f}%;background:{colour}"></span>'
         f'<i style="left:{goal:.1f}%"></i></span>{_e(line.attainment_text)}</div>'
     )
 
@@ -453,7 +456,7 @@ def _attainment_chart(row: ScorecardRow, width: int) -> str:
             line.label.capitalize(),
             line.attainment,
             line.attainment_text if line.attainment is not None else "not measurable yet",
-            _attainment_colour(line.attainment),
+            _attainment_colour(line.attainment, row.evaluated),
         )
         for line in row.lines
     ]
@@ -472,7 +475,7 @@ def _revenue_chart(rows: Sequence[ScorecardRow], width: int) -> str:
         line = row.line(Metric.SALES_REVENUE)
         value = None if line is None else line.attainment
         text = "no revenue goal" if line is None else format_percent(value)
-        bars.append(_Bar(row.name, value, text, _attainment_colour(value)))
+        bars.append(_Bar(row.name, value, text, _attainment_colour(value, row.evaluated)))
     height = _TOP + len(bars) * 24 + 10
     body = frame.grid(_attainment_ticks(), _TOP, height - 8)
     body.append(frame.goal(_TOP, height - 8))
@@ -589,9 +592,13 @@ def _rating_colour(rank: int | None, standard: EvaluationStandard) -> str:
     return _RATING_COLOURS[min(step, len(_RATING_COLOURS) - 1)]
 
 
-def _attainment_colour(attainment: Decimal | None) -> str:
+def _attainment_colour(attainment: Decimal | None, judged: bool) -> str:
+    """Green at the goal, amber from 80 %, red below; one neutral colour while the period runs
+    (judging half a quarter's actuals against a whole quarter's goal would mislead)."""
     if attainment is None:
         return _UNRATED
+    if not judged:
+        return _OPEN
     if attainment >= 100:
         return "#1b7f4c"
     return "#d08c00" if attainment >= 80 else "#c2392b"
@@ -641,15 +648,15 @@ def _key(card: Scorecard) -> str:
         )
     return (
         '<footer class="key"><h2>How to read this scorecard</h2><ul>'
-        "<li><b>Attainment</b> is actual ÷ goal. The bars run to 150 %; the line marks the goal "
-        "(100 %).</li>"
+        "<li><b>Attainment</b> is actual ÷ goal: green at the goal, amber from 80%, red below. "
+        "The bars run to 150%; the dashed line marks the goal (100%).</li>"
         f"<li><b>Score</b> adds each metric's attainment, counted up to "
-        f"{format_percent(ATTAINMENT_CAP * 100)}, times its weight (0–{_SCORE_AXIS:.0f})."
+        f"{ATTAINMENT_CAP * 100:.0f}%, times its weight: from 0 to {_SCORE_AXIS:.0f}."
         f"{_e(weights)}</li>"
         "<li><b>Rating</b> is the band of the score under the team's assessment method at the "
         "time of the evaluation.</li>"
         "<li><b>Not evaluated</b>: the period has not been scored yet; the actuals are those "
-        "measured from the record so far, and no score or rating is given.</li>"
+        "measured from the record so far, shown in blue, and no score or rating is given.</li>"
         "<li><b>Signed off</b> means both the KAM and the supervisor signed the evaluation; "
         "<b>action plan</b> says whether a score under the threshold had its plan adjusted.</li>"
         "<li>Revenue is payments received in the period; service level is the share of cases "
