@@ -424,7 +424,7 @@ class _Audit:
                 record,
                 f"{request.percentage} off the list price {band.list_price} approved at {shown},"
                 f" under the floor {band.floor} then in force",
-                (ref, *self.events.last(before.id, Project.PriceBandSet, event.timestamp)),
+                (ref, *self._earlier(event, Project.PriceBandSet)[-1:]),
             )
         if price.is_zero:
             return
@@ -434,8 +434,9 @@ class _Audit:
             role = derived.role if derived is not None else approver.role
             rule = "" if role.is_director else ", who is not a sales director as the rule requires"
             costs = [
-                *self.events.refs(before.id, Project.QuoteConfirmed, event.timestamp),
-                *self.events.refs(before.id, Project.CostRecorded, event.timestamp),
+                *self._earlier(event, Project.QuoteConfirmed),
+                *self._earlier(event, Project.CostRecorded),
+                *self._earlier(event, Project.MinimumMarginSet)[-1:],
             ]
             yield Finding(
                 FindingKind.MARGIN_UNDER_MINIMUM,
@@ -446,6 +447,14 @@ class _Audit:
                 f" under the minimum {minimum}; approved by {approver.name}, {role.label}{rule}",
                 (ref, *costs),
             )
+
+    def _earlier(self, event: Any, cls: type[Any]) -> list[EventRef]:
+        """The record's events of ``cls`` recorded before ``event``."""
+        return [
+            self.events.ref(earlier)
+            for earlier in self.events.find(event.originator_id, cls)
+            if earlier.originator_version < event.originator_version
+        ]
 
     def _authority(
         self, team_id: UUID, member_id: MemberId, at: datetime

@@ -621,3 +621,25 @@ def test_the_auditors_guide_explains_every_kind() -> None:
     missing = [kind.value for kind in FindingKind if f"| `{kind.value}` |" not in guide]
 
     assert missing == []
+
+
+def test_positions_are_found_on_a_store_without_the_as_of_index(tmp_path: Path) -> None:
+    """On an adapter that keeps no as-of index, one pass over the log finds the positions."""
+    plain = {"PERSISTENCE_MODULE": "eventsourcing.sqlite"}
+    app = KamApplication(f"sqlite:///{tmp_path / 'plain.db'}", env=plain, run_policies=False)
+    org = build_org(app)
+    account_id = key_account(app, org, "Plain Telecom")
+    assigned = app.get_account(account_id).version
+    expected = next(
+        n.id
+        for n in app.recorder.select_notifications(1, 1000)
+        if n.originator_id == account_id and n.originator_version == assigned
+    )
+
+    report = exceptions_report(app)
+    app.close()
+
+    [finding] = found(report, FindingKind.KEY_ACCOUNT_WITHOUT_BACKUP)
+    assert [(ref.event, ref.position) for ref in finding.events] == [
+        ("ClientAccount.KamAssigned", expected)
+    ]
