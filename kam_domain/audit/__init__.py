@@ -2,13 +2,23 @@
 
 - :mod:`kam_domain.audit.integrity`: verify the hash chain, take checkpoints of it;
 - :mod:`kam_domain.audit.trail`: the history of a record, the accountable KAM at a moment;
-- :mod:`kam_domain.audit.export`: one record per event, streamed, with its chain link.
+- :mod:`kam_domain.audit.export`: one record per event, streamed, with its chain link;
+- :mod:`kam_domain.audit.exceptions`: what broke a rule, as of any moment, with its events.
+
+Replay of policy decisions is :mod:`kam_domain.policies.replay` (``app.replay()``).
 
 Everything here reads; nothing writes. The ``kam audit`` commands are thin shells over it.
 """
 
 from __future__ import annotations
 
+from kam_domain.audit.exceptions import (
+    EventRef,
+    ExceptionsReport,
+    Finding,
+    FindingKind,
+    exceptions_report,
+)
 from kam_domain.audit.integrity import (
     Breach,
     Checkpoint,
@@ -23,8 +33,13 @@ from kam_domain.audit.integrity import (
 __all__ = [
     "Breach",
     "Checkpoint",
+    "EventRef",
+    "ExceptionsReport",
+    "Finding",
+    "FindingKind",
     "Verification",
     "checkpoint_store",
+    "exceptions_report",
     "head",
     "open_log",
     "verify_chain",
