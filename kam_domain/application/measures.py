@@ -10,8 +10,9 @@ the period's end; for the team, every account of the team.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from kam_domain.aggregates.actuals import DEFAULT_ACKNOWLEDGEMENT_WINDOWS, AccountFacts, measure
@@ -32,20 +33,24 @@ class MeasureQueries(ApplicationCore):
         target_id: UUID,
         *,
         windows: Mapping[Severity, timedelta] = DEFAULT_ACKNOWLEDGEMENT_WINDOWS,
+        at: datetime | None = None,
     ) -> tuple[Actual, ...]:
-        """The actuals of every metric the target sets that the log can measure."""
-        target = self._get(Target, target_id, TargetNotFound, "target_id")
-        accounts = self._scope_accounts(target)
+        """The actuals of every metric the target sets that the log can measure (as of ``at``:
+        the target as it stood then, and only the events recorded up to then)."""
+        target = self._get(Target, target_id, TargetNotFound, "target_id", at=at)
+        accounts = self._scope_accounts(target, at)
         return measure(target.current_goals, accounts, target.period, windows).actuals
 
-    def _scope_accounts(self, target: Target) -> list[AccountFacts]:
-        """The scope's accounts, each with the facts its recorded events give."""
+    def _scope_accounts(self, target: Target, at: datetime | None) -> list[AccountFacts]:
+        """The scope's accounts, each with the facts its events (up to ``at``) give."""
         directory = self._directory()
         if target.scope.kind is ScopeKind.ACCOUNT:
             ids = [target.scope.id]
         else:
             ids = directory.ids("account", team_id=target.team_id)
         last_moment = target.period.end - timedelta(microseconds=1)
+        if at is not None:
+            last_moment = min(last_moment, at)
         chosen = []
         for account_id in ids:
             account = self._get(ClientAccount, account_id, TargetNotFound, "scope")
@@ -54,6 +59,9 @@ class MeasureQueries(ApplicationCore):
                 and account.accountable_kam_at(last_moment) != target.scope.id
             ):
                 continue
-            events = self.repository.event_store.get(account_id)
+            # Every stored event of an account is a KamAggregate event, which has a timestamp.
+            events: Iterable[Any] = self.repository.event_store.get(account_id)
+            if at is not None:
+                events = (event for event in events if event.timestamp <= at)
             chosen.append(AccountFacts.of(account_id, events))
         return chosen

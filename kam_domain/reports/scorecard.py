@@ -24,7 +24,7 @@ from uuid import UUID
 
 import attrs
 
-from kam_domain.aggregates.actuals import DEFAULT_ACKNOWLEDGEMENT_WINDOWS, AccountFacts, measure
+from kam_domain.aggregates.actuals import DEFAULT_ACKNOWLEDGEMENT_WINDOWS
 from kam_domain.aggregates.base import require_utc
 from kam_domain.aggregates.target import Actual, Goal, ScopeKind, Target
 from kam_domain.aggregates.team import EvaluationStandard, Team
@@ -434,7 +434,10 @@ def _row(
     name, kam_id = _scope_name_and_kam(app, team, target, last, at)
     evaluation = target.latest_evaluation
     if evaluation is None:
-        measured = {actual.metric: actual for actual in _measured(app, target, last, at, windows)}
+        measured = {
+            actual.metric: actual
+            for actual in app.measure_target(target.id, windows=windows, at=at)
+        }
         lines = tuple(
             ScorecardLine.of(goal, measured.get(goal.metric), standard)
             for goal in target.current_goals
@@ -500,33 +503,6 @@ def _account(app: KamApplication, account_id: UUID, at: datetime | None) -> Any:
 def _member_name(team: Team, member_id: UUID) -> str:
     member = team.members.get(MemberId(member_id))
     return str(member_id) if member is None else member.name
-
-
-def _measured(
-    app: KamApplication,
-    target: Target,
-    last: datetime,
-    at: datetime | None,
-    windows: Mapping[Severity, timedelta],
-) -> tuple[Actual, ...]:
-    """The actuals the log gives so far (as of ``at``), by the evaluation policy's rules."""
-    if at is None:
-        return app.measure_target(target.id, windows=windows)
-    if target.scope.kind is ScopeKind.ACCOUNT:
-        ids = [target.scope.id]
-    else:
-        ids = [account.id for account in app.accounts(target.team_id)]
-    facts = []
-    for account_id in ids:
-        if (
-            target.scope.kind is ScopeKind.MEMBER
-            and app.get_account(account_id).accountable_kam_at(last) != target.scope.id
-        ):
-            continue
-        # Every stored event of an account is a KamAggregate event, which has a timestamp.
-        history: Iterable[Any] = app.events.get(account_id)
-        facts.append(AccountFacts.of(account_id, (e for e in history if e.timestamp <= at)))
-    return measure(target.current_goals, facts, target.period, windows).actuals
 
 
 def _rank(rating: str, standard: EvaluationStandard) -> int | None:
