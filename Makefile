@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 comma := ,
 EXTRAS ?= dev$(if $(shell command -v pg_config 2>/dev/null),$(comma)postgres)
 
-.PHONY: demo test lint typecheck pytest install dev clean
+.PHONY: demo test lint typecheck pytest install dev clean bench bench-quick bench-clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,17 @@ pytest: dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Benchmarks (docs/performance.md): not part of `make test`, which only runs them at a tiny
+# size. ARGS passes options, e.g. `make bench ARGS="--only command,replay --backends sqlite"`.
+bench: dev
+	$(BIN)/python -m benchmarks $(ARGS)
+
+bench-quick: dev
+	$(BIN)/python -m benchmarks --quick $(ARGS)
+
+bench-clean: dev
+	$(BIN)/python -m benchmarks --clean
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -103,12 +103,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help=f"benchmarks: {','.join(ORDER)}")
     parser.add_argument("--runs", type=int, help="runs per figure")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument(
+        "--clean", action="store_true", help="remove cached histories (files and schemas)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-options", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return _child(args)
+    if args.clean:
+        return _clean()
     options = options_for(args)
     only = [name.strip() for name in args.only.split(",")] if args.only else []
     unknown = sorted(set(only) - set(ORDER))
@@ -172,6 +177,20 @@ def _parent(options: Options, only: list[str], out: Path) -> int:
     out.with_suffix(".md").write_text(table)
     print(f"\nwritten: {out} and {out.with_suffix('.md').name}")
     return 1 if any(j.failed for j in jobs) else 0
+
+
+def _clean() -> int:
+    import shutil
+
+    from benchmarks.history import CACHE
+    from benchmarks.stores import drop_all
+
+    shutil.rmtree(CACHE, ignore_errors=True)
+    print(f"removed {CACHE}")
+    if postgres_unavailable() is None:
+        for schema in drop_all():
+            print(f"dropped schema {schema}")
+    return 0
 
 
 def _flatness(figures: list[Figure]) -> list[Outcome]:

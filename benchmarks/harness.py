@@ -58,6 +58,8 @@ class Options:
     long_history: int = 10_000
     #: Events per write measured by the chain-cost benchmark (benchmarks/audit_chain.py).
     chain_events: int = 100_000
+    #: Runs of replay and verify on histories of 100k events or more (a minute or two each).
+    large_runs: int = 3
     #: Histories this size or larger are replayed once, and only on SQLite (minutes per run).
     replay_once_from: int = 1_000_000
     #: Histories this size or larger are not copied into the memory backend.

@@ -116,6 +116,20 @@ def drop(url: str) -> None:
         conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(schema_of(url))))
 
 
+def drop_all() -> list[str]:
+    """Drop every schema the benchmarks made on the server (cached histories included)."""
+    import psycopg
+    from psycopg.sql import SQL, Identifier
+
+    with psycopg.connect(**connect_kwargs(postgres_url()), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (PREFIX + "%",)
+        ).fetchall()
+        for (schema,) in rows:
+            conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(schema)))
+    return [row[0] for row in rows]
+
+
 def ensure_schema(url: str) -> None:
     import psycopg
     from psycopg.sql import SQL, Identifier
@@ -206,9 +220,13 @@ def _factory(url: str) -> Any:
     return InfrastructureFactory.construct(Environment(ApplicationCore.name, settings))
 
 
-def postgres_history(events: int, version: int, source: str, log: Callable[[str], None]) -> str:
-    """A PostgreSQL copy of a cached history, kept between runs in a schema of its own."""
-    url = with_schema(postgres_url(), f"{PREFIX}history_{events}_v{version}")
+def postgres_history(events: int, source: str, log: Callable[[str], None]) -> str:
+    """A PostgreSQL copy of a cached history, kept between runs in a schema of its own, named
+    after the history's size and its chain's head (a regenerated history gets a new copy)."""
+    from kam_domain.audit import checkpoint_store
+
+    head = checkpoint_store(source + "?mode=ro").link.hex()[:12]
+    url = with_schema(postgres_url(), f"{PREFIX}history_{events}_{head}")
     import psycopg
     from psycopg.sql import SQL, Identifier
 
