@@ -18,7 +18,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
@@ -38,7 +38,7 @@ from benchmarks.stores import (
     plain_environment,
     postgres_history,
 )
-from kam_domain.aggregates.client_account import AccountStrategies
+from kam_domain.aggregates.client_account import AccountStrategies, ClientAccount
 from kam_domain.aggregates.project import Project
 from kam_domain.application import KamApplication
 from kam_domain.audit import verify_chain
@@ -821,17 +821,47 @@ def _moments(size: int, count: int) -> list[tuple[UUID, datetime]]:
 
 def load(backend: str, size: int | None, options: Options, folder: Path) -> list[Figure]:
     """Load an account with 10 events and one with ``options.long_history`` (its representative
-    reassigned back and forth: the state stays the same size, only the history grows);
-    snapshots every 100 events. The long one is loaded at each of the last 100 versions, so
-    that every distance from the last snapshot counts once."""
-    long_events = options.long_history
+    reassigned back and forth: the state stays the same size, only the history grows). The long
+    one is loaded at each of the last 100 versions, so that every distance from the last
+    snapshot counts once. With the facade's snapshot interval for accounts (100 events), and,
+    for comparison, with one of 10."""
+    figures = []
+    for app_class, label in ((KamApplication, ""), (_TightSnapshots, " (snapshot every 10)")):
+        short, long, short_version, head = _loads(app_class, backend, options, folder)
+        note = "mean over the last 100 versions" if not label else "a KamApplication subclass"
+        figures += [
+            Figure("load", backend, f"account with {short_version} events{label}", "ms", short),
+            Figure("load", backend, f"account with {head:,} events{label}", "ms", long, note=note),
+            Figure(
+                "load",
+                backend,
+                f"{head:,} events / {short_version}{label}",
+                "×",
+                [b / a for a, b in zip(short, long, strict=True)],
+            ),
+        ]
+    return figures
+
+
+class _TightSnapshots(KamApplication):
+    """The facade with an account snapshot every 10 events instead of 100."""
+
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
+        **KamApplication.snapshotting_intervals,
+        ClientAccount: 10,
+    }
+
+
+def _loads(
+    app_class: type[KamApplication], backend: str, options: Options, folder: Path
+) -> tuple[list[float], list[float], int, int]:
     with _scratch(backend, folder, "load") as url:
         # Built with the aggregate cache; measured without it (a memory store cannot be
         # reopened, so there the builder is the default configuration too).
         lean = None if backend == "memory" else LEAN_ENVIRONMENT
-        builder = KamApplication(url, run_policies=False, env=lean)
-        short_id, long_id = _load_records(builder, long_events)
-        app = builder if backend == "memory" else KamApplication(url, run_policies=False)
+        builder = app_class(url, run_policies=False, env=lean)
+        short_id, long_id = _load_records(builder, options.long_history)
+        app = builder if backend == "memory" else app_class(url, run_policies=False)
         head = app.get_account(long_id).version
         versions = list(range(head - 99, head + 1))
         short: list[float] = []
@@ -852,24 +882,7 @@ def load(backend: str, size: int | None, options: Options, folder: Path) -> list
         app.close()
         if app is not builder:
             builder.close()
-    return [
-        Figure("load", backend, f"account with {short_version} events", "ms", short),
-        Figure(
-            "load",
-            backend,
-            f"account with {head:,} events",
-            "ms",
-            long,
-            note="mean over the last 100 versions",
-        ),
-        Figure(
-            "load",
-            backend,
-            f"{head:,} events / {short_version}",
-            "×",
-            [b / a for a, b in zip(short, long, strict=True)],
-        ),
-    ]
+    return short, long, short_version, head
 
 
 def _load_records(app: KamApplication, long_events: int) -> tuple[UUID, UUID]:
