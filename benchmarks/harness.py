@@ -229,7 +229,7 @@ def machine(postgres_version: str | None) -> dict[str, Any]:
                     memory = round(int(line.split()[1]) / 1024 / 1024, 1)
     except OSError:
         pass
-    import eventsourcing
+    from importlib.metadata import version
 
     return {
         "cpus": os.cpu_count(),
@@ -239,6 +239,6 @@ def machine(postgres_version: str | None) -> dict[str, Any]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "postgresql": postgres_version,
-        "eventsourcing": getattr(eventsourcing, "__version__", "9.5"),
+        "eventsourcing": version("eventsourcing"),
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
