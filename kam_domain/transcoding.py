@@ -9,6 +9,7 @@ no tuples: the events' base class restores the tuples events declare; attrs valu
 
 from __future__ import annotations
 
+import copy
 import enum
 from collections.abc import Iterator, MutableMapping
 from typing import Any, TypeVar
@@ -34,16 +35,31 @@ _registry: dict[str, type] = {}
 
 
 def transcoded(cls: T) -> T:
-    """Mark an attrs class or an Enum as storable in events; returns the class unchanged."""
+    """Mark a frozen attrs class or an Enum as storable in events; returns the class.
+
+    What an event holds never changes, so copies share it: a deep copy of an aggregate (the
+    aggregate cache hands out copies) copies its containers, not the values in them.
+    """
     if not (attrs.has(cls) or issubclass(cls, enum.Enum)):
         msg = f"{cls.__qualname__} is neither an attrs class nor an Enum"
         raise TypeError(msg)
+    if attrs.has(cls):
+        if cls.__setattr__ is object.__setattr__:
+            msg = f"{cls.__qualname__} must be frozen: stored values never change"
+            raise TypeError(msg)
+        if "__deepcopy__" not in cls.__dict__:
+            cls.__deepcopy__ = _itself  # type: ignore[attr-defined]
+            cls.__copy__ = _itself  # type: ignore[attr-defined]
     known = _registry.get(cls.__name__)
     if known is not None and known is not cls:
         msg = f"two transcoded classes are named {cls.__name__!r}: {known} and {cls}"
         raise TypeError(msg)
     _registry[cls.__name__] = cls
     return cls
+
+
+def _itself(value: Any, memo: object = None) -> Any:
+    return value
 
 
 class IdMap(MutableMapping[K, V]):
@@ -78,6 +94,11 @@ class IdMap(MutableMapping[K, V]):
 
     def __repr__(self) -> str:
         return f"IdMap({self._items!r})"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> IdMap[K, V]:
+        # Keys are ids, which never change: only the values need copying (and the transcoded
+        # values they usually are copy as themselves).
+        return IdMap({key: copy.deepcopy(value, memo) for key, value in self._items.items()})
 
 
 class _AttrsAsDict(Transcoding):
