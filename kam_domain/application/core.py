@@ -31,6 +31,7 @@ from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import Team
 from kam_domain.application.asof import version_at
+from kam_domain.application.batch import Batch
 from kam_domain.application.directory import DIRECTORY_ID, Directory, Entry
 from kam_domain.errors import (
     AccountNotFound,
@@ -48,10 +49,30 @@ from kam_domain.storage import StoreUrl, check_readable, resolve_store, store_se
 from kam_domain.transcoding import EventMapper, register_transcodings
 from kam_domain.values import Actor, MemberId, new_id
 
-__all__ = ["ApplicationCore"]
+__all__ = ["DEFAULT_CACHE_SIZE", "ApplicationCore"]
 
 A = TypeVar("A", bound=KamAggregate)
 R = TypeVar("R")
+
+#: Records kept decoded between commands, least recently used first out.
+DEFAULT_CACHE_SIZE = 1000
+
+
+def _cache_settings(size: int) -> dict[str, str]:
+    """eventsourcing's aggregate cache, holding ``size`` records (none when 0).
+
+    A command then decodes only the events recorded since it last saw a record: the cache is
+    fast-forwarded from the store on every read (so other processes' writes are seen), hands
+    out copies (so a refused command leaves it untouched), and is only filled by reads (so a
+    save that fails leaves nothing behind in it).
+    """
+    if size == 0:
+        return {"AGGREGATE_CACHE_MAXSIZE": ""}
+    return {
+        "AGGREGATE_CACHE_MAXSIZE": str(size),
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
+    }
 
 
 class ApplicationCore(Application[UUID]):
@@ -74,16 +95,21 @@ class ApplicationCore(Application[UUID]):
         env: dict[str, str] | None = None,
         cipher_key: str | None = None,
         compress: bool | None = None,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         """Open ``store`` (a URL; default ``$KAM_STORE``, else ``sqlite:///kam.db``).
 
         ``cipher_key`` (base64 AES key) encrypts stored events; ``compress`` zlib-compresses
         them. Both win over the URL's parameters of the same names (see docs/adapters.md).
+        ``cache_size``: how many records to keep decoded in memory between commands (0: none).
         """
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
+            raise ValidationError("cache_size", f"must be a whole number ≥ 0, not {cache_size!r}")
         self._batches = threading.local()
         self.store_url: StoreUrl
         self.store_url, adapter = resolve_store(store)
         settings = store_settings(self.store_url, adapter, cipher_key=cipher_key, compress=compress)
+        settings.update(_cache_settings(cache_size))
         settings.update(env or {})
         try:
             super().__init__(env=settings)
@@ -149,12 +175,13 @@ class ApplicationCore(Application[UUID]):
         """Load an aggregate of type ``cls`` (as of ``at``, if given), or raise ``not_found``."""
         if not isinstance(aggregate_id, UUID):
             raise ValidationError(field, f"must be a UUID, not {aggregate_id!r}")
-        pending = self._pending()
-        if pending is not None and version is None and at is None and aggregate_id in pending:
-            aggregate: object = pending[aggregate_id]
-            if not isinstance(aggregate, cls):
-                raise not_found(field, aggregate_id)
-            return aggregate
+        batch = self._pending()
+        if batch is not None and version is None and at is None:
+            held = self._held(batch, aggregate_id)
+            if held is not None:
+                if not isinstance(held, cls):
+                    raise not_found(field, aggregate_id)
+                return held
         if at is not None:
             version = self._read(version_at, self.recorder, self.events, aggregate_id, at, version)
             if version is None:
@@ -165,24 +192,33 @@ class ApplicationCore(Application[UUID]):
             raise not_found(field, aggregate_id) from None
         if not isinstance(aggregate, cls):
             raise not_found(field, aggregate_id)
+        if batch is not None and version is None:
+            batch.keep(aggregate)
         return aggregate
 
     def _exists(self, aggregate_id: UUID) -> bool:
-        pending = self._pending()
-        if pending is not None and aggregate_id in pending:
+        batch = self._pending()
+        if batch is not None and aggregate_id in batch:
             return True
         return bool(self._read(self.repository.__contains__, aggregate_id))
 
     def _load(self, record_id: UUID) -> object | None:
         """The record as this thread's batch (or else the store) holds it; None if there is none."""
-        pending = self._pending()
-        if pending is not None and record_id in pending:
-            return pending[record_id]
+        batch = self._pending()
+        if batch is not None:
+            held = self._held(batch, record_id)
+            if held is not None:
+                return held
         try:
             record: object = self._read(self.repository.get, record_id)
         except AggregateNotFoundError:
             return None
+        if batch is not None and isinstance(record, KamAggregate):
+            batch.keep(record)
         return record
+
+    def _held(self, batch: Batch, record_id: UUID) -> KamAggregate | None:
+        return self._read(batch.get, record_id)
 
     def _read(self, read: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run a read against the store; a store that fails is StoreUnavailable, secrets masked."""
@@ -242,28 +278,34 @@ class ApplicationCore(Application[UUID]):
         if self._pending() is not None:
             yield
             return
-        pending: dict[UUID, KamAggregate] = {}
-        self._batches.pending = pending
+        batch = Batch(self._load_at)
+        self._batches.pending = batch
         try:
             yield
         finally:
             self._batches.pending = None
-        if pending:
-            self._commit(*pending.values())
+        changed = self._read(batch.changed)
+        if changed:
+            self._commit(*changed)
 
-    def _pending(self) -> dict[UUID, KamAggregate] | None:
-        pending: dict[UUID, KamAggregate] | None = getattr(self._batches, "pending", None)
-        return pending
+    def _pending(self) -> Batch | None:
+        """This thread's batch, if a block is open."""
+        batch: Batch | None = getattr(self._batches, "pending", None)
+        return batch
+
+    def _load_at(self, record_id: UUID, version: int) -> KamAggregate:
+        record: object = self.repository.get(record_id, version=version)
+        assert isinstance(record, KamAggregate)
+        return record
 
     def _commit(self, *aggregates: KamAggregate) -> None:
         """Save atomically; a concurrent writer's conflict becomes :class:`ConcurrencyConflict`.
 
         Inside :meth:`batch`, keep the records for the batch's single save instead.
         """
-        pending = self._pending()
-        if pending is not None:
-            for aggregate in aggregates:
-                pending[aggregate.id] = aggregate
+        batch = self._pending()
+        if batch is not None:
+            batch.accept(aggregates)
             return
         try:
             self.save(*aggregates)
