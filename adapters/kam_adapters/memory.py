@@ -21,6 +21,7 @@ from kam_domain.ledger import (
     GENESIS,
     ChainFormat,
     ChainLink,
+    SealedRow,
     TimelineEntry,
     seal,
     timestamps_of,
@@ -68,6 +69,25 @@ class _Sealing(es_popo.POPOApplicationRecorder):
             last = len(self._links) if stop is None else min(stop, len(self._links))
             last = min(last, first + limit - 1)
             return [ChainLink(p, self._links[p - 1]) for p in range(first, last + 1)]
+
+    def select_sealed(
+        self, start: int | None, limit: int, stop: int | None = None
+    ) -> Sequence[SealedRow]:
+        with self._database_lock:
+            events, links = self._stored_events, self._links
+            first = max(start or 1, 1)
+            last = max(len(events), len(links)) if stop is None else stop
+            last = min(last, max(len(events), len(links)), first + limit - 1)
+            rows: list[SealedRow] = []
+            for position in range(first, last + 1):
+                link = links[position - 1] if position <= len(links) else None
+                if position <= len(events):
+                    event = events[position - 1]
+                    identity, version = str(event.originator_id), event.originator_version
+                    rows.append((position, identity, version, event.topic, event.state, link))
+                else:
+                    rows.append((position, None, None, None, None, link))
+            return rows
 
     def max_link_position(self) -> int | None:
         with self._database_lock:

@@ -53,7 +53,7 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 from eventsourcing.utils import Environment, EnvType, retry
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from kam_domain.errors import InvalidStoreUrl
@@ -62,6 +62,7 @@ from kam_domain.ledger import (
     GENESIS,
     ChainFormat,
     ChainLink,
+    SealedRow,
     TimelineEntry,
     seal,
     timestamps_of,
@@ -208,6 +209,21 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
             "VALUES (%s, %s, %s, %s)"
         )
         self._select_links = sql("SELECT position, link FROM {schema}.{chain} WHERE position >= %s")
+        # Each side is cut to its first ``limit`` rows from the start, which hold the page
+        # whatever the other side holds. Bounded below only, each is read down its index even
+        # where the tables were never analysed (a range bounded on both sides is guessed small,
+        # and read whole and sorted). The join comes out in position order; the rows are put
+        # in order and cut to ``limit`` by the reader, which spares the server a sort.
+        self._select_sealed = sql(
+            "SELECT COALESCE(e.notification_id, c.position), e.originator_id::text, "
+            "e.originator_version, e.topic, e.state, c.link "
+            "FROM (SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{events} WHERE notification_id >= %(low)s "
+            "ORDER BY notification_id LIMIT %(limit)s) AS e "
+            "FULL JOIN (SELECT position, link FROM {schema}.{chain} WHERE position >= %(low)s "
+            "ORDER BY position LIMIT %(limit)s) AS c ON c.position = e.notification_id "
+            "WHERE COALESCE(e.notification_id, c.position) <= %(high)s"
+        )
         self._select_max_link = sql("SELECT MAX(position) AS position FROM {schema}.{chain}")
         self._select_formats = sql(
             "SELECT format, since, adopted_through FROM {schema}.{formats} ORDER BY since"
@@ -347,6 +363,26 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, params, prepare=True)
             return [ChainLink(row["position"], bytes(row["link"])) for row in curs.fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_sealed(
+        self, start: int | None, limit: int, stop: int | None = None
+    ) -> Sequence[SealedRow]:
+        params = {
+            "low": -(2**63) if start is None else start,
+            "high": 2**63 - 1 if stop is None else stop,
+            "limit": limit,
+        }
+        with (
+            self.datastore.get_connection() as conn,
+            # Binary: the state arrives as it is stored, not as hex to decode.
+            conn.cursor(row_factory=tuple_row, binary=True) as curs,
+        ):
+            curs.execute(self._select_sealed, params, prepare=True)
+            rows: list[SealedRow] = curs.fetchall()
+        rows.sort(key=_position)
+        del rows[limit:]
+        return rows
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def max_link_position(self) -> int | None:
@@ -544,6 +580,10 @@ def _refuse_newer(current: int, schema: str) -> None:
             f"{SCHEMA_VERSION}; upgrade kam-domain before opening it"
         )
         raise OperationalError(msg)
+
+
+def _position(row: SealedRow) -> int:
+    return row[0]
 
 
 def _lock(conn: psycopg.Connection[Any], schema: str) -> None:

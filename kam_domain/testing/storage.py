@@ -37,7 +37,11 @@ position, then what any writer records, and stops when asked, even while it wait
 :class:`ChainConformance` and :class:`AsOfIndexConformance` check what auditors rely on (see
 :mod:`kam_domain.ledger`): every event sealed into the hash chain, and indexed by its timestamp,
 in the same write as the event; ``kam audit verify`` passing on an untouched store, with read
-access only and no cipher key; as-of answers equal to a replay of the history.
+access only and no cipher key; as-of answers equal to a replay of the history. A recorder that
+offers the optional ``select_sealed`` (:class:`~kam_domain.ledger.JoinedRecorder`) must give
+the rows :func:`sealed_rows` derives from ``select_notifications`` and ``select_links``, and
+verify must answer through it as through those two (:class:`TwoStreams`); without it, those
+checks are skipped and verify merges the two streams.
 
 Capability flags on :class:`StoreTestCase`: ``persistent`` (False when a store lives only as long
 as the application object that opened it, as ``memory://`` does), ``supports_subscriptions``
@@ -51,6 +55,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from unittest import TestCase
@@ -81,7 +86,13 @@ from kam_domain.aggregates.base import Meta
 from kam_domain.aggregates.team import Team
 from kam_domain.application import KamApplication
 from kam_domain.application.directory import Entry
-from kam_domain.audit.integrity import Checkpoint, head, verify_chain, verify_store
+from kam_domain.audit.integrity import (
+    Checkpoint,
+    head,
+    side_by_side,
+    verify_chain,
+    verify_store,
+)
 from kam_domain.errors import (
     ConcurrencyConflict,
     InvalidStoreUrl,
@@ -90,7 +101,14 @@ from kam_domain.errors import (
     TeamNotFound,
     ValidationError,
 )
-from kam_domain.ledger import CHAIN_FORMAT, ChainFormat, IndexedRecorder
+from kam_domain.ledger import (
+    CHAIN_FORMAT,
+    ChainFormat,
+    ChainLink,
+    IndexedRecorder,
+    JoinedRecorder,
+    SealedRow,
+)
 from kam_domain.storage import StoreUrl, new_cipher_key, resolve_store, store_settings
 from kam_domain.values import Actor, MemberId, Percentage, Role, TeamId
 
@@ -105,6 +123,8 @@ __all__ = [
     "StoreTestCase",
     "SubscriptionConformance",
     "TrackingRecorderConformance",
+    "TwoStreams",
+    "sealed_rows",
 ]
 
 #: Names the raw-bytes tests look for: none may be readable in an encrypted store.
@@ -744,6 +764,129 @@ class ChainConformance(StoreTestCase):
             (rewritten.breach.position, rewritten.breach.kind), (taken.position, "rewritten")
         )
         self.assertEqual(cut.breach.kind, "truncated")
+
+    def joined(self, app: KamApplication) -> Any:
+        """The application's recorder, when it offers ``select_sealed`` (else the test skips)."""
+        recorder = app.recorder
+        if not isinstance(recorder, JoinedRecorder):
+            self.skipTest(
+                "this adapter's recorder has no select_sealed (optional): kam audit verify "
+                "merges select_notifications and select_links instead, more slowly"
+            )
+        return recorder
+
+    def test_joined_rows_say_what_events_and_links_say(self) -> None:
+        """select_sealed gives every position's event and link as the two streams give them."""
+        app = self.open(compress=True)
+        team_id, director, _ = build_team(app)
+        stale = self.reopen(app, compress=True).get_team(team_id)
+        app.set_capacity(team_id, director, None, capacity=20)
+        meta = Meta.command(Actor.member(director))
+        stale.set_capacity(meta, stale.credentials(director, meta.at), None, capacity=30)
+        # A refused write: where the database draws positions from a sequence, it leaves a gap.
+        with self.assertRaises(ConcurrencyConflict):
+            app._commit(stale)
+        app.set_capacity(team_id, director, None, capacity=21)
+        recorder = self.joined(app)
+
+        rows = list(recorder.select_sealed(None, 1_000_000))
+
+        self.assertEqual(rows, sealed_rows(recorder))
+        self.assertEqual([row[0] for row in rows], notification_ids(app))
+
+    def test_joined_rows_page_like_notifications(self) -> None:
+        """Pages of select_sealed (start and stop inclusive, at most limit rows) add up."""
+        app = self.open()
+        build_team(app)
+        recorder = self.joined(app)
+        everything = sealed_rows(recorder)
+        middle = everything[len(everything) // 2][0]
+
+        pages: list[SealedRow] = []
+        start = None
+        while page := list(recorder.select_sealed(start, 3, stop=middle)):
+            self.assertLessEqual(len(page), 3)
+            pages.extend(page)
+            start = page[-1][0] + 1
+
+        self.assertEqual(pages, sealed_rows(recorder, stop=middle))
+        self.assertEqual(list(recorder.select_sealed(middle, 2)), everything[len(pages) - 1 :][:2])
+        self.assertEqual(list(recorder.select_sealed(everything[-1][0] + 1, 10)), [])
+
+    def test_verify_answers_alike_through_joined_rows_and_two_streams(self) -> None:
+        """verify_chain gives the same Verification through select_sealed as without it."""
+        app = self.open()
+        team_id, director, _ = build_team(app)
+        taken = head(app.recorder)
+        app.set_capacity(team_id, director, None, capacity=9)
+        recorder = self.joined(app)
+        checkpoints = [
+            [],
+            [taken],
+            [Checkpoint(taken.position, bytes(32))],
+            [Checkpoint(head(recorder).position + 5, taken.link)],
+        ]
+
+        for given in checkpoints:
+            with self.subTest(checkpoints=given):
+                joined = verify_chain(recorder, checkpoints=given, page_size=4)
+                streams: Any = TwoStreams(recorder)
+                merged = verify_chain(streams, checkpoints=given, page_size=4)
+                self.assertEqual(joined, merged)
+                self.assertGreater(joined.checked, 0)
+
+
+class TwoStreams:
+    """A sealed recorder seen without ``select_sealed``, as a third party's may be: verify
+    then merges ``select_notifications`` and ``select_links`` (the reference walk)."""
+
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+
+    def select_notifications(
+        self, start: int | None, limit: int, stop: int | None = None
+    ) -> Sequence[Notification]:
+        notifications: Sequence[Notification] = self.recorder.select_notifications(
+            start, limit, stop=stop
+        )
+        return notifications
+
+    def max_notification_id(self) -> int | None:
+        found: int | None = self.recorder.max_notification_id()
+        return found
+
+    def select_links(
+        self, start: int | None, limit: int, stop: int | None = None
+    ) -> Sequence[ChainLink]:
+        links: Sequence[ChainLink] = self.recorder.select_links(start, limit, stop=stop)
+        return links
+
+    def max_link_position(self) -> int | None:
+        found: int | None = self.recorder.max_link_position()
+        return found
+
+    def chain_formats(self) -> Sequence[ChainFormat]:
+        formats: Sequence[ChainFormat] = self.recorder.chain_formats()
+        return formats
+
+
+def sealed_rows(
+    recorder: Any, start: int | None = None, stop: int | None = None
+) -> list[SealedRow]:
+    """What ``select_sealed(start, …, stop)`` must give: the events of ``select_notifications``
+    and the links of ``select_links``, side by side by position."""
+    events = recorder.select_notifications(start, 1_000_000, stop=stop)
+    links = recorder.select_links(start, 1_000_000, stop=stop)
+    rows: list[SealedRow] = []
+    for event, link in side_by_side(iter(events), iter(links)):
+        stored = link.link if link is not None else None
+        if event is None:
+            assert link is not None
+            rows.append((link.position, None, None, None, None, stored))
+        else:
+            identity, state = str(event.originator_id), bytes(event.state)
+            rows.append((event.id, identity, event.originator_version, event.topic, state, stored))
+    return rows
 
 
 class AsOfIndexConformance(StoreTestCase):
