@@ -135,10 +135,12 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
     with ExitStack() as stack:
         urls = {
             name: stack.enter_context(_scratch(backend, folder, name))
-            for name in ("facade", "policies", "bare", "raw")
+            for name in ("facade", "uncached", "policies", "bare", "raw")
         }
         facade = KamApplication(urls["facade"], run_policies=False)
         stack.callback(facade.close)
+        uncached = KamApplication(urls["uncached"], run_policies=False, cache_size=0)
+        stack.callback(uncached.close)
         embedded = KamApplication(urls["policies"])
         stack.callback(embedded.close)
         bare = BareApplication(env=plain_environment(urls["bare"]))
@@ -148,12 +150,17 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
             stack.callback(raw.close)
         one = Money.of(1, CNY)
         f_actor, f_accounts = _facade_accounts(facade, accounts_per_side)
+        u_actor, u_accounts = _facade_accounts(uncached, accounts_per_side)
         p_actor, p_accounts = _facade_accounts(embedded, accounts_per_side)
         b_actor, b_accounts = _bare_accounts(bare, accounts_per_side)
 
         def facade_pay(n: int) -> None:
             account, invoice = f_accounts[n % accounts_per_side]
             facade.record_payment(account, f_actor, invoice, amount=one)
+
+        def uncached_pay(n: int) -> None:
+            account, invoice = u_accounts[n % accounts_per_side]
+            uncached.record_payment(account, u_actor, invoice, amount=one)
 
         def embedded_pay(n: int) -> None:
             account, invoice = p_accounts[n % accounts_per_side]
@@ -170,6 +177,7 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
 
         sides: dict[str, Callable[[int], None]] = {
             "facade": facade_pay,
+            "facade, no cache": uncached_pay,
             "facade + policies": embedded_pay,
             "bare eventsourcing": bare_pay,
         }
@@ -180,6 +188,7 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
     for side, per_run in runs.items():
         note = {
             "facade": "KamApplication(run_policies=False): chain, index, metadata; no policies",
+            "facade, no cache": "the same with cache_size=0: every load decodes from the store",
             "facade + policies": "KamApplication(): the built-in policies run after each command",
             "bare eventsourcing": "eventsourcing Application, own aggregates, same backend",
             "raw insert": "one row per transaction through the driver",
@@ -210,6 +219,7 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
         ]
     for top, bottom in (
         ("facade", "bare eventsourcing"),
+        ("facade, no cache", "bare eventsourcing"),
         ("facade + policies", "bare eventsourcing"),
         ("facade + policies", "facade"),
         ("bare eventsourcing", "raw insert"),
@@ -865,12 +875,15 @@ def _loads(
     app_class: type[KamApplication], backend: str, options: Options, folder: Path
 ) -> tuple[list[float], list[float], int, int]:
     with _scratch(backend, folder, "load") as url:
-        # Built with the aggregate cache; measured without it (a memory store cannot be
-        # reopened, so there the builder is the default configuration too).
-        lean = None if backend == "memory" else LEAN_ENVIRONMENT
-        builder = app_class(url, run_policies=False, env=lean)
+        # Built with the lean aggregate cache; measured with no cache at all, so that every
+        # load decodes from the store (a memory store cannot be reopened, so there the builder
+        # is the measured application too).
+        if backend == "memory":
+            builder = app_class(url, run_policies=False, cache_size=0)
+        else:
+            builder = app_class(url, run_policies=False, env=LEAN_ENVIRONMENT)
         short_id, long_id = _load_records(builder, options.long_history)
-        app = builder if backend == "memory" else app_class(url, run_policies=False)
+        app = builder if backend == "memory" else app_class(url, run_policies=False, cache_size=0)
         head = app.get_account(long_id).version
         versions = list(range(head - 99, head + 1))
         short: list[float] = []
