@@ -139,7 +139,7 @@ def _parents_to_check(world: World, target: Target) -> list[Target]:
 
 def _children(world: World, parent: Target) -> list[Target]:
     """The parent's child targets, in the order they were set."""
-    return [t for t in world.targets(parent.team_id) if t.parent_id == parent.id]
+    return world.targets(parent.team_id, parent_id=parent.id)
 
 
 def _check(parent: Target, children: Sequence[Target]) -> DecompositionCheck:

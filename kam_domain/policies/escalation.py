@@ -34,7 +34,7 @@ from kam_domain.errors import InvalidTransition, TeamNotFound
 from kam_domain.policies.base import Action, ActionContext, Decision, Policy
 from kam_domain.policies.parameters import whole_number
 from kam_domain.policies.records import Clock
-from kam_domain.policies.world import World
+from kam_domain.policies.world import CaseWindow, World
 from kam_domain.values import CaseId, MemberId, Role, Severity, TeamId
 
 __all__ = ["CaseEscalationPolicy", "EscalateCase"]
@@ -101,30 +101,29 @@ class CaseEscalationPolicy(Policy):
             "resolve_days": resolve_days,
         }
         actions: list[EscalateCase] = []
-        for account in world.accounts():
+        for account, case in _candidates(world, now, sla, resolve_days):
             team = world.team(account.team_id)
             if team is None:
                 raise TeamNotFound("team_id", account.team_id)
-            for case in sorted(account.cases.values(), key=lambda c: c.opened_at):
-                due = _due(case, now - case.opened_at, sla, resolve_days)
-                if due is None:
-                    continue
-                level, late = due
-                target = _director(team, account) if level == 2 else _supervisor(team, account)
-                reason = (
-                    f"{case.kind.value} of {case.severity.value} severity opened"
-                    f" {case.opened_at.isoformat()} {late}; to {target.member.name}, {target.why}"
-                )
-                inputs[f"case {case.case_id}"] = _line(account, case, level, target)
-                escalation = EscalateCase(
-                    account.id,
-                    TeamId(team.id),
-                    case.case_id,
-                    target.member.member_id,
-                    level,
-                    reason,
-                )
-                actions.append(escalation)
+            due = _due(case, now - case.opened_at, sla, resolve_days)
+            if due is None:
+                continue
+            level, late = due
+            target = _director(team, account) if level == 2 else _supervisor(team, account)
+            reason = (
+                f"{case.kind.value} of {case.severity.value} severity opened"
+                f" {case.opened_at.isoformat()} {late}; to {target.member.name}, {target.why}"
+            )
+            inputs[f"case {case.case_id}"] = _line(account, case, level, target)
+            escalation = EscalateCase(
+                account.id,
+                TeamId(team.id),
+                case.case_id,
+                target.member.member_id,
+                level,
+                reason,
+            )
+            actions.append(escalation)
         if not actions:
             return None
         count = len(actions)
@@ -137,6 +136,34 @@ class CaseEscalationPolicy(Policy):
 
 #: Most severe first, as the inputs list them.
 _SEVERITIES = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
+
+
+def _candidates(
+    world: World, now: datetime, sla: dict[Severity, int], resolve_days: int
+) -> list[tuple[ClientAccount, ClientCase]]:
+    """The cases that may be due, in the order they are escalated: from the world's index of
+    unresolved cases by opening time, so that a tick costs what is due rather than what was
+    opened. The accounts' teams are checked first, as the scan of every account did."""
+    for team_id in world.account_teams():
+        if world.team(team_id) is None:
+            raise TeamNotFound("team_id", team_id)
+    try:
+        windows = [CaseWindow(now - timedelta(days=resolve_days), below_level=2)]
+        windows.extend(
+            CaseWindow(
+                now - timedelta(hours=sla[s]), below_level=1, unacknowledged=True, severity=s
+            )
+            for s in _SEVERITIES
+        )
+    except OverflowError:
+        # A window beyond datetime's range: such a wait never passes, but the scan is what
+        # reports a window too large for a timedelta, as the policy always has.
+        return [
+            (account, case)
+            for account in world.accounts()
+            for case in sorted(account.cases.values(), key=lambda c: c.opened_at)
+        ]
+    return world.open_cases(*windows)
 
 
 def _due(

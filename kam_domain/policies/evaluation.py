@@ -20,6 +20,7 @@ adjustment was not recorded by then — once per target, evaluation number and k
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -52,6 +53,13 @@ __all__ = ["CloseTargetPeriod", "EvaluateTarget", "EvaluationPolicy", "Lapse"]
 _SCOPE_ORDER = {ScopeKind.TEAM: 0, ScopeKind.MEMBER: 1, ScopeKind.ACCOUNT: 2}
 #: The period's end is exclusive; its last moment is one microsecond before.
 _LAST_MOMENT = timedelta(microseconds=1)
+#: The events actuals are measured from (a tuple, not a union: learn sees every event).
+_FACT_EVENTS = (
+    ClientAccount.PaymentReceived,
+    ClientAccount.CaseOpened,
+    ClientAccount.CaseAcknowledged,
+    ClientAccount.SatisfactionSurveyed,
+)
 _SLA_PARAMETERS = {
     Severity.CRITICAL: "sla_hours_critical",
     Severity.HIGH: "sla_hours_high",
@@ -151,17 +159,16 @@ class EvaluationPolicy(Policy):
         self._lapsed: set[tuple[UUID, int, str]] = set()
         #: Per tick that found new lapses, those lapses (so a retried tick decides the same).
         self._new_lapses: dict[UUID, tuple[Lapse, ...]] = {}
+        #: Evaluated targets to look at again at the first tick past their sign-off deadline,
+        #: as (deadline, target id): whether a target has lapsed depends on its own record
+        #: alone, so it needs looking at only once its deadline has passed and again after it
+        #: changes, not at every tick.
+        self._to_check: list[tuple[datetime, UUID]] = []
 
     # -- learning ------------------------------------------------------------------------------
 
     def learn(self, event: Any, world: World) -> None:
-        if isinstance(
-            event,
-            ClientAccount.PaymentReceived
-            | ClientAccount.CaseOpened
-            | ClientAccount.CaseAcknowledged
-            | ClientAccount.SatisfactionSurveyed,
-        ):
+        if isinstance(event, _FACT_EVENTS):
             account_id = event.originator_id
             facts = self._facts.setdefault(account_id, AccountFacts(account_id))
             facts.learn(event)
@@ -169,11 +176,37 @@ class EvaluationPolicy(Policy):
             # Worked out here rather than in decide: whether a lapse is new depends on every
             # earlier tick, which only the log, seen in order, can say.
             found = [
-                lapse for lapse in _lapses(world, event.timestamp) if lapse.key not in self._lapsed
+                lapse
+                for lapse in _lapses(world, event.timestamp, self._due(world, event.timestamp))
+                if lapse.key not in self._lapsed
             ]
             self._lapsed.update(lapse.key for lapse in found)
             if found:
                 self._new_lapses[event.event_id] = tuple(found)
+        else:
+            self._schedule(world.get(event.originator_id, Target))
+
+    def _schedule(self, target: Target | None) -> None:
+        evaluation = None if target is None else target.latest_evaluation
+        if target is not None and evaluation is not None:
+            heapq.heappush(self._to_check, (_deadline(target, evaluation), target.id))
+
+    def _due(self, world: World, now: datetime) -> list[Target]:
+        """The targets to look at for lapses at a tick at ``now``."""
+        due: dict[UUID, None] = {}
+        while self._to_check and self._to_check[0][0] < now:
+            due[heapq.heappop(self._to_check)[1]] = None
+        targets = []
+        for target_id in due:
+            target = world.get(target_id, Target)
+            if target is None:
+                continue
+            if world.team(target.team_id) is None:
+                # Not among the teams' targets yet: looked at again at the next tick.
+                self._schedule(target)
+                continue
+            targets.append(target)
+        return targets
 
     # -- deciding ------------------------------------------------------------------------------
 
@@ -324,19 +357,30 @@ def _evaluation_reason(period: Period, counts: Mapping[str, int]) -> str:
 # -- helpers: lapses ---------------------------------------------------------------------------
 
 
-def _lapses(world: World, now: datetime) -> list[Lapse]:
-    """Every latest evaluation whose sign-off or required adjustment missed its deadline."""
+def _lapses(world: World, now: datetime, targets: Iterable[Target]) -> list[Lapse]:
+    """The lapses of ``targets`` at ``now``: each latest evaluation whose sign-off or required
+    adjustment missed its deadline; teams in the order they were formed, each team's targets
+    in the order :func:`_in_order` gives."""
     found: list[Lapse] = []
-    for team in world.teams():
-        for target in _in_order(world.targets(team.id)):
-            evaluation = target.latest_evaluation
-            if evaluation is None:
-                continue
-            deadline = target.period.end + timedelta(days=evaluation.standard.sign_off_days)
-            if now <= deadline:
-                continue
-            found.extend(_lapses_of(world, team, target, evaluation, deadline))
+    for target in sorted(targets, key=lambda t: _lapse_order(world, t)):
+        evaluation = target.latest_evaluation
+        team = world.team(target.team_id)
+        if evaluation is None or team is None:
+            continue
+        deadline = _deadline(target, evaluation)
+        if now <= deadline:
+            continue
+        found.extend(_lapses_of(world, team, target, evaluation, deadline))
     return found
+
+
+def _lapse_order(world: World, target: Target) -> tuple[int, int, int]:
+    team = world.creation_order(target.team_id)
+    return team, _SCOPE_ORDER[target.scope.kind], world.creation_order(target.id)
+
+
+def _deadline(target: Target, evaluation: TargetEvaluation) -> datetime:
+    return target.period.end + timedelta(days=evaluation.standard.sign_off_days)
 
 
 def _lapses_of(
