@@ -270,16 +270,28 @@ def _verify_joined(
         start = rows[-1][0] + 1
 
 
-#: The "length, then UTF-8" prefix of texts up to this many bytes, looked up, not computed.
-_LENGTHS = tuple(n.to_bytes(4, "big") for n in range(256))
 #: The first byte of every link's input.
 _FORMAT = bytes((CHAIN_FORMAT,))
+#: Entries a walk's caches keep at most (a store has a few dozen topics and one id length).
+_CACHED = 4096
+
+
+class _Lengths(dict[int, bytes]):
+    """The 4-byte length that precedes a text in a link's input, made once per length."""
+
+    def __missing__(self, length: int) -> bytes:
+        if len(self) >= _CACHED:
+            self.clear()
+        prefix = self[length] = length.to_bytes(4, "big")
+        return prefix
 
 
 class _Topics(dict[str, bytes]):
     """Each topic's length and UTF-8 bytes, as a link hashes them, made once per topic."""
 
     def __missing__(self, topic: str) -> bytes:
+        if len(self) >= _CACHED:
+            self.clear()  # a forged store may hold any number of topics
         name = topic.encode("utf-8")
         counted = self[topic] = len(name).to_bytes(4, "big") + name
         return counted
@@ -298,6 +310,7 @@ class _Walk:
         self.checked = 0
         self.breach: Breach | None = None
         self._topics = _Topics()
+        self._lengths = _Lengths()
         # Position 0 is the chain before its first event: its link is the genesis link.
         for checkpoint in checkpoints:
             if checkpoint.position == 0:
@@ -344,7 +357,7 @@ class _Walk:
         another spelling than the chain's (which a reread may still pass), or a checkpoint's
         position (``watch``).
         """
-        sha256, lengths, topics, head = hashlib.sha256, _LENGTHS, self._topics, _FORMAT
+        sha256, lengths, topics, head = hashlib.sha256, self._lengths, self._topics, _FORMAT
         previous, checked = self.previous, self.checked
         watch = self.pending[0].position if self.pending else _BEYOND
         reread_at = None
@@ -374,7 +387,7 @@ class _Walk:
                     previous = link
                     checked += 1
                     continue
-            except (AttributeError, IndexError, OverflowError, TypeError):
+            except (AttributeError, OverflowError, TypeError):
                 pass
             if checked != self.checked:
                 # The rows passed since the last sync end just before this one.
