@@ -114,3 +114,12 @@ class Policy(ABC):
     @classmethod
     def key(cls) -> str:
         return f"{cls.name}@{cls.version}"
+
+
+def learners(instances: Mapping[str, Mapping[int, Policy]]) -> dict[str, list[Policy]]:
+    """Per policy name, the instances whose ``learn`` does something, in version order: the
+    engine and replay call ``learn`` for every event, and most policies keep nothing."""
+    return {
+        name: [p for p in versions.values() if type(p).learn is not Policy.learn]
+        for name, versions in instances.items()
+    }

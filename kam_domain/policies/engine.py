@@ -35,8 +35,8 @@ from kam_domain.errors import (
     MemberNotFound,
     TeamNotFound,
 )
-from kam_domain.policies.base import Action, ActionContext, Decision, Policy
-from kam_domain.policies.records import DeadLetter, PolicyDecision, decision_id
+from kam_domain.policies.base import Action, ActionContext, Decision, Policy, learners
+from kam_domain.policies.records import DeadLetter, PolicyDecision, decision_id, settings_id
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.policies.world import World
 from kam_domain.values import Actor, MemberId, TeamId
@@ -65,6 +65,8 @@ class PolicyEngine:
         self.registry = registry
         self.world = World()
         self._instances: dict[str, dict[int, Policy]] = {}
+        self._learners: dict[str, list[Policy]] = {}
+        self._settings: dict[UUID, str] = {}
         self._positions: dict[str, int] | None = None
         self._reset()
         self._lock = threading.RLock()
@@ -89,21 +91,30 @@ class PolicyEngine:
     def _run(self, until: int | None, stop: threading.Event | None) -> int:
         positions = self._tracked_positions()
         recorded = 0
+        # The active version of each policy, looked up again only when its settings change
+        # (the lookup refuses an unregistered version, at the same event as ever).
+        active: dict[str, Policy] = {}
+        to_domain_event = self.app.mapper.to_domain_event
+        world = self.world
         while True:
-            page = self._notifications(self.world.position + 1, until)
+            page = self._notifications(world.position + 1, until)
             if not page:
                 return recorded
             for notification in page:
                 if stop is not None and stop.is_set():
                     return recorded
-                event = self.app.mapper.to_domain_event(notification)
-                self.world.fold(event, notification.id)
-                for name, versions in self._instances.items():
-                    for instance in versions.values():
-                        instance.learn(event, self.world)
+                event = to_domain_event(notification)
+                world.fold(event, notification.id)
+                if event.originator_id in self._settings:
+                    active.pop(self._settings[event.originator_id], None)
+                for name, learning in self._learners.items():
+                    for instance in learning:
+                        instance.learn(event, world)
                     if notification.id <= positions[name]:
                         continue
-                    policy = self._active(name)
+                    policy = active.get(name)
+                    if policy is None:
+                        policy = active[name] = self._active(name)
                     if isinstance(event, policy.handles):
                         recorded += self._process(policy, event, notification)
                         positions[name] = notification.id
@@ -126,6 +137,8 @@ class PolicyEngine:
             name: {v: self.registry.get(name, v)() for v in sorted(self.registry.versions(name))}
             for name in self.registry.names()
         }
+        self._learners = learners(self._instances)
+        self._settings = {settings_id(name): name for name in self._instances}
 
     # -- dead letters ----------------------------------------------------------------------------
 

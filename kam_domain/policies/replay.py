@@ -23,8 +23,8 @@ import attrs
 from eventsourcing.utils import get_topic
 
 from kam_domain.aggregates.base import KamAggregate
-from kam_domain.policies.base import Decision, Policy
-from kam_domain.policies.records import DeadLetter, PolicyDecision
+from kam_domain.policies.base import Decision, Policy, learners
+from kam_domain.policies.records import DeadLetter, PolicyDecision, settings_id
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.policies.world import World
 
@@ -115,29 +115,54 @@ def replay(
     causes: dict[UUID, Any] = {}
     divergences: list[Divergence] = []
     events = decisions = 0
+    learning = learners(instances)
+    settings = {settings_id(name): name for name in names}
+    # An event no version handles needs no decision, so neither its id nor the version in force
+    # (which is looked up again only when the settings change, refusing an unregistered one at
+    # the same event as ever). Unless the log records a decision by an unregistered version:
+    # then every event is looked up, to fail where it always has.
+    handled = tuple(
+        {kind for name in names for p in instances[name].values() for kind in p.handles}
+    )
+    every_event = any(
+        name in instances and name not in forced and known.version not in instances[name]
+        for (name, _), known in recorded.items()
+    )
+    in_force = {name: _version(name, None, forced, world, registry) for name in names}
     for notification in _notifications(recorder):
         event = mapper.to_domain_event(notification)
         world.fold(event, notification.id)
         events += 1
         for name in names:
-            for instance in instances[name].values():
+            for instance in learning[name]:
                 instance.learn(event, world)
-        for name in names:
-            entry = recorded.get((name, event.event_id)) if hasattr(event, "event_id") else None
-            version = _version(name, entry, forced, world, registry)
-            policy = instances[name][version]
-            if not isinstance(event, policy.handles):
-                continue
-            causes[event.event_id] = (event, notification.id)
-            if (
-                entry is not None
-                and not entry.parked
-                and entry.basis_position != entry.cause_position
-            ):
-                continue  # decided later, when retried: compared at its basis below
-            decisions += 1
-            found = _compare(name, version, policy, event, notification.id, world, entry, outcomes)
-            divergences.extend(found)
+        if event.originator_id in settings:
+            changed = settings[event.originator_id]
+            in_force[changed] = _version(changed, None, forced, world, registry)
+            if in_force[changed] not in instances[changed]:
+                raise KeyError(in_force[changed])
+        if every_event or isinstance(event, handled):
+            this_id = getattr(event, "event_id", None)
+            for name in names:
+                entry = None if this_id is None else recorded.get((name, this_id))
+                if entry is None:
+                    version = in_force[name]
+                else:
+                    version = _version(name, entry, forced, world, registry)
+                policy = instances[name][version]
+                if not isinstance(event, policy.handles):
+                    continue
+                causes[event.event_id] = (event, notification.id)
+                if (
+                    entry is not None
+                    and not entry.parked
+                    and entry.basis_position != entry.cause_position
+                ):
+                    continue  # decided later, when retried: compared at its basis below
+                decisions += 1
+                divergences.extend(
+                    _compare(name, version, policy, event, notification.id, world, entry, outcomes)
+                )
         for name, cause_id in retried.get(notification.id, []):
             cause, position = causes[cause_id]
             entry = recorded[(name, cause_id)]
