@@ -231,23 +231,25 @@ def postgres_history(events: int, source: str, log: Callable[[str], None]) -> st
     from psycopg.sql import SQL, Identifier
 
     schema = schema_of(url)
-    with psycopg.connect(**connect_kwargs(url), autocommit=True) as conn:
-        complete = conn.execute(
+    # Two benchmark runs at once would copy into the same schema: the second waits for the
+    # first (a session lock on the schema's name) and then finds the copy complete.
+    with psycopg.connect(**connect_kwargs(url), autocommit=True) as lock:
+        lock.execute("SELECT pg_advisory_lock(hashtext(%s))", (schema,))
+        complete = lock.execute(
             "SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
             "AND table_name = 'kambench_complete'",
             (schema,),
         ).fetchone()
-    if complete:
-        return url
-    drop(url)
-    log(f"copying the history of {events:,} events to PostgreSQL (schema {schema}) ...")
-    factory = _factory(url)
-    try:
-        copy_history(source, factory.process_recorder(), log=log)
-    finally:
-        factory.close()
-    with psycopg.connect(**connect_kwargs(url), autocommit=True) as conn:
-        conn.execute(SQL("CREATE TABLE {}.kambench_complete ()").format(Identifier(schema)))
+        if complete:
+            return url
+        drop(url)
+        log(f"copying the history of {events:,} events to PostgreSQL (schema {schema}) ...")
+        factory = _factory(url)
+        try:
+            copy_history(source, factory.process_recorder(), log=log)
+        finally:
+            factory.close()
+        lock.execute(SQL("CREATE TABLE {}.kambench_complete ()").format(Identifier(schema)))
     return url
 
 
