@@ -8,6 +8,7 @@ stored-event transcoder (see :mod:`kam_domain.transcoding`).
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -96,8 +97,15 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 def _check_currency(_: object, attribute: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str) or not _CURRENCY.match(value):
         raise ValidationError("currency", f"must be a three-letter ISO 4217 code, not {value!r}")
-    if pycountry.currencies.get(alpha_3=value) is None:
+    if not _known_currency(value):
         raise ValidationError("currency", f"{value!r} is not an ISO 4217 currency")
+
+
+# Every amount decoded from the store is checked again: remember the answers (at most one per
+# three-letter code, so the memo stays small).
+@functools.cache
+def _known_currency(code: str) -> bool:
+    return pycountry.currencies.get(alpha_3=code) is not None
 
 
 @transcoded

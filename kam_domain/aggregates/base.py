@@ -9,6 +9,7 @@ questions use recorded time, never the wall clock at replay.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from datetime import UTC, datetime
 from typing import Any, Self
 from uuid import UUID, uuid4, uuid5
@@ -48,6 +49,8 @@ def require_text(field: str, value: object, *, max_length: int = 500) -> str:
     return text
 
 
+# Policies and replay ask each event for its id many times over; a uuid5 is a SHA-1.
+@functools.lru_cache(maxsize=1 << 16)
 def event_id(originator_id: UUID, originator_version: int) -> UUID:
     """The stable id of a stored event, used as the causation id of what it caused."""
     return uuid5(originator_id, str(originator_version))
