@@ -731,15 +731,17 @@ def verify(backend: str, size: int | None, options: Options, folder: Path) -> li
 
 #: ``kam …`` in a process that reports its own peak resident memory (MB) on its last line of
 #: standard error. (A child's peak as its parent sees it includes the parent's pages it was
-#: forked with.)
+#: forked with; see :func:`benchmarks.harness.peak_mb`.)
 _MEASURED_CLI = """
-import resource, sys
+import sys
 from kam_domain.cli import main
 sys.argv = ["kam", *sys.argv[1:]]
 try:
     status = main()
 finally:
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)
+    with open("/proc/self/status", encoding="ascii") as status_file:
+        hwm = [line.split()[1] for line in status_file if line.startswith("VmHWM:")]
+    print(int(hwm[0]) / 1024, file=sys.stderr)
 sys.exit(status)
 """
 

@@ -167,7 +167,19 @@ def timed(into: list[float]) -> Iterator[None]:
 
 
 def peak_mb() -> float:
-    """This process's peak resident memory so far, MB (Linux reports KiB)."""
+    """This process's peak resident memory so far, MB.
+
+    Linux carries ``ru_maxrss`` across ``execve``: a child started by a large parent reports
+    the parent's peak. ``VmHWM`` belongs to the process's own address space, so it is read
+    where there is one.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
