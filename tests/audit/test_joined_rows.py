@@ -24,15 +24,14 @@ from kam_domain.audit import (
 )
 from kam_domain.ledger import JoinedRecorder
 from kam_domain.testing.storage import TwoStreams, sealed_rows
-from tests import postgres_server
 from tests.audit.test_tampering import (
-    PostgresRows,
     SQLiteRows,
     _memory_change,
     _memory_delete,
     _memory_insert,
     _memory_swap,
     build,
+    built_store,
 )
 
 Tamper = Callable[[Any], object]
@@ -54,17 +53,7 @@ _LAST = "SELECT MAX(position) FROM {}.kam_events_chain"
 @pytest.fixture(name="built", params=["sqlite", "postgres"])
 def fixture_built(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Any]]:
     """A built store (read-only URL for SQLite) and a handle on its rows."""
-    if request.param == "sqlite":
-        path = tmp_path / "kam.db"
-        build(f"sqlite:///{path}")[0].close()
-        yield f"sqlite:///{path}?mode=ro", _SQLite(path)
-        return
-    url = postgres_server.fresh_store_url()
-    try:
-        build(url)[0].close()
-        yield url, PostgresRows(url)
-    finally:
-        postgres_server.drop_schema(url)
+    yield from built_store(request.param, tmp_path, _SQLite)
 
 
 class _SQLite(SQLiteRows):

@@ -177,13 +177,14 @@ def fixture_sqlite_store(tmp_path: Path) -> tuple[str, SQLiteRows]:
     return f"sqlite:///{tmp_path / 'kam.db'}?mode=ro", SQLiteRows(tmp_path / "kam.db")
 
 
-@pytest.fixture(name="tampered", params=["sqlite", "postgres"])
-def fixture_tampered(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Any]]:
-    """A built store (read-only URL for SQLite) and a handle on its rows."""
-    if request.param == "sqlite":
+def built_store(
+    backend: str, tmp_path: Path, sqlite_rows: type[SQLiteRows] = SQLiteRows
+) -> Iterator[tuple[str, Any]]:
+    """A built store of ``backend`` (read-only URL for SQLite) and a handle on its rows."""
+    if backend == "sqlite":
         path = tmp_path / "kam.db"
         build(f"sqlite:///{path}")[0].close()
-        yield f"sqlite:///{path}?mode=ro", SQLiteRows(path)
+        yield f"sqlite:///{path}?mode=ro", sqlite_rows(path)
         return
     url = postgres_server.fresh_store_url()
     try:
@@ -191,6 +192,12 @@ def fixture_tampered(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
         yield url, PostgresRows(url)
     finally:
         postgres_server.drop_schema(url)
+
+
+@pytest.fixture(name="tampered", params=["sqlite", "postgres"])
+def fixture_tampered(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    """A built store (read-only URL for SQLite) and a handle on its rows."""
+    yield from built_store(request.param, tmp_path)
 
 
 def breach(store: str, *checkpoints: Checkpoint) -> tuple[int, str] | None:
