@@ -18,7 +18,6 @@ from kam_domain.aggregates.base import KamAggregate
 from kam_domain.application.core import ApplicationCore
 from kam_domain.errors import ValidationError
 from kam_domain.policies.base import Policy
-from kam_domain.policies.engine import PolicyEngine
 from kam_domain.policies.records import (
     CLOCK_ID,
     Clock,
@@ -28,7 +27,8 @@ from kam_domain.policies.records import (
     settings_id,
 )
 from kam_domain.policies.registry import PolicyRegistry
-from kam_domain.policies.replay import ReplayReport, replay
+from kam_domain.runtime.engine import PolicyEngine
+from kam_domain.runtime.replay import ReplayReport, replay
 from kam_domain.values import Actor, Period
 
 __all__ = ["PolicyCommands"]
@@ -156,7 +156,7 @@ class PolicyCommands(ApplicationCore):
         """Re-run the policies over the recorded log and compare; writes nothing.
 
         ``versions`` replays named versions; ``what_if`` asks candidate versions what they would
-        have decided differently (see :mod:`kam_domain.policies.replay`).
+        have decided differently (see :mod:`kam_domain.runtime.replay`).
         """
         return replay(
             self.recorder,

@@ -5,7 +5,7 @@
 - :mod:`kam_domain.audit.export`: one record per event, streamed, with its chain link;
 - :mod:`kam_domain.audit.exceptions`: what broke a rule, as of any moment, with its events.
 
-Replay of policy decisions is :mod:`kam_domain.policies.replay` (``app.replay()``).
+Replay of policy decisions is :mod:`kam_domain.runtime.replay` (``app.replay()``).
 
 Everything here reads; nothing writes. The ``kam audit`` commands are thin shells over it.
 """

@@ -30,7 +30,6 @@ from kam_domain.application import KamApplication
 from kam_domain.cli.common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, add_store_option
 from kam_domain.errors import ValidationError
 from kam_domain.policies.base import Policy
-from kam_domain.policies.engine import tracking_key
 from kam_domain.policies.records import (
     DeadLetter,
     ParameterValue,
@@ -39,6 +38,7 @@ from kam_domain.policies.records import (
     settings_id,
 )
 from kam_domain.policies.registry import PolicyRegistry
+from kam_domain.runtime.scan import initial_cursor
 from kam_domain.storage import resolve_store
 from kam_domain.values import Actor, Period
 
@@ -213,7 +213,7 @@ def policy_status(app: KamApplication) -> list[PolicyStatus]:
             settings = None
         chosen = settings.active_version if isinstance(settings, PolicySettings) else None
         active = chosen or registry.default_version(name)
-        tracked = recorder.max_tracking_id(tracking_key(name)) or 0
+        tracked = initial_cursor(recorder, registry.names())
         handles = registry.get(name, active).handles if active in registry.versions(name) else ()
         statuses.append(
             PolicyStatus(

@@ -27,12 +27,12 @@ from eventsourcing.persistence import PersistenceError
 from kam_domain.application import KamApplication
 from kam_domain.cli.common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, add_store_option
 from kam_domain.cli.policies import add_policies_option, registry_with
-from kam_domain.policies.engine import PolicyEngine
+from kam_domain.runtime.engine import PolicyEngine
 from kam_domain.storage import resolve_store
 
 __all__ = ["STEP", "Worker", "register"]
 
-#: Events the engine takes on between two looks at whether the worker should stop.
+#: Commands the engine settles between two looks at whether the worker should stop.
 STEP = 50
 #: Longest wait, in seconds, between two looks at the clock for ``--idle-exit``.
 TICK = 0.5
@@ -49,7 +49,7 @@ class Worker:
         self.decisions = 0
         self._stopping = threading.Event()
         self._wake = threading.Event()
-        self._reached = app.policies.world.position
+        self._reached = app.policies.position
 
     @property
     def stopping(self) -> bool:
@@ -61,27 +61,23 @@ class Worker:
         self._wake.set()
 
     def catch_up(self) -> int:
-        """Decide about everything recorded so far (and what that adds); returns the count."""
+        """Settle every command recorded so far (and what that adds); returns the decisions."""
         engine = self.app.policies
         recorded = 0
         while not self.stopping:
-            head = self.app.recorder.max_notification_id() or 0
-            start = max(self._reached, engine.world.position)
-            if start >= head:
-                break
-            until = min(head, start + STEP)
             began = time.monotonic()
-            count = engine.run(until=until, stop=self._stopping)
-            # Notification ids may have gaps: progress is measured by the range asked for.
-            self._reached = until
+            count = engine.run(limit=STEP, stop=self._stopping)
             recorded += count
+            self._reached = engine.position
             if count and self.log is not None:
                 elapsed = (time.monotonic() - began) * 1000
                 noun = "decision" if count == 1 else "decisions"
                 self.log(
-                    f"kam worker: {count} {noun} up to position {until}, "
-                    f"{head - until} events behind ({elapsed:.0f} ms)"
+                    f"kam worker: {count} {noun} up to position {engine.position}, "
+                    f"{engine.lag()} events behind ({elapsed:.0f} ms)"
                 )
+            if not engine.settled_units:
+                break
         self.decisions += recorded
         return recorded
 
@@ -210,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         if log is not None:
-            position = app.policies.world.position
+            position = app.policies.position
             log(f"kam worker: stopped at position {position}, {worker.decisions} decisions")
     return EXIT_OK
 

@@ -1,8 +1,10 @@
-"""The world a policy decides in: every record as of one position of the log.
+"""The world a policy decides in: every record as the policies have seen the log so far.
 
-The engine folds each event of the log, in order, into the record it belongs to, and hands the
-world to a policy right after folding the event that triggers it. A decision therefore depends on
-the log up to its cause and nothing else — which is what lets replay reproduce it.
+The engine folds each event into the record it belongs to in causal order (each command, then
+all its consequences, then the next command: see :mod:`kam_domain.runtime.causal`), and hands
+the world to a policy right after folding the event that triggers it. A decision therefore
+depends on its cause and on the commands before it with their consequences, and nothing else —
+which is what lets replay reproduce it from the log alone.
 
 Besides the records, the world keeps indexes up to date as it folds, so that a policy's question
 costs what it finds rather than what exists: each team's accounts, projects and targets; each
@@ -92,10 +94,10 @@ class World:
         self._case_bucket: dict[tuple[UUID, UUID], tuple[bool, Severity, int]] = {}
 
     def fold(self, event: Any, position: int) -> None:
-        """Bring the record ``event`` belongs to up to date; events come in log order."""
+        """Bring the record ``event`` belongs to up to date; events come in causal order."""
         key = event.originator_id
         record = self._records.get(key)
-        folded = event.mutate(record)
+        folded = _mutate(event, record)
         self._records[key] = folded
         if type(folded) is not type(record):
             if record is not None:
@@ -108,8 +110,9 @@ class World:
         kind = _kind(type(folded))
         if kind is not None or key in self._listed:
             self._index(key, kind, folded, event)
-        self.position = position
-        self.now = event.timestamp
+        self.position = max(self.position, position)
+        if self.now is None or event.timestamp > self.now:
+            self.now = event.timestamp
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -348,6 +351,22 @@ class _ByMoment:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _mutate(event: Any, record: Any) -> Any:
+    """``record`` with ``event`` applied, also where a consequence overtook it.
+
+    In causal order a command's event can come after a consequence of an earlier command that
+    the log holds after it (a worker settled the earlier command late), so the versions of one
+    record may arrive out of sequence: the event is applied all the same, and the record keeps
+    the highest version and the latest time it has seen.
+    """
+    if record is None or event.originator_version == record.version + 1:
+        return event.mutate(record)
+    event.apply(record)
+    record.version = max(record.version, event.originator_version)
+    record.modified_on = max(record.modified_on, event.timestamp)
+    return record
 
 
 def _kind(cls: type) -> type | None:

@@ -21,8 +21,8 @@ from eventsourcing.utils import get_topic
 from kam_domain.aggregates.base import event_id
 from kam_domain.application import KamApplication
 from kam_domain.cli.worker import Worker
-from kam_domain.policies.engine import tracking_key
 from kam_domain.policies.registry import PolicyRegistry
+from kam_domain.runtime.engine import ENGINE_TRACKING
 from tests import postgres_server
 from tests.policies.toy import ECHO, Echo, Ping, send
 
@@ -122,7 +122,7 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = PATIEN
 
 def tracked(app: KamApplication) -> int:
     recorder: Any = app.recorder
-    return int(recorder.max_tracking_id(tracking_key("echo")) or 0)
+    return int(recorder.max_tracking_id(ENGINE_TRACKING) or 0)
 
 
 def sent(app: KamApplication) -> dict[UUID, int]:

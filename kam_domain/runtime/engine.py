@@ -1,0 +1,517 @@
+"""The policy engine: settles each command's consequences, in causal order, exactly once.
+
+The engine follows the log one *command* at a time (the events a host's command recorded,
+which share its causation id; see :mod:`kam_domain.runtime.causal`). For each event of the
+command it folds the event into its :class:`World`, lets every registered policy ``learn`` it,
+and asks the active version of each policy that handles it for a decision. A decision record,
+the events of its actions and the engine's tracking record are written in one transaction;
+those events are then decided about in turn (a cascade), until nothing more follows, and only
+then does the engine take the next command. Every decision therefore sees the state after its
+cause and after every consequence of the commands before it, however far behind the engine
+was when the commands were recorded — embedded, in a worker, or in several.
+
+A decision's id is derived from the policy and its cause, so it can be recorded once: an engine
+that finds it already recorded (by another engine, or by itself before a restart) reads what
+was recorded from the log and carries on with those consequences. A policy that raises parks
+the event as a :class:`DeadLetter` (its id derived the same way) and the engine goes on;
+:meth:`PolicyEngine.retry` processes parked events again. An optimistic-concurrency conflict
+with a concurrent command is decided again with fresh records.
+
+The tracking record (:data:`ENGINE_TRACKING`) holds the position up to which every command is
+settled. A restarted engine folds the log up to it, then the consequences recorded after it of
+the commands before it, and goes on from there.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections import deque
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import attrs
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import IntegrityError, RecordConflictError, Tracking
+
+from kam_domain.aggregates.base import KamAggregate, Meta, event_id
+from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.team import Team
+from kam_domain.errors import (
+    DeadLetterNotFound,
+    KamDomainError,
+    MemberNotFound,
+    TeamNotFound,
+)
+from kam_domain.policies.base import Action, ActionContext, Decision, Policy, learners
+from kam_domain.policies.records import DeadLetter, PolicyDecision, decision_id, settings_id
+from kam_domain.policies.registry import PolicyRegistry
+from kam_domain.policies.world import World
+from kam_domain.runtime.causal import Consequences, Step, is_consequence
+from kam_domain.runtime.scan import Scan, initial_cursor, settled_tail
+from kam_domain.values import Actor, MemberId, TeamId
+
+if TYPE_CHECKING:
+    from kam_domain.application.core import ApplicationCore
+
+__all__ = ["ENGINE_TRACKING", "PolicyEngine", "tracking_key"]
+
+#: The tracking record of the engine: every command up to this position is settled.
+ENGINE_TRACKING = "kam.engine"
+#: Attempts at recording one decision when concurrent commands keep changing its records.
+CONFLICT_ATTEMPTS = 10
+#: Settled commands after which an engine records its position even without a decision to
+#: carry it (a restarted engine goes over at most this many commands again).
+TRACKING_EVERY = 200
+
+
+def tracking_key(policy: str) -> str:
+    """The name under which earlier versions tracked each policy's position in the log."""
+    return f"kam.policy.{policy}"
+
+
+class PolicyEngine:
+    """Runs a registry's policies over an application's log, in causal order."""
+
+    def __init__(self, app: ApplicationCore, registry: PolicyRegistry) -> None:
+        self.app = app
+        self.registry = registry
+        self._lock = threading.RLock()
+        self._consequences = Consequences(app.recorder, app.mapper)
+        self.world = World()
+        self.settled_units = 0
+        self._started = False
+        self._unwritten = 0
+        self._tracked = 0
+        self._reset()
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def run(
+        self,
+        *,
+        until: int | None = None,
+        stop: threading.Event | None = None,
+        limit: int | None = None,
+    ) -> int:
+        """Settle every command recorded up to the head (or those that start by ``until``, or
+        the next ``limit`` of them), and record the position reached when asked for a part.
+
+        Returns how many decisions (and parked events) this engine recorded. ``stop``, once set,
+        ends the run after the command being settled. If the run fails (the store went away),
+        the engine starts afresh next time, from the tracked position.
+        """
+        with self._lock:
+            try:
+                return self._run(until, stop, limit)
+            except BaseException:
+                self._reset()
+                raise
+
+    def _run(self, until: int | None, stop: threading.Event | None, limit: int | None) -> int:
+        if not self._started:
+            self._start()
+        recorded = 0
+        self.settled_units = 0
+        for unit in self._scan.units(until):
+            if stop is not None and stop.is_set():
+                break
+            recorded += self._settle(unit)
+            self._scan.settled(unit)
+            self._unwritten += 1
+            self.settled_units += 1
+            if limit is not None and self.settled_units >= limit:
+                break
+        partial = until is not None or limit is not None
+        if self._unwritten >= TRACKING_EVERY or (partial and self._unwritten):
+            self._write_position()
+        return recorded
+
+    @property
+    def position(self) -> int:
+        """The position up to which this engine has settled every command."""
+        return self._scan.position
+
+    def positions(self) -> dict[str, int]:
+        """Each policy's position in the log: the one up to which commands are settled."""
+        with self._lock:
+            if not self._started:
+                position = initial_cursor(self.app.recorder, self.registry.names())
+            else:
+                position = self._scan.position
+            return dict.fromkeys(self._instances, position)
+
+    def lag(self) -> int:
+        """Events recorded that this engine has not yet looked at."""
+        head = self.app.recorder.max_notification_id() or 0
+        return max(0, head - self._scan.position)
+
+    def flush(self) -> None:
+        """Record the settled position now (a worker does at the end of each step)."""
+        with self._lock:
+            if self._started and self._unwritten:
+                self._write_position()
+
+    def _reset(self) -> None:
+        """Forget the world and positions; the next run rebuilds them from the store."""
+        self.world = World()
+        #: Commands the last run settled.
+        self.settled_units = 0
+        self._started = False
+        self._unwritten = 0
+        self._tracked = 0
+        self._instances = {
+            name: {v: self.registry.get(name, v)() for v in sorted(self.registry.versions(name))}
+            for name in self.registry.names()
+        }
+        self._learners = learners(self._instances)
+        self._settings = {settings_id(name): name for name in self._instances}
+        self._active_cache: dict[str, Policy] = {}
+        self._scan = Scan(self.app.recorder, self.app.mapper, 0)
+        self._context = _WorldContext(self.app, self.world)
+
+    def _start(self) -> None:
+        """Fold the log up to the tracked position, then what was settled after it."""
+        recorder: Any = self.app.recorder
+        cursor = initial_cursor(recorder, self._instances)
+        self._tracked = recorder.max_tracking_id(ENGINE_TRACKING) or 0
+        scan = Scan(recorder, self.app.mapper, cursor)
+        for step in scan.prefix():
+            self._learn(step)
+        for step in settled_tail(recorder, self.app.mapper, cursor):
+            self._learn(step)
+            scan.consume(step.position)
+        self._scan = scan
+        self._started = True
+
+    # -- settling one command ---------------------------------------------------------------------
+
+    def _settle(self, unit: list[Step]) -> int:
+        """Decide about the command's events and everything that follows from them."""
+        recorded = 0
+        queue = deque(unit)
+        while queue:
+            step = queue.popleft()
+            for policy in self._deciders(step):
+                found, count = self._process(policy, step)
+                recorded += count
+                for consequence in found:
+                    self._scan.consume(consequence.position)
+                    queue.append(consequence)
+        return recorded
+
+    def _deciders(self, step: Step) -> Iterator[Policy]:
+        """Fold ``step``, let each policy learn it, and name those that decide about it."""
+        event = step.event
+        self.world.fold(event, step.position)
+        if event.originator_id in self._settings:
+            self._active_cache.pop(self._settings[event.originator_id], None)
+        for name, learning in self._learners.items():
+            for instance in learning:
+                instance.learn(event, self.world)
+            policy = self._active_cache.get(name)
+            if policy is None:
+                policy = self._active_cache[name] = self._active(name)
+            if isinstance(event, policy.handles):
+                yield policy
+
+    def _learn(self, step: Step) -> None:
+        """Fold ``step`` and let every policy learn it, deciding nothing (it is settled)."""
+        event = step.event
+        self.world.fold(event, step.position)
+        if event.originator_id in self._settings:
+            self._active_cache.pop(self._settings[event.originator_id], None)
+        for learning in self._learners.values():
+            for instance in learning:
+                instance.learn(event, self.world)
+
+    def _active(self, name: str) -> Policy:
+        versions = self._instances[name]
+        version = self.world.active_version(name) or self.registry.default_version(name)
+        if version not in versions:
+            msg = f"{name}@{version} is active in the store but not registered here"
+            raise KamDomainError(msg)
+        return versions[version]
+
+    def _process(self, policy: Policy, step: Step) -> tuple[list[Step], int]:
+        """Decide about one event and record the outcome; returns what it added to the log
+        (or what another engine had added) and how many records this engine wrote."""
+        event = step.event
+        for _ in range(CONFLICT_ATTEMPTS):
+            processing: ProcessingEvent[UUID] = ProcessingEvent()
+            try:
+                decision = policy.decide(event, self.world)
+                if decision is not None:
+                    self._collect(processing, policy, decision, event, step, step.position)
+            except Exception as error:
+                processing = ProcessingEvent()
+                processing.collect_events(self._parked(policy, event, step, error))
+            if not processing.events:
+                return [], 0
+            saved, steps = self._save(processing, policy.name, event.event_id, step.position)
+            if saved is not _Saved.AGAIN:
+                return steps, 1 if saved is _Saved.BY_US else 0
+        contention = RuntimeError(f"records kept changing under {CONFLICT_ATTEMPTS} attempts")
+        processing = ProcessingEvent()
+        processing.collect_events(self._parked(policy, event, step, contention))
+        saved, steps = self._save(processing, policy.name, event.event_id, step.position)
+        return steps, 1 if saved is _Saved.BY_US else 0
+
+    def _collect(
+        self,
+        processing: ProcessingEvent[UUID],
+        policy: Policy,
+        decision: Decision,
+        cause: Any,
+        step: Step,
+        basis: int,
+    ) -> None:
+        """The decision record and its actions' events, into ``processing``."""
+        actor = Actor.policy(policy.name, policy.version)
+        decided = Meta(actor, cause.timestamp, cause.correlation_id, cause.event_id)
+        # The actions are caused by the decision, which is caused by the event.
+        record_id = decision_id(policy.name, cause.event_id)
+        acting = attrs.evolve(decided, causation_id=event_id(record_id, 1))
+        changed, refusals = self._apply(decision.actions, acting)
+        refusal = "; ".join(refusals) if refusals else None
+        record = PolicyDecision.make(
+            decided,
+            policy=policy.name,
+            version=policy.version,
+            cause_id=cause.event_id,
+            cause_position=step.position,
+            cause_topic=step.notification.topic,
+            basis_position=basis,
+            outcome=decision.outcome,
+            reason=decision.reason,
+            inputs=decision.inputs,
+            actions=tuple(action.describe() for action in decision.actions),
+            refusal=refusal,
+        )
+        processing.collect_events(record, *changed)
+
+    def _apply(
+        self, actions: tuple[Action, ...], meta: Meta
+    ) -> tuple[list[KamAggregate], list[str]]:
+        """Carry out the actions on the current records, record by record.
+
+        A record that refuses one of its actions (a command changed it since the cause, say)
+        keeps none of them; the other records' actions still take effect. Returns the changed
+        records and a line per refused action.
+        """
+        by_record: dict[UUID, list[Action]] = {}
+        for action in actions:
+            by_record.setdefault(action.aggregate_id, []).append(action)
+        changed: list[KamAggregate] = []
+        refusals: list[str] = []
+        for record_id, its_actions in by_record.items():
+            record: KamAggregate = self.app.repository.get(record_id)
+            # A decision takes effect when its cause happened, but never before what the record
+            # already holds (a command may have changed it since).
+            at = attrs.evolve(meta, at=max(meta.at, record.modified_on))
+            try:
+                for action in its_actions:
+                    current = action
+                    action.apply(record, at, self._context)
+            except KamDomainError as error:
+                refusals.append(f"{current.describe()}: {type(error).__name__}: {error}")
+                continue
+            changed.append(record)
+        return changed, refusals
+
+    def _parked(self, policy: Policy, cause: Any, step: Step, error: BaseException) -> DeadLetter:
+        meta = Meta(
+            Actor.policy(policy.name, policy.version),
+            cause.timestamp,
+            cause.correlation_id,
+            cause.event_id,
+        )
+        return DeadLetter.park(
+            meta,
+            policy=policy.name,
+            version=policy.version,
+            cause_id=cause.event_id,
+            cause_position=step.position,
+            cause_topic=step.notification.topic,
+            error_type=type(error).__name__,
+            error=str(error),
+        )
+
+    def _save(
+        self, processing: ProcessingEvent[UUID], policy: str, cause_id: UUID, position: int
+    ) -> tuple[_Saved, list[Step]]:
+        """Record the outcome, carrying the settled position when it moved on; say whether we
+        recorded it (and what), another engine had (and what), or it must be decided again."""
+        for _ in range(2):
+            processing.tracking = self._tracking_due()
+            try:
+                recordings = self.app._record(processing)
+            except (IntegrityError, RecordConflictError):
+                found = self._consequences.of(policy, cause_id, position)
+                if found is not None:
+                    return _Saved.BY_ANOTHER, found
+                if processing.tracking is not None and self._tracking_behind():
+                    continue  # another engine recorded a later position: record without ours
+                return _Saved.AGAIN, []
+            if processing.tracking is not None:
+                self._tracked = processing.tracking.notification_id
+                self._unwritten = 0
+            self.app._take_snapshots(processing)
+            return _Saved.BY_US, [Step(r.domain_event, r.notification) for r in recordings]
+        return _Saved.AGAIN, []
+
+    def _tracking_due(self) -> Tracking | None:
+        settled = self._scan.position
+        if settled <= self._tracked:
+            return None
+        return Tracking(application_name=ENGINE_TRACKING, notification_id=settled)
+
+    def _tracking_behind(self) -> bool:
+        """Whether the store's tracked position is at or past ours (another engine's)."""
+        recorder: Any = self.app.recorder
+        stored = recorder.max_tracking_id(ENGINE_TRACKING) or 0
+        if stored >= self._scan.position:
+            self._tracked = stored
+            self._unwritten = 0
+            return True
+        return False
+
+    def _write_position(self) -> None:
+        tracking = self._tracking_due()
+        if tracking is None:
+            self._unwritten = 0
+            return
+        try:
+            self.app._record(ProcessingEvent(tracking))
+        except IntegrityError:
+            if not self._tracking_behind():
+                raise
+            return
+        self._tracked = tracking.notification_id
+        self._unwritten = 0
+
+    # -- dead letters ----------------------------------------------------------------------------
+
+    def dead_letters(self, *, include_resolved: bool = False) -> list[DeadLetter]:
+        """Parked events, oldest first."""
+        self.run()
+        letters = sorted(self.world.all(DeadLetter), key=lambda letter: letter.cause_position)
+        return [letter for letter in letters if include_resolved or not letter.resolved]
+
+    def retry(self, letter_id: UUID | None = None) -> list[DeadLetter]:
+        """Process parked events again (one, or all unresolved) against the world as of now.
+
+        A retry is settled like a command: what its decision's actions record is decided
+        about before anything else.
+        """
+        with self._lock:
+            self.run()
+            letters = [
+                letter
+                for letter in self.dead_letters()
+                if letter_id is None or letter.id == letter_id
+            ]
+            if letter_id is not None and not letters:
+                raise DeadLetterNotFound("dead_letter_id", letter_id)
+            for letter in letters:
+                steps = self._retry(letter)
+                if steps:
+                    for step in steps:
+                        self._scan.consume(step.position)
+                    self._settle_retry(steps)
+            self.run()
+            return [self._current_letter(letter.id) for letter in letters]
+
+    def _settle_retry(self, steps: list[Step]) -> None:
+        """Fold what a retry recorded, then settle what its actions' events lead to."""
+        queue: deque[Step] = deque()
+        for step in steps:
+            if is_consequence(step.event) and isinstance(
+                step.event, PolicyDecision.Made | DeadLetter.Retried
+            ):
+                self._learn(step)
+            else:
+                queue.append(step)
+        try:
+            while queue:
+                step = queue.popleft()
+                for policy in self._deciders(step):
+                    found, _count = self._process(policy, step)
+                    for consequence in found:
+                        self._scan.consume(consequence.position)
+                        queue.append(consequence)
+        except BaseException:
+            self._reset()
+            raise
+
+    def _retry(self, letter: DeadLetter) -> list[Step]:
+        cause_step = self._step_at(letter.cause_position)
+        cause: Any = cause_step.event
+        policy = self._active(letter.policy)
+        for _ in range(CONFLICT_ATTEMPTS):
+            processing = ProcessingEvent[UUID]()
+            current = self._current_letter(letter.id)
+            basis = max(self.world.position, self._scan.position)
+            try:
+                decision = policy.decide(cause, self.world)
+                if decision is not None:
+                    self._collect(processing, policy, decision, cause, cause_step, basis)
+                outcome: BaseException | None = None
+            except Exception as error:
+                processing = ProcessingEvent[UUID]()
+                outcome = error
+            meta = Meta(
+                Actor.policy(policy.name, policy.version),
+                max(self.world.now or cause.timestamp, current.modified_on),
+                cause.correlation_id,
+                cause.event_id,
+            )
+            current.retried(meta, outcome)
+            processing.collect_events(current)
+            try:
+                recordings = self.app._record(processing)
+            except (IntegrityError, RecordConflictError):
+                continue
+            self.app._take_snapshots(processing)
+            return [Step(r.domain_event, r.notification) for r in recordings]
+        return []
+
+    def _current_letter(self, letter_id: UUID) -> DeadLetter:
+        letter: object = self.app.repository.get(letter_id)
+        assert isinstance(letter, DeadLetter)
+        return letter
+
+    def _step_at(self, position: int) -> Step:
+        (notification,) = self.app.recorder.select_notifications(start=position, limit=1)
+        return Step(self.app.mapper.to_domain_event(notification), notification)
+
+    def __iter__(self) -> Iterator[Policy]:
+        """The active policy of each name."""
+        return (self._active(name) for name in self._instances)
+
+
+class _Saved(enum.Enum):
+    BY_US = "by us"
+    BY_ANOTHER = "by another engine"
+    AGAIN = "decide again"
+
+
+class _WorldContext(ActionContext):
+    """Credentials from the team as the deciding policy saw it (the current record when the
+    world does not hold the team)."""
+
+    def __init__(self, app: ApplicationCore, world: World) -> None:
+        self._app = app
+        self._world = world
+
+    def credentials(self, team_id: TeamId, member_id: MemberId, at: datetime) -> Credentials:
+        team: object = self._world.team(team_id)
+        if team is None:
+            team = self._app.repository.get(team_id)
+        if not isinstance(team, Team):
+            raise TeamNotFound("team_id", team_id)
+        if member_id not in team.members:
+            raise MemberNotFound("member_id", member_id)
+        return team.credentials(member_id, at)
