@@ -41,7 +41,7 @@ from kam_domain.aggregates.client_account import AccountStrategies, ClientAccoun
 from kam_domain.aggregates.project import Project
 from kam_domain.application import KamApplication
 from kam_domain.audit import verify_chain
-from kam_domain.policies.engine import PolicyEngine, tracking_key
+from kam_domain.runtime.engine import ENGINE_TRACKING, PolicyEngine
 from kam_domain.values import Money, Percentage, Role, Tier
 
 __all__ = ["BENCHMARKS"]
@@ -331,10 +331,10 @@ def _instrument(engine: PolicyEngine) -> list[tuple[float, int, int]]:
     original = engine.run
 
     def run(**kwargs: Any) -> int:
-        before = engine.world.position
+        before = engine.position
         began = time.perf_counter()
         decided = original(**kwargs)
-        runs.append((time.perf_counter() - began, engine.world.position - before, decided))
+        runs.append((time.perf_counter() - began, engine.position - before, decided))
         return decided
 
     engine.run = run  # type: ignore[method-assign]
@@ -443,7 +443,7 @@ class _Sender:
         self.app = app
         self.setup = setup
         self.topic = get_topic(Project.DiscountRequested)
-        self.key = tracking_key("price_approval")
+        self.key = ENGINE_TRACKING
 
     def request(self, n: int) -> tuple[float, int, UUID]:
         """Send one discount request; returns (commit time, the log's head before it, project)."""

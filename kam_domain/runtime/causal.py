@@ -19,7 +19,7 @@ or replay — can settle a command whose consequences another process recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -110,27 +110,40 @@ class Consequences:
             start = page[-1].id + 1
 
 
-def transaction_after(recorder: Any, mapper: Any, record_id: UUID, position: int) -> list[Step]:
-    """The record created at ``position`` and the events recorded with it, caused by it."""
+def transaction_after(
+    recorder: Any,
+    mapper: Any,
+    record_id: UUID,
+    position: int,
+    window: Mapping[int, Step] | None = None,
+) -> list[Step]:
+    """The record created at ``position`` and the events recorded with it, caused by it.
+
+    ``window``, events already read by position, spares reading them again.
+    """
     steps: list[Step] = []
     caused = event_id(record_id, 1)
-    for notification in _from(recorder, position):
-        event = mapper.to_domain_event(notification)
+    for step in _from(recorder, mapper, position, window or {}):
+        event = step.event
         if not steps:
             if event.originator_id != record_id:
                 return []
-            steps.append(Step(event, notification))
+            steps.append(step)
             continue
         if getattr(event, "causation_id", None) != caused:
             break
-        steps.append(Step(event, notification))
+        steps.append(step)
     return steps
 
 
-def _from(recorder: Any, start: int) -> Iterator[Any]:
+def _from(recorder: Any, mapper: Any, start: int, window: Mapping[int, Step]) -> Iterator[Step]:
+    while start in window:
+        yield window[start]
+        start += 1
     while True:
         page: Sequence[Any] = recorder.select_notifications(start=start, limit=_PAGE)
-        yield from page
+        for notification in page:
+            yield Step(mapper.to_domain_event(notification), notification)
         if len(page) < _PAGE:
             return
         start = page[-1].id + 1

@@ -85,6 +85,7 @@ class PolicyEngine:
         self._started = False
         self._unwritten = 0
         self._tracked = 0
+        self._recorded_before = 0
         self._reset()
 
     # -- running ---------------------------------------------------------------------------------
@@ -124,8 +125,10 @@ class PolicyEngine:
             self.settled_units += 1
             if limit is not None and self.settled_units >= limit:
                 break
+        # A run that only caught up (it recorded nothing) writes nothing either: it may be
+        # reading a store it may not write to.
         partial = until is not None or limit is not None
-        if self._unwritten >= TRACKING_EVERY or (partial and self._unwritten):
+        if self._unwritten and (partial or (recorded and self._unwritten >= TRACKING_EVERY)):
             self._write_position()
         return recorded
 
@@ -177,6 +180,7 @@ class PolicyEngine:
         recorder: Any = self.app.recorder
         cursor = initial_cursor(recorder, self._instances)
         self._tracked = recorder.max_tracking_id(ENGINE_TRACKING) or 0
+        self._recorded_before = recorder.max_notification_id() or 0
         scan = Scan(recorder, self.app.mapper, cursor)
         for step in scan.prefix():
             self._learn(step)
@@ -239,6 +243,11 @@ class PolicyEngine:
         """Decide about one event and record the outcome; returns what it added to the log
         (or what another engine had added) and how many records this engine wrote."""
         event = step.event
+        if step.position <= self._recorded_before:
+            # Recorded before this engine started, perhaps settled already: read, don't write.
+            found = self._consequences.of(policy.name, event.event_id, step.position)
+            if found is not None:
+                return found, 0
         for _ in range(CONFLICT_ATTEMPTS):
             processing: ProcessingEvent[UUID] = ProcessingEvent()
             try:

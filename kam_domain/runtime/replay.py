@@ -224,7 +224,9 @@ class _Replay:
             if entry is not None:
                 record_id = (dead_letter_id if entry.parked else decision_id)(name, event.event_id)
                 found.extend(
-                    transaction_after(self.recorder, self.mapper, record_id, entry.position)
+                    transaction_after(
+                        self.recorder, self.mapper, record_id, entry.position, self.scan.window
+                    )
                 )
         return found
 

@@ -36,6 +36,9 @@ class Scan:
         #: Every command up to here is settled.
         self.position = position
         self._consumed: set[int] = set()
+        #: The page of the log the walk is reading, by position: what a command's
+        #: consequences are usually found in.
+        self.window: dict[int, Step] = {}
 
     def consume(self, position: int) -> None:
         """Mark the event at ``position`` as settled already (the walk passes over it)."""
@@ -64,7 +67,7 @@ class Scan:
         """The units after the position, in log order (those that start by ``until``)."""
         pending: list[Step] = []
         key: tuple[str, Any] | None = None
-        for step in _steps(self._recorder, self._mapper, self.position + 1, None):
+        for step in _steps(self._recorder, self._mapper, self.position + 1, None, self.window):
             if step.position in self._consumed:
                 continue
             this = _key(step.event, key)
@@ -133,11 +136,20 @@ def _root(event: Any, position: int, cursor: int, root_of: dict[UUID, int]) -> i
     return root_of.get(getattr(event, "causation_id", None) or event.event_id, position)
 
 
-def _steps(recorder: Any, mapper: Any, start: int, stop: int | None) -> Iterator[Step]:
+def _steps(
+    recorder: Any,
+    mapper: Any,
+    start: int,
+    stop: int | None,
+    window: dict[int, Step] | None = None,
+) -> Iterator[Step]:
     while stop is None or start <= stop:
         page = recorder.select_notifications(start=start, limit=PAGE_SIZE, stop=stop)
-        for notification in page:
-            yield Step(mapper.to_domain_event(notification), notification)
+        steps = [Step(mapper.to_domain_event(n), n) for n in page]
+        if window is not None:
+            window.clear()
+            window.update((step.position, step) for step in steps)
+        yield from steps
         if len(page) < PAGE_SIZE:
             return
         start = page[-1].id + 1

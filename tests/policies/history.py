@@ -16,7 +16,7 @@ from kam_domain.values import Percentage, Role, Tier
 from tests.conftest import STRATEGIES
 from tests.support import T0
 
-__all__ = ["Op", "balanced_burst", "decisions_of", "loads", "play"]
+__all__ = ["Op", "balanced_burst", "decisions_of", "loads", "play", "play_more"]
 
 _NAMESPACE = UUID("6b0c6a3e-3c1e-4d38-9a39-0b1d7c0b5a11")
 TEAM = uuid5(_NAMESPACE, "team")
@@ -55,8 +55,13 @@ def play(app: KamApplication, ops: Iterable[Op]) -> list[bool]:
         director_id=DIRECTOR,
         at=T0,
     )
+    return play_more(app, ops)
+
+
+def play_more(app: KamApplication, ops: Iterable[Op], *, start: int = 0) -> list[bool]:
+    """Issue ``ops`` on a team :func:`play` formed, as if they came after ``start`` others."""
     accepted = []
-    for index, op in enumerate(ops, start=1):
+    for index, op in enumerate(ops, start=start + 1):
         at = T0 + timedelta(minutes=index)
         try:
             _issue(app, op, at)

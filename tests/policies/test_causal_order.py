@@ -3,8 +3,10 @@ or several workers afterwards, and in replay."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,15 @@ from kam_domain.application import KamApplication
 from kam_domain.values import Tier
 from tests import postgres_server
 from tests.conftest import store_url
-from tests.policies.history import Op, balanced_burst, decisions_of, kam_id, loads, play
+from tests.policies.history import (
+    Op,
+    balanced_burst,
+    decisions_of,
+    kam_id,
+    loads,
+    play,
+    play_more,
+)
 
 WORKER_COUNTS = [1, 2, 4]
 
@@ -73,9 +83,8 @@ def test_a_burst_inside_one_batch_settles_command_by_command(store: str) -> None
 def test_workers_settle_a_burst_as_embedded(shared: str, count: int) -> None:
     """Given 24 key accounts designated in a burst, when 1, 2 or 4 `kam worker --once`
     processes run at once, then loads and decisions are exactly the embedded ones, each once."""
-    ops = [Op("kam", n, 8) for n in range(3)] + [
-        Op("designate", n, Tier.STANDARD) for n in range(24)
-    ]
+    kams = [Op("kam", n, 8) for n in range(3)]
+    ops = [*kams, *(Op("designate", n, Tier.STANDARD) for n in range(24))]
     host = KamApplication(shared, run_policies=False)
     play(host, ops)
 
@@ -102,10 +111,8 @@ def test_workers_settle_a_burst_as_embedded(shared: str, count: int) -> None:
 def test_a_departure_in_the_burst_moves_accounts_as_embedded() -> None:
     """Given accounts designated and then their KAM leaving, all in one burst, when settled,
     then the accounts first go to that KAM and then move on, as embedded."""
-    ops = [Op("kam", 0, 4), Op("kam", 1, 4)] + [
-        Op("designate", n, Tier.STANDARD) for n in range(3)
-    ]
-    ops += [Op("leave", 0)]
+    designations = [Op("designate", n, Tier.STANDARD) for n in range(3)]
+    ops = [Op("kam", 0, 4), Op("kam", 1, 4), *designations, Op("leave", 0)]
     app = KamApplication("memory://", run_policies=False)
     play(app, ops)
 
@@ -120,7 +127,7 @@ def test_replay_of_a_burst_settled_late_reproduces_every_decision(tmp_path: Path
     reproduces every decision and lists no divergence."""
     url = f"sqlite:///{tmp_path / 'kam.db'}"
     app = KamApplication(url, run_policies=False)
-    play(app, balanced_burst(12) + [Op("capacity", 0, 6)])
+    play(app, [*balanced_burst(12), Op("capacity", 0, 6)])
     app.run_policies()
     app.close()
 
@@ -175,3 +182,35 @@ def test_embedded_burst_and_replay_decide_alike(ops: list[Op]) -> None:
     assert burst.replay().reproduced
     for n in range(4):
         assert loads(burst, (n,)) == loads(reference, (n,)), kam_id(n)
+
+
+@pytest.mark.parametrize("shared", ["postgres"], indirect=True)
+def test_workers_killed_mid_burst_leave_the_embedded_decisions(shared: str) -> None:
+    """Given two workers following a store while 30 accounts are designated, when both are
+    killed with SIGKILL mid-burst and one is started again, then every decision is recorded
+    once and loads and decisions are the embedded ones."""
+    kams = [Op("kam", n, 10) for n in range(3)]
+    ops = [*kams, *(Op("designate", n, Tier.STANDARD) for n in range(30))]
+    host = KamApplication(shared, run_policies=False)
+    command = [sys.executable, "-m", "kam_domain.cli", "worker", "--store", shared]
+    first = [subprocess.Popen(command, stderr=subprocess.DEVNULL) for _ in range(2)]
+
+    play(host, ops[:18])
+    deadline = time.monotonic() + 60
+    while not host.decisions("assignment") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for worker in first:
+        worker.send_signal(signal.SIGKILL)
+    killed = [worker.wait(timeout=30) for worker in first]
+    play_more(host, ops[18:], start=18)
+    last = subprocess.run([*command, "--once"], capture_output=True, timeout=120, check=False)
+
+    assert killed == [-signal.SIGKILL] * 2
+    assert last.returncode == 0, last.stderr.decode()
+    recorded = host.decisions()
+    assert len({(d.policy, d.cause_id) for d in recorded}) == len(recorded)
+    reference = embedded(ops)
+    assert loads(host) == loads(reference) == [10, 10, 10]
+    assert decisions_of(host) == decisions_of(reference)
+    assert host.replay().reproduced
+    host.close()
