@@ -8,18 +8,25 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.application import ProcessingEvent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kam_domain.aggregates.base import Meta
 from kam_domain.application import KamApplication
-from kam_domain.values import Tier
+from kam_domain.runtime.replay import UNDECIDED
+from kam_domain.values import Actor, MemberId, Tier
 from tests import postgres_server
 from tests.conftest import store_url
 from tests.policies.history import (
+    TEAM,
     Op,
+    account_id,
     balanced_burst,
     decisions_of,
     kam_id,
@@ -27,6 +34,7 @@ from tests.policies.history import (
     play,
     play_more,
 )
+from tests.support import T0
 
 WORKER_COUNTS = [1, 2, 4]
 
@@ -214,3 +222,24 @@ def test_workers_killed_mid_burst_leave_the_embedded_decisions(shared: str) -> N
     assert decisions_of(host) == decisions_of(reference)
     assert host.replay().reproduced
     host.close()
+
+
+def test_replay_lists_an_event_in_a_policys_name_without_its_decision() -> None:
+    """Given an account event recorded in the assignment policy's name with no decision behind
+    it (through the engine's own recording path), replay lists it, naming its position."""
+    app = embedded(balanced_burst(1))
+    account = app.get_account(account_id(0))
+    meta = Meta(Actor.policy("assignment", 1), T0 + timedelta(days=1), uuid4(), uuid4())
+    kam = app.get_team(TEAM).credentials(MemberId(kam_id(1)), meta.at)
+    account.assign_kam(meta, None, kam, reason="forged")
+    processing: ProcessingEvent[UUID] = ProcessingEvent()
+    processing.collect_events(account)
+    (recording,) = app._record(processing)
+    app.run_policies()
+
+    report = app.replay()
+
+    (divergence,) = report.divergences
+    assert divergence.kind == UNDECIDED
+    assert divergence.policy == "assignment"
+    assert divergence.cause_position == recording.notification.id
