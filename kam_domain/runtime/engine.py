@@ -34,7 +34,12 @@ from uuid import UUID
 
 import attrs
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.persistence import IntegrityError, RecordConflictError, Tracking
+from eventsourcing.persistence import (
+    IntegrityError,
+    PersistenceError,
+    RecordConflictError,
+    Tracking,
+)
 
 from kam_domain.aggregates.base import KamAggregate, Meta, event_id
 from kam_domain.aggregates.credentials import Credentials
@@ -49,7 +54,7 @@ from kam_domain.policies.base import Action, ActionContext, Decision, Policy, le
 from kam_domain.policies.records import DeadLetter, PolicyDecision, decision_id, settings_id
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.policies.world import World
-from kam_domain.runtime.causal import Consequences, Step, is_consequence
+from kam_domain.runtime.causal import Consequences, Step, is_consequence, transaction_after
 from kam_domain.runtime.scan import Scan, initial_cursor, settled_tail
 from kam_domain.values import Actor, MemberId, TeamId
 
@@ -86,6 +91,8 @@ class PolicyEngine:
         self._unwritten = 0
         self._tracked = 0
         self._recorded_before = 0
+        #: Outcomes recorded after the tracked position when the engine started.
+        self._recorded: dict[tuple[str, UUID], tuple[UUID, int]] = {}
         self._reset()
 
     # -- running ---------------------------------------------------------------------------------
@@ -128,8 +135,14 @@ class PolicyEngine:
         # A run that only caught up (it recorded nothing) writes nothing either: it may be
         # reading a store it may not write to.
         partial = until is not None or limit is not None
-        if self._unwritten and (partial or (recorded and self._unwritten >= TRACKING_EVERY)):
-            self._write_position()
+        if self._unwritten and (partial or self._unwritten >= TRACKING_EVERY):
+            try:
+                self._write_position()
+            except PersistenceError:
+                if recorded or partial:
+                    raise
+                # A run that only caught up may be reading a store it may not write to; the
+                # position is recorded with its next decision instead.
         return recorded
 
     @property
@@ -184,7 +197,8 @@ class PolicyEngine:
         scan = Scan(recorder, self.app.mapper, cursor)
         for step in scan.prefix():
             self._learn(step)
-        for step in settled_tail(recorder, self.app.mapper, cursor):
+        self._recorded = {}
+        for step in settled_tail(recorder, self.app.mapper, cursor, self._recorded):
             self._learn(step)
             scan.consume(step.position)
         self._scan = scan
@@ -245,9 +259,10 @@ class PolicyEngine:
         event = step.event
         if step.position <= self._recorded_before:
             # Recorded before this engine started, perhaps settled already: read, don't write.
-            found = self._consequences.of(policy.name, event.event_id, step.position)
-            if found is not None:
-                return found, 0
+            known = self._recorded.get((policy.name, event.event_id))
+            if known is not None:
+                recorder = self.app.recorder
+                return transaction_after(recorder, self.app.mapper, *known), 0
         for _ in range(CONFLICT_ATTEMPTS):
             processing: ProcessingEvent[UUID] = ProcessingEvent()
             try:

@@ -105,12 +105,18 @@ def initial_cursor(recorder: Any, policies: Iterable[str]) -> int:
     return max(earlier, default=0)
 
 
-def settled_tail(recorder: Any, mapper: Any, cursor: int) -> Iterator[Step]:
+def settled_tail(
+    recorder: Any,
+    mapper: Any,
+    cursor: int,
+    records: dict[tuple[str, UUID], tuple[UUID, int]] | None = None,
+) -> Iterator[Step]:
     """The consequences recorded after ``cursor`` of the commands up to it, in log order.
 
     A consequence's command is found through its causes: a decision record or parked event
     names its cause; what actions recorded is caused by the decision record. Everything after
-    the cursor is read once; only the causes seen after it are remembered.
+    the cursor is read once; only the causes seen after it are remembered, and in ``records``
+    where each (policy, cause) after it has its outcome recorded (record id and position).
     """
     root_of: dict[UUID, int] = {}
     for step in _steps(recorder, mapper, cursor + 1, None):
@@ -118,6 +124,14 @@ def settled_tail(recorder: Any, mapper: Any, cursor: int) -> Iterator[Step]:
         if not is_consequence(event):
             root_of[event.event_id] = step.position
             continue
+        if records is not None and isinstance(event, PolicyDecision.Made | DeadLetter.Parked):
+            original = not isinstance(event, PolicyDecision.Made) or (
+                event.basis_position == event.cause_position
+            )
+            if original and event.cause_position > cursor:
+                key = (event.policy, event.cause_id)
+                if key not in records or isinstance(event, PolicyDecision.Made):
+                    records[key] = (event.originator_id, step.position)
         root = _root(event, step.position, cursor, root_of)
         root_of[event.event_id] = root
         if root <= cursor:
