@@ -132,8 +132,8 @@ class PolicyEngine:
             self.settled_units += 1
             if limit is not None and self.settled_units >= limit:
                 break
-        # A run that only caught up (it recorded nothing) writes nothing either: it may be
-        # reading a store it may not write to.
+        # The settled position is recorded after each part of the log a worker settles, and
+        # otherwise every TRACKING_EVERY commands (decisions carry it too).
         partial = until is not None or limit is not None
         if self._unwritten and (partial or self._unwritten >= TRACKING_EVERY):
             try:
@@ -163,12 +163,6 @@ class PolicyEngine:
         """Events recorded that this engine has not yet looked at."""
         head = self.app.recorder.max_notification_id() or 0
         return max(0, head - self._scan.position)
-
-    def flush(self) -> None:
-        """Record the settled position now (a worker does at the end of each step)."""
-        with self._lock:
-            if self._started and self._unwritten:
-                self._write_position()
 
     def _reset(self) -> None:
         """Forget the world and positions; the next run rebuilds them from the store."""
