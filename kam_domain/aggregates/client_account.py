@@ -32,7 +32,7 @@ from kam_domain.errors import (
     InvoiceNotFound,
     NoAccountableManager,
     NotAssignedToAccount,
-    NotAuthorised,
+    NotOnTeam,
     PaymentExceedsBalance,
     SupervisorRequired,
     ValidationError,
@@ -574,11 +574,10 @@ class ClientAccount(KamAggregate):
         """A director, KAM, representative or the senior admin manager registers a client."""
         _check_credentials("actor", by)
         by.require_role("actor", *REGISTRAR_ROLES)
-        _check_actor_is(meta, by)
         _check_id("account_id", account_id)
         _check_id("team_id", team_id)
         if by.team_id != team_id:
-            raise NotAuthorised(f"actor: {by.name} is not a member of team {team_id}")
+            raise NotOnTeam(f"actor: {by.name} is not a member of team {team_id}")
         name = require_text("name", name, max_length=200)
         industry = require_text("industry", industry, max_length=200)
         region = require_text("region", region, max_length=200)
@@ -1122,7 +1121,6 @@ class ClientAccount(KamAggregate):
         _check_credentials("actor", by)
         assert isinstance(by, Credentials)
         by.require_role("actor", *roles)
-        _check_actor_is(meta, by)
         self._check_team("actor", by)
         return by
 
@@ -1145,7 +1143,7 @@ class ClientAccount(KamAggregate):
     def _check_team(self, field: str, member: Credentials) -> None:
         if member.team_id != self.team_id:
             msg = f"{field}: {member.name} is not on the team of account {self.name!r}"
-            raise NotAuthorised(msg)
+            raise NotOnTeam(msg)
 
     def _check_director_or_account_kam(self, meta: Meta, by: Credentials) -> None:
         self._check_actor(meta, by, *_DIRECTORS, _KAM)
@@ -1221,13 +1219,6 @@ class ClientAccount(KamAggregate):
 def _check_credentials(field: str, value: object) -> None:
     if not isinstance(value, Credentials):
         raise ValidationError(field, f"must be Credentials, not {type(value).__name__}")
-
-
-def _check_actor_is(meta: Meta, by: Credentials) -> None:
-    """A member's command carries that member's own credentials, not someone else's."""
-    if meta.actor.kind is ActorKind.MEMBER and meta.actor.member_id != by.member_id:
-        msg = f"credentials of {by.name} do not belong to the acting {meta.actor}"
-        raise ValidationError("actor", msg)
 
 
 def _check_id(field: str, value: object) -> None:

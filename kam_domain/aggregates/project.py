@@ -30,6 +30,7 @@ from kam_domain.errors import (
     InvalidTransition,
     MarginBelowMinimum,
     NotAuthorised,
+    NotOnTeam,
     PriceBelowFloor,
     QuoteNotFound,
     RiskNotFound,
@@ -639,7 +640,6 @@ class Project(KamAggregate):
         _require_uuid("team_id", team_id)
         _require_uuid("account_id", account_id)
         _require_credentials("actor", by)
-        _require_acting(meta, by)
         by.require_role(
             "actor", Role.SENIOR_SALES_DIRECTOR, Role.SALES_DIRECTOR, Role.KEY_ACCOUNT_MANAGER
         )
@@ -1198,7 +1198,6 @@ class Project(KamAggregate):
         """``by`` is an active member of this project's team, acting as themselves."""
         _require_credentials(field, by)
         assert isinstance(by, Credentials)
-        _require_acting(meta, by)
         by.require_active(field)
         _require_team(field, by, self.team_id)
 
@@ -1319,17 +1318,9 @@ def _require_credentials(field: str, creds: object) -> None:
         raise ValidationError(field, f"must be Credentials, not {type(creds).__name__}")
 
 
-def _require_acting(meta: Meta, by: Credentials) -> None:
-    """A member acts with their own credentials; policies and systems act with anyone's."""
-    member_id = meta.actor.member_id
-    if member_id is not None and member_id != by.member_id:
-        msg = f"actor: {meta.actor} cannot act with the credentials of {by.name}"
-        raise NotAuthorised(msg)
-
-
 def _require_team(field: str, creds: Credentials, team_id: UUID) -> None:
     if creds.team_id != team_id:
-        raise NotAuthorised(f"{field}: {creds.name} is not on this project's team")
+        raise NotOnTeam(f"{field}: {creds.name} is not on this project's team")
 
 
 def _require_uuid(field: str, value: object) -> None:

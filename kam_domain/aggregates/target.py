@@ -32,7 +32,7 @@ from kam_domain.errors import (
     CurrencyMismatch,
     InvalidTransition,
     NoAccountableManager,
-    NotAuthorised,
+    NotOnTeam,
     PeriodNotClosed,
     RoleRequired,
     SignOffIncomplete,
@@ -1055,7 +1055,7 @@ def _check_party(field: str, creds: object, team_id: UUID) -> None:
         raise ValidationError(field, f"must be Credentials, not {type(creds).__name__}")
     creds.require_active(field)
     if creds.team_id != team_id:
-        raise NotAuthorised(f"{field}: {creds.name} is not on this target's team")
+        raise NotOnTeam(f"{field}: {creds.name} is not on this target's team")
 
 
 def _check_scope_kam(scope: TargetScope, kam: object, team_id: UUID) -> None:
@@ -1071,7 +1071,7 @@ def _check_scope_kam(scope: TargetScope, kam: object, team_id: UUID) -> None:
     if scope.kind is ScopeKind.MEMBER and kam.member_id != scope.id:
         raise ValidationError("kam", f"must be the credentials of member {scope.id}")
     if kam.team_id != team_id:
-        raise NotAuthorised(f"kam: {kam.name} is not on this target's team")
+        raise NotOnTeam(f"kam: {kam.name} is not on this target's team")
 
 
 def _check_parent(

@@ -22,6 +22,7 @@ from kam_domain.aggregates.credentials import Credentials
 from kam_domain.errors import (
     AlreadyExists,
     GrantBeyondOwnAuthority,
+    GrantBeyondTopAuthority,
     InvalidTransition,
     MemberNotFound,
     RoleRequired,
@@ -262,6 +263,14 @@ class Team(KamAggregate):
         def apply(self, team: Team) -> None:
             team.grants[self.grant.grant_id] = self.grant
 
+    class TopAuthoritySet(KamAggregate.Event):
+        """The company changed the team's top authority: no grant may exceed it from now on."""
+
+        top_authority: Percentage
+
+        def apply(self, team: Team) -> None:
+            team.recorded_top_authority = self.top_authority
+
     class AuthorityRevoked(KamAggregate.Event):
         grant_id: GrantId
         reason: str
@@ -327,6 +336,8 @@ class Team(KamAggregate):
         self.members: IdMap[MemberId, Member] = IdMap()
         self.grants: IdMap[GrantId, AuthorityGrant] = IdMap()
         self.standards: list[tuple[datetime, EvaluationStandard]] = []
+        #: Set by TopAuthoritySet; until then the top authority is the formation's grant.
+        self.recorded_top_authority: Percentage | None = None
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -494,6 +505,12 @@ class Team(KamAggregate):
         if member.role not in APPROVER_ROLES:
             msg = f"member_id: a {member.role.label} cannot hold discount authority"
             raise RoleRequired(msg)
+        if max_discount > self.top_authority:
+            msg = (
+                f"max_discount: {max_discount} is above the team's top authority"
+                f" {self.top_authority}; the company raises that first (set_top_authority)"
+            )
+            raise GrantBeyondTopAuthority(msg)
         if grant_id in self.grants:
             raise AlreadyExists(f"grant_id: {grant_id} was already granted")
         if by is None:
@@ -510,6 +527,20 @@ class Team(KamAggregate):
                 raise GrantBeyondOwnAuthority(msg)
         grant = AuthorityGrant(grant_id, member_id, max_discount, start, end, str(meta.actor))
         self._record(self.AuthorityGranted, meta, grant=grant, grantor=by)
+
+    def set_top_authority(self, meta: Meta, top_authority: Percentage) -> None:
+        """The company (a system actor) sets the most any grant on the team may give.
+
+        Grants already made keep their limits; from then on nobody grants above it.
+        """
+        if meta.actor.kind is not ActorKind.SYSTEM:
+            msg = f"{meta.actor} cannot set the top authority; only the company (a system actor)"
+            raise RoleRequired(f"actor: {msg}")
+        if not isinstance(top_authority, Percentage):
+            raise ValidationError("top_authority", "must be a Percentage")
+        if top_authority == self.top_authority:
+            raise InvalidTransition(f"top_authority: it is already {top_authority}")
+        self._record(self.TopAuthoritySet, meta, top_authority=top_authority)
 
     def revoke_authority(
         self, meta: Meta, by: Credentials, grant_id: GrantId, *, reason: str
@@ -598,6 +629,20 @@ class Team(KamAggregate):
         self._record(self.EvaluationStandardSet, meta, standard=standard, effective_from=start)
 
     # -- queries -------------------------------------------------------------------------------
+
+    def authorising_team(self) -> TeamId:
+        return TeamId(self.id)
+
+    @property
+    def top_authority(self) -> Percentage:
+        """The most any grant on the team may give: as the company last set it, else the
+        senior sales director's grant at formation (a team's first grant)."""
+        # Records folded or snapshotted before the top authority was recorded lack the field.
+        recorded: Percentage | None = getattr(self, "recorded_top_authority", None)
+        if recorded is not None:
+            return recorded
+        first = next(iter(self.grants.values()))
+        return first.max_discount
 
     def credentials(self, member_id: MemberId, at: datetime) -> Credentials:
         """What ``member_id`` may do at ``at``: role, standing and the widest grant in force."""
