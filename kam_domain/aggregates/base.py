@@ -19,6 +19,7 @@ from uuid import UUID, uuid4, uuid5
 import attrs
 from eventsourcing.domain import Aggregate
 
+from kam_domain.bounds import check_text
 from kam_domain.errors import (
     MemberInactive,
     NotOnTeam,
@@ -30,6 +31,7 @@ from kam_domain.transcoding import restore_tuples, transcoded
 from kam_domain.values import Actor, ActorKind
 
 __all__ = [
+    "ONE_LINE",
     "KamAggregate",
     "Meta",
     "authorise",
@@ -54,16 +56,33 @@ def require_utc(field: str, moment: object) -> datetime:
     return moment.astimezone(UTC)
 
 
-def require_text(field: str, value: object, *, max_length: int = 500) -> str:
-    """Return ``value`` stripped; refuse non-strings, empty strings and very long ones."""
+def require_text(
+    field: str, value: object, *, max_length: int = 500, multiline: bool | None = None
+) -> str:
+    """Return ``value`` stripped; refuse non-strings, empty strings, very long ones, and unsafe
+    characters (:func:`kam_domain.bounds.check_text`).
+
+    ``multiline``: whether line breaks and tabs are allowed; by default, in free text (longer
+    than :data:`ONE_LINE` characters allowed: plans, descriptions, notes, comments) and not in
+    names, labels and reasons.
+    """
     if not isinstance(value, str):
         raise ValidationError(field, f"must be a string, not {type(value).__name__}")
+    if len(value) > 4 * max_length:
+        # Checked before anything walks the text.
+        raise ValidationError(field, f"must be at most {max_length} characters")
     text = value.strip()
     if not text:
         raise ValidationError(field, "must not be empty")
     if len(text) > max_length:
         raise ValidationError(field, f"must be at most {max_length} characters")
-    return text
+    return check_text(
+        field, text, multiline=max_length > ONE_LINE if multiline is None else multiline
+    )
+
+
+#: The longest text kept to one line: names, labels, reasons.
+ONE_LINE = 500
 
 
 # Policies and replay ask each event for its id many times over; a uuid5 is a SHA-1.

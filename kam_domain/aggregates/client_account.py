@@ -21,6 +21,7 @@ import attrs
 
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text, require_utc
 from kam_domain.aggregates.credentials import Credentials
+from kam_domain.bounds import PERCENT_PLACES, check_places, check_whole
 from kam_domain.errors import (
     AccountNotKey,
     AgreementNotFound,
@@ -54,6 +55,7 @@ from kam_domain.values import (
     Severity,
     TeamId,
     Tier,
+    require_amount,
     to_decimal,
 )
 
@@ -961,8 +963,7 @@ class ClientAccount(KamAggregate):
         """
         self._check_decider(meta, by, *ESCALATOR_ROLES)
         self._check_party("to", to, *_ANYONE)
-        if not isinstance(level, int) or isinstance(level, bool) or level < 1:
-            raise ValidationError("level", f"must be a whole number ≥ 1, not {level!r}")
+        check_whole("level", level, low=1, high=MAX_ESCALATION_LEVEL)
         reason = require_text("reason", reason)
         case = self._case(case_id)
         if not case.is_open:
@@ -1003,7 +1004,7 @@ class ClientAccount(KamAggregate):
     ) -> None:
         """Record a satisfaction score from 0 to 100 (Decimal, int or numeric string)."""
         self._check_actor(meta, by, *SURVEYOR_ROLES)
-        value = to_decimal("score", score)
+        value = check_places("score", to_decimal("score", score), PERCENT_PLACES)
         if not Decimal(0) <= value <= Decimal(100):
             raise ValidationError("score", f"must be between 0 and 100, not {value}")
         text = None if comment is None else require_text("comment", comment, max_length=_LONG_TEXT)
@@ -1231,12 +1232,12 @@ def _check_period(period: object) -> None:
         raise ValidationError("period", f"must be a Period, not {period!r}")
 
 
+#: The highest escalation level a case may reach (each level hands it one rank up).
+MAX_ESCALATION_LEVEL = 100
+
+
 def _positive(field: str, value: object) -> Money:
-    if not isinstance(value, Money):
-        raise ValidationError(field, f"must be Money, not {type(value).__name__}")
-    if value.amount <= 0:
-        raise ValidationError(field, f"must be more than zero, not {value}")
-    return value
+    return require_amount(field, value, positive=True)
 
 
 def _check_strategies(strategies: object) -> AccountStrategies:

@@ -28,6 +28,7 @@ import attrs
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import EvaluationStandard
+from kam_domain.bounds import PERCENT_PLACES, check_places
 from kam_domain.errors import (
     CurrencyMismatch,
     InvalidTransition,
@@ -51,6 +52,7 @@ from kam_domain.values import (
     Role,
     TargetId,
     TeamId,
+    require_amount,
     to_decimal,
 )
 
@@ -293,6 +295,12 @@ def _check_goals(field: str, goals: object) -> tuple[Goal, ...]:
             raise ValidationError(field, msg)
     if not items:
         raise ValidationError(field, "must set at least one metric")
+    for item in items:
+        # Checked here, where a command takes them: decoded goals are taken as computable.
+        if isinstance(item.value, Money):
+            require_amount(field, item.value)
+        else:
+            check_places(field, item.value, PERCENT_PLACES)
     metrics = [item.metric for item in items]
     if len(set(metrics)) != len(metrics):
         raise ValidationError(field, "must set each metric at most once")

@@ -33,6 +33,7 @@ from kam_domain.aggregates.team import Team
 from kam_domain.application.asof import version_at
 from kam_domain.application.batch import Batch
 from kam_domain.application.directory import DIRECTORY_ID, Directory, Entry
+from kam_domain.bounds import check_whole
 from kam_domain.errors import (
     AccountNotFound,
     AlreadyExists,
@@ -57,6 +58,8 @@ R = TypeVar("R")
 
 #: Records kept decoded between commands, least recently used first out.
 DEFAULT_CACHE_SIZE = 1000
+#: The most records a cache may be asked to hold: beyond it, memory rather than speed runs out.
+MAX_CACHE_SIZE = 1_000_000
 
 
 def _cache_settings(size: int) -> dict[str, str]:
@@ -104,8 +107,7 @@ class ApplicationCore(Application[UUID]):
         them. Both win over the URL's parameters of the same names (see docs/adapters.md).
         ``cache_size``: how many records to keep decoded in memory between commands (0: none).
         """
-        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
-            raise ValidationError("cache_size", f"must be a whole number ≥ 0, not {cache_size!r}")
+        check_whole("cache_size", cache_size, low=0, high=MAX_CACHE_SIZE)
         self._batches = threading.local()
         self.store_url: StoreUrl
         self.store_url, adapter = resolve_store(store)
