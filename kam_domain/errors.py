@@ -23,6 +23,7 @@ __all__ = [
     "DeadLetterNotFound",
     "DiscountRequestNotFound",
     "GrantBeyondOwnAuthority",
+    "GrantBeyondTopAuthority",
     "InvalidStoreUrl",
     "InvalidTransition",
     "InvoiceNotFound",
@@ -34,9 +35,13 @@ __all__ = [
     "NotAssignedToAccount",
     "NotAuthorised",
     "NotFound",
+    "NotOnTeam",
+    "NotYourCredentials",
+    "NumberOutOfRange",
     "PaymentExceedsBalance",
     "PeriodClosed",
     "PeriodNotClosed",
+    "PolicyImpersonation",
     "PolicyNotFound",
     "PriceBelowFloor",
     "ProjectNotFound",
@@ -48,6 +53,7 @@ __all__ = [
     "SignOffIncomplete",
     "StoreError",
     "StoreNotSealed",
+    "StoreParameterOutOfRange",
     "StoreUnavailable",
     "StoreUnreadable",
     "SupervisorRequired",
@@ -55,6 +61,7 @@ __all__ = [
     "TeamNotFound",
     "TimestampOutOfOrder",
     "UnknownStoreScheme",
+    "UnsafeText",
     "ValidationError",
 ]
 
@@ -77,6 +84,14 @@ class ValidationError(KamDomainError, ValueError):
 
 class CurrencyMismatch(ValidationError):
     """Raised when two amounts in different currencies are combined or compared."""
+
+
+class NumberOutOfRange(ValidationError):
+    """Raised when a number is beyond the library's bounds (magnitude or decimal places)."""
+
+
+class UnsafeText(ValidationError):
+    """Raised when text holds a lone surrogate or a control or format character."""
 
 
 # --- Unknown ids -----------------------------------------------------------------------------
@@ -178,6 +193,18 @@ class NotAuthorised(KamDomainError, PermissionError):
     """Raised when the actor may not do what the command asks, at that moment."""
 
 
+class NotYourCredentials(NotAuthorised):
+    """Raised when a member's command carries another member's credentials as the actor's."""
+
+
+class NotOnTeam(NotAuthorised):
+    """Raised when the actor (or a named party) is not a member of the record's team."""
+
+
+class PolicyImpersonation(NotAuthorised):
+    """Raised when a caller names a policy as the actor: only the policy engine acts as one."""
+
+
 class RoleRequired(NotAuthorised):
     """Raised when the actor (or a named party) does not hold a role the command requires."""
 
@@ -192,6 +219,10 @@ class AuthorityExceeded(NotAuthorised):
 
 class GrantBeyondOwnAuthority(NotAuthorised):
     """Raised when a director grants more authority than they hold themselves."""
+
+
+class GrantBeyondTopAuthority(NotAuthorised):
+    """Raised when anyone, the company included, grants above the team's recorded top authority."""
 
 
 class SelfApproval(NotAuthorised):
@@ -278,6 +309,10 @@ class StoreError(KamDomainError):
 
 class InvalidStoreUrl(StoreError, ValueError):
     """Raised when a store URL cannot be parsed."""
+
+
+class StoreParameterOutOfRange(InvalidStoreUrl):
+    """Raised when a store URL's numeric parameter (pool size, timeout) is out of range."""
 
 
 class UnknownStoreScheme(StoreError, ValueError):

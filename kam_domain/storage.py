@@ -28,6 +28,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, MapperDeseria
 
 from kam_domain.errors import (
     InvalidStoreUrl,
+    StoreParameterOutOfRange,
     StoreUnavailable,
     StoreUnreadable,
     UnknownStoreScheme,
@@ -42,6 +43,7 @@ __all__ = [
     "StorageAdapter",
     "StoreUrl",
     "available_schemes",
+    "bounded_parameter",
     "check_readable",
     "new_cipher_key",
     "resolve_store",
@@ -222,6 +224,23 @@ def check_readable(url: StoreUrl, recorder: ApplicationRecorder, mapper: Mapper[
             "compression setting; open the store with the ones it was written with"
         )
         raise StoreUnreadable(msg) from error
+
+
+def bounded_parameter(url: StoreUrl, name: str, default: str, *, low: int, high: int) -> str:
+    """The URL's whole-number parameter ``name`` (else ``default``), from ``low`` to ``high``.
+
+    Bounded so that a typo cannot open a thousand connections, wait for hours or loop without
+    pause: :class:`StoreParameterOutOfRange` names the parameter and its range.
+    """
+    value = url.query.get(name, default)
+    # ASCII digits only: str.isdigit() also takes other scripts' digits and superscripts.
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+        msg = f"store: {url}: {name} must be a whole number from {low} to {high}, not {value!r}"
+        raise StoreParameterOutOfRange(msg)
+    if not low <= int(value) <= high:
+        msg = f"store: {url}: {name} must be from {low} to {high}, not {int(value)}"
+        raise StoreParameterOutOfRange(msg)
+    return str(int(value))
 
 
 def _check_options(url: StoreUrl, adapter: StorageAdapter) -> None:

@@ -16,7 +16,15 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import attrs
-from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding
+from eventsourcing.persistence import (
+    JSONTranscoder,
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    Transcoding,
+)
+
+from kam_domain.errors import StoreUnreadable, ValidationError
 
 __all__ = [
     "EventMapper",
@@ -158,10 +166,27 @@ def restore_tuples(value: Any) -> Any:
 
 
 class EventMapper(Mapper[UUID]):
-    """eventsourcing's mapper, giving back the tuples that events declared."""
+    """eventsourcing's mapper, giving back the tuples that events declared.
+
+    A stored value the library's types refuse (an amount beyond the bounds, say: see
+    :mod:`kam_domain.bounds`) is reported as :class:`~kam_domain.errors.StoreUnreadable`,
+    naming the record, version and event, instead of surfacing from deep inside a report.
+    """
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        event = super().to_domain_event(stored_event)
+        try:
+            event = super().to_domain_event(stored_event)
+        except (ValidationError, MapperDeserialisationError) as error:
+            refused = error.__cause__ if isinstance(error.__cause__, ValidationError) else None
+            if not isinstance(error, ValidationError) and refused is None:
+                raise
+            event_name = stored_event.topic.rpartition(":")[2]
+            msg = (
+                f"store: record {stored_event.originator_id} version"
+                f" {stored_event.originator_version} ({event_name}) holds a value the library"
+                f" refuses: {refused or error}"
+            )
+            raise StoreUnreadable(msg) from error
         state = event.__dict__
         for name, value in state.items():
             if isinstance(value, list):

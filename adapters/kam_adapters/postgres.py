@@ -67,7 +67,7 @@ from kam_domain.ledger import (
     seal,
     timestamps_of,
 )
-from kam_domain.storage import StoreUrl
+from kam_domain.storage import StoreUrl, bounded_parameter
 
 __all__ = [
     "DEFAULT_SCHEMA",
@@ -103,6 +103,14 @@ _DEFAULTS = {
     "connect_timeout": "5",
     "lock_timeout": "0",
 }
+#: The range of each numeric parameter: connections (a server allows some hundred in all) and
+#: seconds (a connection or lock wait of more than minutes would look like a hang).
+_RANGES = {
+    "pool_size": (1, 100),
+    "max_overflow": (1, 100),
+    "connect_timeout": (1, 300),
+    "lock_timeout": (0, 3600),
+}
 
 
 class PostgresAdapter:
@@ -133,9 +141,8 @@ class PostgresAdapter:
             "CREATE_TABLE": _yes_no(url, "create", "yes"),
         }
         for name, default in _DEFAULTS.items():
-            value = url.query.get(name, default)
-            if not value.isdigit() or (name != "lock_timeout" and int(value) == 0):
-                raise InvalidStoreUrl(f"store: {url}: {name} must be a positive whole number")
+            low, high = _RANGES[name]
+            value = bounded_parameter(url, name, default, low=low, high=high)
             env[f"POSTGRES_{name.upper()}"] = value
         return env
 

@@ -40,7 +40,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, EnvType
 
 from kam_adapters.polling import DEFAULT_POLL_INTERVAL, Subscribable, poll_interval
-from kam_domain.errors import InvalidStoreUrl, StoreUnavailable
+from kam_domain.errors import InvalidStoreUrl, StoreParameterOutOfRange, StoreUnavailable
 from kam_domain.ledger import (
     CHAIN_FORMAT,
     GENESIS,
@@ -51,7 +51,7 @@ from kam_domain.ledger import (
     seal,
     timestamps_of,
 )
-from kam_domain.storage import StoreUrl
+from kam_domain.storage import StoreUrl, bounded_parameter
 
 __all__ = [
     "Factory",
@@ -451,20 +451,17 @@ class SQLiteAdapter:
         elif mode != "rw":
             raise InvalidStoreUrl(f"store: {url}: mode must be ro or rw, not {mode!r}")
         if "lock_timeout" in url.query:
-            env["SQLITE_LOCK_TIMEOUT"] = _whole_number(url, "lock_timeout")
+            # Seconds: more than an hour's wait for a lock would look like a hang.
+            env["SQLITE_LOCK_TIMEOUT"] = bounded_parameter(
+                url, "lock_timeout", "", low=0, high=3600
+            )
         if "poll_interval" in url.query:
             try:
                 env[POLL_INTERVAL_KEY] = str(poll_interval(url.query["poll_interval"]))
             except ValueError as error:
-                raise InvalidStoreUrl(f"store: {url}: poll_interval {error}") from None
+                msg = f"store: {url}: poll_interval {error}"
+                raise StoreParameterOutOfRange(msg) from None
         return env
-
-
-def _whole_number(url: StoreUrl, name: str) -> str:
-    value = url.query[name]
-    if not value.isdigit():
-        raise InvalidStoreUrl(f"store: {url}: {name} must be a whole number, not {value!r}")
-    return value
 
 
 adapter = SQLiteAdapter()

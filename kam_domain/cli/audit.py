@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from kam_domain.cli.common import EXIT_OK, add_store_option
+from kam_domain.cli.terminal import one_line
 from kam_domain.errors import ValidationError
 
 __all__ = ["EXIT_NOT_INTACT", "register"]
@@ -324,6 +325,8 @@ def _fields_text(fields: dict[str, Any]) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
+    # Cells hold stored text: escaped, so that none can drive a terminal or forge a row.
+    rows = [[one_line(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
