@@ -16,7 +16,11 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import attrs
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding
+
+from kam_domain.errors import UnregisteredTopic
+from kam_domain.topics import is_aggregate_topic, is_event_topic
 
 __all__ = [
     "EventMapper",
@@ -158,15 +162,32 @@ def restore_tuples(value: Any) -> Any:
 
 
 class EventMapper(Mapper[UUID]):
-    """eventsourcing's mapper, giving back the tuples that events declared."""
+    """eventsourcing's mapper, decoding only the registered event types (see
+    :mod:`kam_domain.topics`) and giving back the tuples that events declared."""
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        # Checked before eventsourcing resolves the topic, which would import its module.
+        if not is_event_topic(stored_event.topic):
+            raise UnregisteredTopic(_where(stored_event), stored_event.topic)
         event = super().to_domain_event(stored_event)
         state = event.__dict__
+        # A Created event names its aggregate's class, a snapshot its record's class, and
+        # eventsourcing resolves those topics when the record is rebuilt.
+        named = state.get("topic") if isinstance(event, Snapshot) else state.get("originator_topic")
+        if named is not None and not is_aggregate_topic(named):
+            raise UnregisteredTopic(_where(stored_event), str(named))
         for name, value in state.items():
             if isinstance(value, list):
                 state[name] = restore_tuples(value)
         return event
+
+
+def _where(stored_event: StoredEvent) -> str:
+    """The stored event's position when it was read from the log, else its record and version."""
+    position = getattr(stored_event, "id", None)
+    if isinstance(position, int):
+        return f"position {position}"
+    return f"record {stored_event.originator_id} version {stored_event.originator_version}"
 
 
 def transcoded_classes() -> list[type]:
