@@ -196,22 +196,26 @@ def verify_chain(
 
 @contextmanager
 def open_log(store: str | None = None) -> Iterator[ApplicationRecorder]:
-    """The recorder of ``store``, opened for reading only: nothing is created or upgraded.
+    """The recorder of ``store``, opened for reading only: nothing is created, upgraded or
+    written; a missing store raises StoreNotFound, a foreign database NotAKamStore.
 
     No cipher key is needed: the chain covers the bytes as stored.
     """
     url, adapter = resolve_store(store)
-    settings = store_settings(url, adapter)
-    settings["CREATE_TABLE"] = "no"
+    settings = store_settings(url, adapter, read_only=True)
     try:
         factory: InfrastructureFactory[Any] = InfrastructureFactory.construct(
             Environment(_application_name(), settings)
         )
+    except StoreError:
+        raise
     except (PersistenceError, OSError) as error:
         raise StoreUnavailable(f"store: cannot open {url}: {url.scrub(error)}") from error
     try:
         try:
             recorder = factory.process_recorder()
+        except StoreError:
+            raise
         except (PersistenceError, OSError) as error:
             raise StoreUnavailable(f"store: cannot open {url}: {url.scrub(error)}") from error
         with _translated(url):
