@@ -313,10 +313,10 @@ class UnregisteredTopic(StoreError, ValueError):
     """Raised when a stored event names a type (topic) the library does not write: it was
     written behind the library's back, and it is not decoded (nothing is imported)."""
 
-    def __init__(self, where: str, topic: str) -> None:
+    def __init__(self, where: str, topic: str, what: str = "an event type") -> None:
         self.where = where
         self.topic = topic
         super().__init__(
-            f"store: {where}: topic {topic!r} is not an event type this library writes: "
+            f"store: {where}: topic {topic!r} is not {what} this library writes: "
             "the stored event was written behind its back (tampering); it is not decoded"
         )

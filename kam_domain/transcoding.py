@@ -175,7 +175,7 @@ class EventMapper(Mapper[UUID]):
         # eventsourcing resolves those topics when the record is rebuilt.
         named = state.get("topic") if isinstance(event, Snapshot) else state.get("originator_topic")
         if named is not None and not is_aggregate_topic(named):
-            raise UnregisteredTopic(_where(stored_event), str(named))
+            raise UnregisteredTopic(_where(stored_event), str(named), "a record type")
         for name, value in state.items():
             if isinstance(value, list):
                 state[name] = restore_tuples(value)
