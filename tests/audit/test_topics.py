@@ -76,9 +76,7 @@ class Rows:
 
     def forge_links(self, start: int) -> None:
         """Recompute every link from ``start`` on, as an attacker who read ledger.py would."""
-        previous_rows = self.execute(
-            "SELECT link FROM {chain} WHERE position = ?", (start - 1,)
-        )
+        previous_rows = self.execute("SELECT link FROM {chain} WHERE position = ?", (start - 1,))
         link = bytes(previous_rows[0][0]) if previous_rows else GENESIS
         rows = self.execute(
             "SELECT {position}, originator_id, originator_version, topic, state FROM {events} "
@@ -219,9 +217,7 @@ def test_a_forged_event_topic_is_refused_by_every_reader_and_nothing_is_imported
     assert verified.breach is not None
     assert (verified.breach.position, verified.breach.kind) == (position, "unregistered")
     assert topic in verified.breach.reason
-    assert {name: status for name, (status, _) in readers.items()} == dict.fromkeys(
-        LOG_READERS, 1
-    )
+    assert {name: status for name, (status, _) in readers.items()} == dict.fromkeys(LOG_READERS, 1)
     for name, (_, text) in readers.items():
         # Read from the log, an event has a position; loaded as a record, its version.
         where = (f"position {position}", f"record {team_id} version")
@@ -255,16 +251,13 @@ def test_a_forged_class_inside_a_created_event_is_refused(
     assert not_imported(probe)
 
 
-def test_a_forged_class_inside_a_snapshot_is_refused(
-    backend: str, probe: tuple[str, Path]
-) -> None:
+def test_a_forged_class_inside_a_snapshot_is_refused(backend: str, probe: tuple[str, Path]) -> None:
     """Given a snapshot whose body names another module's class, when the record is loaded
     from it, then it is refused naming the record and version, and nothing is imported."""
     team_id, _ = build(backend, changes=101)
     rows = Rows(backend)
     ((version, state),) = rows.execute(
-        "SELECT originator_version, state FROM {snapshots} ORDER BY originator_version DESC "
-        "LIMIT 1"
+        "SELECT originator_version, state FROM {snapshots} ORDER BY originator_version DESC LIMIT 1"
     )
     forged = bytes(state).replace(b"kam_domain.aggregates.team:Team", f"{probe[0]}:Evil".encode())
     rows.execute("UPDATE {snapshots} SET state = ?", (forged,))
