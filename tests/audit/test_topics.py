@@ -210,9 +210,11 @@ def test_a_forged_event_topic_is_refused_by_every_reader_and_nothing_is_imported
         name: run(capsys, [*(a.format(member=director) for a in argv), "--store", backend])
         for name, argv in LOG_READERS.items()
     }
-    with KamApplication(backend, read_only=True, run_policies=False) as app:
-        with pytest.raises(UnregisteredTopic, match=repr(topic)) as refused:
-            app.get_team(team_id)
+    with (
+        KamApplication(backend, read_only=True, run_policies=False) as app,
+        pytest.raises(UnregisteredTopic, match=repr(topic)) as refused,
+    ):
+        app.get_team(team_id)
 
     assert verified.breach is not None
     assert (verified.breach.position, verified.breach.kind) == (position, "unregistered")
