@@ -32,6 +32,7 @@ __all__ = [
     "MemberInactive",
     "MemberNotFound",
     "NoAccountableManager",
+    "NotAKamStore",
     "NotAssignedToAccount",
     "NotAuthorised",
     "NotFound",
@@ -52,6 +53,7 @@ __all__ = [
     "SelfApproval",
     "SignOffIncomplete",
     "StoreError",
+    "StoreNotFound",
     "StoreNotSealed",
     "StoreParameterOutOfRange",
     "StoreUnavailable",
@@ -61,6 +63,7 @@ __all__ = [
     "TeamNotFound",
     "TimestampOutOfOrder",
     "UnknownStoreScheme",
+    "UnregisteredTopic",
     "UnsafeText",
     "ValidationError",
 ]
@@ -329,3 +332,26 @@ class StoreUnreadable(StoreError, ValueError):
 
 class StoreNotSealed(StoreError):
     """Raised when a store keeps no hash chain this library can verify (adapter or format)."""
+
+
+class StoreNotFound(StoreError, FileNotFoundError):
+    """Raised when a store opened for reading does not exist: no such SQLite file, no such
+    PostgreSQL schema (a reading command never creates one)."""
+
+
+class NotAKamStore(StoreError):
+    """Raised when the database a store URL names holds no kam store: a foreign SQLite file,
+    a file that is not a database, a schema without the library's tables."""
+
+
+class UnregisteredTopic(StoreError, ValueError):
+    """Raised when a stored event names a type (topic) the library does not write: it was
+    written behind the library's back, and it is not decoded (nothing is imported)."""
+
+    def __init__(self, where: str, topic: str, what: str = "an event type") -> None:
+        self.where = where
+        self.topic = topic
+        super().__init__(
+            f"store: {where}: topic {topic!r} is not {what} this library writes: "
+            "the stored event was written behind its back (tampering); it is not decoded"
+        )

@@ -100,18 +100,23 @@ class ApplicationCore(Application[UUID]):
         cipher_key: str | None = None,
         compress: bool | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        read_only: bool = False,
     ) -> None:
         """Open ``store`` (a URL; default ``$KAM_STORE``, else ``sqlite:///kam.db``).
 
         ``cipher_key`` (base64 AES key) encrypts stored events; ``compress`` zlib-compresses
         them. Both win over the URL's parameters of the same names (see docs/adapters.md).
         ``cache_size``: how many records to keep decoded in memory between commands (0: none).
+        ``read_only``: open an existing store for reading only (nothing is created, upgraded
+        or written; a missing store raises StoreNotFound, a foreign database NotAKamStore).
         """
         check_whole("cache_size", cache_size, low=0, high=MAX_CACHE_SIZE)
         self._batches = threading.local()
         self.store_url: StoreUrl
         self.store_url, adapter = resolve_store(store)
-        settings = store_settings(self.store_url, adapter, cipher_key=cipher_key, compress=compress)
+        settings = store_settings(
+            self.store_url, adapter, cipher_key=cipher_key, compress=compress, read_only=read_only
+        )
         settings.update(_cache_settings(cache_size))
         settings.update(env or {})
         try:

@@ -119,16 +119,17 @@ def register(commands: Any) -> None:
         "write one record per event with its chain link (JSON lines or CSV)",
         "Stream the whole log, one record per event: position, originator id and version, "
         "topic, event, timestamp, actor, policy and policy version where a policy acted, "
-        "causation, correlation, the SHA-256 of the stored bytes, and the previous and own "
-        "chain links. docs/audit.md has a standard-library script that re-verifies the chain "
-        "of an export.",
+        "causation, correlation, the SHA-256 of the stored bytes, the previous and own chain "
+        "links, and the stored bytes (base64; for an encrypted store, also the decrypted "
+        "body). docs/audit.md has a standard-library script that re-verifies the chain of an "
+        "export and recomputes every readable column from the stored bytes.",
     )
     _format_option(export, (JSONL, CSV), default=JSONL)
     export.add_argument("--output", metavar="FILE", type=Path, help="default: standard output")
     export.add_argument(
         "--with-state",
         action="store_true",
-        help="add the stored bytes (base64), so the digests can be checked against them",
+        help="accepted for earlier scripts: the stored bytes are always exported now",
     )
     export.set_defaults(handler=_closing_pipe_is_fine(run_export))
 
@@ -264,9 +265,9 @@ def run_export(args: argparse.Namespace) -> int:
     from kam_domain.audit.records import open_app
 
     with open_app(args.store) as app, _output(args.output) as out, _progress("exporting") as p:
-        records = export_records(app, with_state=args.with_state, progress=p)
+        records = export_records(app, progress=p)
         if args.format == CSV:
-            write_csv(records, out, with_state=args.with_state)
+            write_csv(records, out)
         else:
             write_jsonl(records, out)
     return EXIT_OK
