@@ -23,10 +23,14 @@ __all__ = [
     "DeadLetterNotFound",
     "DiscountRequestNotFound",
     "GrantBeyondOwnAuthority",
+    "HistoryRewritten",
     "InvalidStoreUrl",
     "InvalidTransition",
     "InvoiceNotFound",
     "KamDomainError",
+    "KeyFileExists",
+    "KeyFileInvalid",
+    "LogNotIntact",
     "MarginBelowMinimum",
     "MemberInactive",
     "MemberNotFound",
@@ -46,6 +50,7 @@ __all__ = [
     "RuleViolated",
     "SelfApproval",
     "SignOffIncomplete",
+    "SignatureInvalid",
     "StoreError",
     "StoreNotSealed",
     "StoreUnavailable",
@@ -54,6 +59,7 @@ __all__ = [
     "TargetNotFound",
     "TeamNotFound",
     "TimestampOutOfOrder",
+    "TreeHeadInvalid",
     "UnknownStoreScheme",
     "ValidationError",
 ]
@@ -294,3 +300,30 @@ class StoreUnreadable(StoreError, ValueError):
 
 class StoreNotSealed(StoreError):
     """Raised when a store keeps no hash chain this library can verify (adapter or format)."""
+
+
+# --- Signed tree heads and proofs ------------------------------------------------------------
+
+
+class KeyFileInvalid(ValidationError):
+    """Raised when a key file cannot be read as an Ed25519 key of the kind the command needs."""
+
+
+class KeyFileExists(ValidationError):
+    """Raised when generating a key would overwrite an existing key file."""
+
+
+class TreeHeadInvalid(ValidationError):
+    """Raised when a signed tree head or proof file is malformed (not JSON, a field missing)."""
+
+
+class SignatureInvalid(KamDomainError, ValueError):
+    """Raised when a signed tree head's signature does not verify under the public key given."""
+
+
+class LogNotIntact(StoreError):
+    """Raised when a tree head would be signed over a log whose hash chain does not verify."""
+
+
+class HistoryRewritten(StoreError):
+    """Raised when the store's tree no longer matches a signed tree head (rewritten or cut)."""

@@ -196,7 +196,9 @@ class TreeBuilder:
         marks = left.marks
         if right.marks:
             marks = [*marks, *right.marks] if marks else right.marks
-        return _Node(left.start, left.size + right.size, node_hash(left.digest, right.digest), marks)
+        return _Node(
+            left.start, left.size + right.size, node_hash(left.digest, right.digest), marks
+        )
 
     def _keep(self, node: _Node, end: int) -> None:
         if (node.start, end) in self._wanted:

@@ -39,11 +39,11 @@ __all__ = [
     "HEAD_FORMAT",
     "PROOF_FORMAT",
     "Problem",
+    "chain_link_v1",
     "check_consistency_proof",
+    "check_file",
     "check_inclusion_proof",
     "check_tree_head",
-    "check_file",
-    "chain_link_v1",
     "ed25519_verify",
     "head_message",
     "leaf_hash",
@@ -267,7 +267,7 @@ def head_message(head: dict[str, Any]) -> bytes:
         f"root: {head['root']}\n"
         f"head: {head['head']}\n"
         f"time: {head['time']}\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def check_tree_head(head: Any, public_key: bytes) -> dict[str, Any]:
