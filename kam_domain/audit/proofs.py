@@ -34,7 +34,7 @@ from kam_domain.audit.integrity import (
 from kam_domain.audit.merkle import TreeBuilder, consistency_ranges, tree_root
 from kam_domain.audit.signing import SignedTreeHead, SigningKey, TreeHead
 from kam_domain.audit.verifier import PROOF_FORMAT
-from kam_domain.errors import HistoryRewritten, KamDomainError, LogNotIntact
+from kam_domain.errors import AccountNotFound, HistoryRewritten, KamDomainError, LogNotIntact
 from kam_domain.ledger import GENESIS, ChainFormat, ChainLink, JoinedRecorder, SealedRow
 
 __all__ = [
@@ -186,7 +186,7 @@ def prove_account(
     """An inclusion proof document for every event of ``account``: against ``signed`` (the
     store must still hold that tree: HistoryRewritten otherwise), or against the current tree
     head, signed now with ``key`` (after the chain verifies)."""
-    record_id = app.find_account(account).id
+    record_id = _account_id(app, account)
     recorder: ApplicationRecorder = app.recorder
     formats = tuple(sealed(recorder).chain_formats())
     if signed is None:
@@ -225,6 +225,8 @@ def prove_account(
                 }
             )
         previous = link
+    if not events and not uncovered:
+        raise AccountNotFound("account", record_id)
     if builder.size < tree.size or (tree.size and builder.root_at(tree.size) != tree.root):
         msg = (
             f"store: it no longer holds the tree of the signed head (size {tree.size}, up to "
@@ -240,7 +242,7 @@ def prove_account(
     return {
         "format": PROOF_FORMAT,
         "kind": "inclusion",
-        "account": {"id": str(record_id), "name": app.find_account(record_id).name},
+        "account": {"id": str(record_id), "name": _name(app, record_id)},
         "tree_head": signed.as_dict(),
         "events": events,
         "not_covered": uncovered,
@@ -296,6 +298,24 @@ def _rows(recorder: ApplicationRecorder, page_size: int = PAGE_SIZE) -> Iterator
             bytes(event.state) if event else None,
             link.link if link else None,
         )
+
+
+def _account_id(app: Any, account: str | UUID) -> UUID:
+    # An id is taken as given: proving must not need the account to replay (a forged event
+    # may break it, and the proof is what shows the forgery).
+    try:
+        return account if isinstance(account, UUID) else UUID(account)
+    except ValueError:
+        found: UUID = app.find_account(account).id
+        return found
+
+
+def _name(app: Any, record_id: UUID) -> str | None:
+    try:
+        found: str = app.find_account(record_id).name
+    except (KamDomainError, LookupError, TypeError, ValueError, AttributeError):
+        return None
+    return found
 
 
 def _same(identity: str, record_id: UUID) -> bool:
