@@ -168,9 +168,9 @@ def register(commands: Any) -> None:
 def run_verify(args: argparse.Namespace) -> int:
     from kam_domain.audit.integrity import Checkpoint, verify_store
 
-    # A signed tree head is a file; a digest is text of its own shape.
-    digests = [text for text in args.checkpoint if text.strip().lower().startswith("kam-chain-")]
-    signed_heads = [text for text in args.checkpoint if text not in digests]
+    # A signed tree head is a file that exists; anything else must be a digest.
+    signed_heads = [text for text in args.checkpoint if Path(text).is_file()]
+    digests = [text for text in args.checkpoint if text not in signed_heads]
     checkpoints = [Checkpoint.parse(text) for text in digests]
     with _progress("verifying") as progress:
         result = verify_store(args.store, checkpoints=checkpoints, progress=progress)
