@@ -115,7 +115,7 @@ def check_signed_heads(
         with open_log(store) as recorder:
             checks = check_tree_heads(recorder, heads, key)
     except SignatureInvalid as error:
-        return [], f"a signed tree head given: {error}"
+        return [], f"(signature): {error}"
     lines: list[str] = []
     for file, check in zip(files, checks, strict=True):
         if check.breach is not None:
@@ -133,11 +133,11 @@ def check_signed_heads(
     if newest.unsigned:
         tree = newest.signed.tree
         note = (
-            f"{newest.unsigned:,} events after position {tree.head.position} are covered by no "
-            "signed tree head given: nothing signed vouches for them yet"
+            f"events after position {tree.head.position} that no signed tree head given "
+            f"covers: {newest.unsigned:,} (nothing signed vouches for them yet)"
         )
         if require_signed:
-            return lines, f"unsigned: {note}"
+            return lines, f"(unsigned): {note}"
         lines.append(f"note: {note}")
     return lines, None
 

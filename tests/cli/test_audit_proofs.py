@@ -116,9 +116,12 @@ def test_verify_reports_a_forged_append_as_unsigned_and_prove_as_not_proven(
     )
 
     assert lenient == 0, noted
-    assert f"note: 1 events after position {forged - 1} are covered by no signed tree head" in noted
+    assert (
+        f"note: events after position {forged - 1} that no signed tree head given covers: 1"
+        in noted
+    )
     assert strict == EXIT_NOT_INTACT
-    assert "NOT INTACT unsigned: 1 events after position" in refused
+    assert "NOT INTACT (unsigned): events after position" in refused
     assert proved == EXIT_NOT_INTACT
     assert "NOT PROVEN: proved " in said
     assert f"positions {forged} come after it" in said
@@ -136,6 +139,7 @@ def test_an_edited_checkpoint_file_fails_its_signature(
     status, out = verify(capsys, signed)
 
     assert status == EXIT_NOT_INTACT
+    assert out.startswith("NOT INTACT (signature): tree head of size ")
     assert "the signature does not verify under the public key" in out
 
 
