@@ -225,7 +225,7 @@ def prove_account(
                 }
             )
         previous = link
-    if not events and not uncovered:
+    if not events and not uncovered or (events and ":ClientAccount." not in events[0]["topic"]):
         raise AccountNotFound("account", record_id)
     if builder.size < tree.size or (tree.size and builder.root_at(tree.size) != tree.root):
         msg = (

@@ -332,7 +332,7 @@ def check_inclusion_proof(document: dict[str, Any], public_key: bytes) -> str:
         if not verify_inclusion(index, size, leaf_hash(link), path, root):
             msg = f"{where}: the inclusion proof fails against the signed root (size {size})"
             raise Problem(msg)
-    return f"{len(events)} events included in the signed tree of size {size}"
+    return f"events included in the signed tree of size {size}: {len(events)}"
 
 
 def check_consistency_proof(document: dict[str, Any], public_key: bytes) -> str:
