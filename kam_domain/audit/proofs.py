@@ -75,29 +75,33 @@ def links(recorder: ApplicationRecorder, page_size: int = PAGE_SIZE) -> Iterator
     return paged(lambda start: chain.select_links(start, page_size), lambda link: link.position)
 
 
-def current_tree_head(recorder: ApplicationRecorder, *, now: datetime | None = None) -> TreeHead:
-    """The tree head of the chain as it is (not verified, not signed)."""
+def current_tree_head(
+    recorder: ApplicationRecorder, *, size: int | None = None, now: datetime | None = None
+) -> TreeHead:
+    """The tree head of the chain as it is, or of its first ``size`` links (not verified,
+    not signed)."""
     first = last = ChainLink(0, GENESIS)
 
     def leaves() -> Iterator[bytes]:
         nonlocal first, last
-        for link in links(recorder):
-            if first.position == 0:
+        for count, link in enumerate(links(recorder), start=1):
+            if count == 1:
                 first = link
             last = link
             yield link.link
+            if count == size:
+                return
 
-    size, root = tree_root(leaves())
-    return TreeHead(
-        first.link.hex(), size, root, Checkpoint(last.position, last.link), now or _now()
-    )
+    count, root = tree_root(leaves())
+    head = Checkpoint(last.position, last.link)
+    return TreeHead(first.link.hex(), count, root, head, now or _now())
 
 
 def sign_tree_head(
     recorder: ApplicationRecorder, key: SigningKey, *, now: datetime | None = None
 ) -> SignedTreeHead:
-    """Verify the chain, then sign its tree head; LogNotIntact when it does not verify (a key
-    holder must never vouch for a broken log)."""
+    """Verify the chain, then sign the tree of the links verified; LogNotIntact when it does
+    not verify (a key holder must never vouch for a broken log)."""
     verification = verify_chain(recorder)
     if verification.breach is not None:
         msg = (
@@ -105,22 +109,29 @@ def sign_tree_head(
             "over it"
         )
         raise LogNotIntact(msg)
-    tree = current_tree_head(recorder, now=now)
-    if tree.head.position != (verification.head.position if verification.head else 0):
-        # Written between the two reads: sign only what was verified.
-        msg = "store: events were recorded while signing; sign again"
+    # Events recorded since verify started are left for the next head: sign what was verified.
+    tree = current_tree_head(recorder, size=verification.checked, now=now)
+    verified = verification.head or Checkpoint(0, GENESIS)
+    if tree.size != verification.checked or tree.head != verified:
+        msg = f"store: its chain changed while it was signed (at position {tree.head.position})"
         raise LogNotIntact(msg)
     return tree.signed(key)
 
 
 def check_tree_heads(
-    recorder: ApplicationRecorder, heads: Sequence[SignedTreeHead], public_key: bytes
+    recorder: ApplicationRecorder,
+    heads: Sequence[SignedTreeHead],
+    public_key: bytes,
+    *,
+    size: int | None = None,
 ) -> list[HeadCheck]:
-    """Check each signed head's signature (SignatureInvalid), then whether the store's tree is
-    consistent with it now: one pass over the links for all of them."""
+    """Check each signed head's signature (SignatureInvalid), then whether the store's first
+    ``size`` links (default: all, counted in a first pass) make a tree consistent with it: one
+    pass over the links for all of them."""
     for signed in heads:
         signed.verify(public_key)
-    size, _ = tree_root(link.link for link in links(recorder))
+    if size is None:
+        size = sum(1 for _ in links(recorder))
     wanted = {m: consistency_ranges(m, size) for m in {h.tree.size for h in heads} if m <= size}
     builder = TreeBuilder(nodes={n for nodes in wanted.values() for n in nodes}, sizes=set(wanted))
     at_index: dict[int, ChainLink] = {}
@@ -225,7 +236,9 @@ def prove_account(
                 }
             )
         previous = link
-    if not events and not uncovered or (events and ":ClientAccount." not in events[0]["topic"]):
+    # The id must be an account's: its first event is one (an id is taken as given, above).
+    unknown = not uncovered if not events else ":ClientAccount." not in events[0]["topic"]
+    if unknown:
         raise AccountNotFound("account", record_id)
     if builder.size < tree.size or (tree.size and builder.root_at(tree.size) != tree.root):
         msg = (

@@ -185,7 +185,7 @@ def run_verify(args: argparse.Namespace) -> int:
         from kam_domain.cli.audit_proofs import check_signed_heads
 
         signed_lines, failure = check_signed_heads(
-            args.store, signed_heads, args.public_key, args.require_signed
+            args.store, signed_heads, args.public_key, args.require_signed, result.checked
         )
         if failure is not None:
             print(f"NOT INTACT {failure}")

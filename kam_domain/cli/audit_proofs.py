@@ -99,9 +99,15 @@ def run_signed_checkpoint(args: argparse.Namespace) -> int:
 
 
 def check_signed_heads(
-    store: str | None, files: Sequence[str], public_key: Path | None, require_signed: bool
+    store: str | None,
+    files: Sequence[str],
+    public_key: Path | None,
+    require_signed: bool,
+    size: int | None = None,
 ) -> tuple[list[str], str | None]:
-    """``kam audit verify --checkpoint FILE``: the lines to print, and the failure (if any)."""
+    """``kam audit verify --checkpoint FILE``: the lines to print, and the failure (if any).
+    ``size``: the links verify found intact (every one matched an event), so that the tree is
+    the one verified, and the links are not counted twice."""
     from kam_domain.audit.integrity import open_log
     from kam_domain.audit.proofs import check_tree_heads
     from kam_domain.audit.signing import load_public_key, read_tree_head
@@ -113,7 +119,7 @@ def check_signed_heads(
     heads = [read_tree_head(Path(file)) for file in files]
     try:
         with open_log(store) as recorder:
-            checks = check_tree_heads(recorder, heads, key)
+            checks = check_tree_heads(recorder, heads, key, size=size)
     except SignatureInvalid as error:
         return [], f"(signature): {error}"
     lines: list[str] = []

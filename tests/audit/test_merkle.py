@@ -100,6 +100,8 @@ def streamed_proofs(leaves: list[bytes], first: int, marked: set[int]) -> tuple[
     builder = TreeBuilder(nodes=consistency_ranges(first, len(leaves)), sizes={first})
     for index, leaf in enumerate(leaves):
         builder.add(leaf, mark=index in marked)
+        # One node per level at most: memory is O(log n) whatever the size.
+        assert len(builder._stack) <= builder.size.bit_length()
     return builder, builder.finish()
 
 

@@ -35,7 +35,7 @@ from kam_domain.audit.signing import (
     load_signing_key,
 )
 from kam_domain.audit.verifier import Problem, check_consistency_proof, check_inclusion_proof
-from kam_domain.errors import HistoryRewritten, LogNotIntact, SignatureInvalid
+from kam_domain.errors import AccountNotFound, HistoryRewritten, LogNotIntact, SignatureInvalid
 from kam_domain.ledger import GENESIS, chain_link, state_digest
 from kam_domain.values import Percentage
 from tests import postgres_server
@@ -396,3 +396,73 @@ def test_a_memory_store_is_provable_too() -> None:
     app.close()
 
     assert check_inclusion_proof(document, key.public_key)
+
+
+def test_a_head_signed_over_another_store_does_not_vouch_for_this_one(
+    tmp_path: Path, keys: tuple[SigningKey, bytes]
+) -> None:
+    """A genuine signed head of another store is caught as not this store's, at position 1."""
+    key, public = keys
+    build(f"sqlite:///{tmp_path / 'one.db'}")
+    build(f"sqlite:///{tmp_path / 'two.db'}")
+    signed = sign(f"sqlite:///{tmp_path / 'one.db'}?mode=ro", key)
+
+    [found] = check(f"sqlite:///{tmp_path / 'two.db'}?mode=ro", public, signed)
+
+    assert found.breach is not None
+    assert (found.breach.position, found.breach.kind) == (1, "rewritten")
+    assert "another store" in found.breach.reason
+
+
+def test_proving_an_unknown_or_non_account_id_is_refused(
+    tmp_path: Path, keys: tuple[SigningKey, bytes]
+) -> None:
+    """An id with no events, or the id of a team, is refused as no such account; nothing is
+    written."""
+    path = tmp_path / "kam.db"
+    account = build(f"sqlite:///{path}")
+    store = f"sqlite:///{path}?mode=ro"
+    signed = sign(store, keys[0])
+    with open_app(store) as app:
+        team = app.get_account(account).team_id
+    before = path.read_bytes()
+
+    with pytest.raises(AccountNotFound, match=r"^account: "):
+        prove(store, UUID(int=7), signed)
+    with pytest.raises(AccountNotFound, match=r"^account: "):
+        prove(store, team, signed)
+    assert path.read_bytes() == before
+
+
+class TwoStreams:
+    """A sealed recorder without joined reads: events and links come as two streams."""
+
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+
+    def select_notifications(self, *args: Any, **kwargs: Any) -> Any:
+        return self.recorder.select_notifications(*args, **kwargs)
+
+    def select_links(self, *args: Any, **kwargs: Any) -> Any:
+        return self.recorder.select_links(*args, **kwargs)
+
+    def max_link_position(self) -> Any:
+        return self.recorder.max_link_position()
+
+    def chain_formats(self) -> Any:
+        return self.recorder.chain_formats()
+
+
+def test_the_rows_of_two_streams_are_the_joined_rows(tmp_path: Path) -> None:
+    """Without select_sealed, the proofs read the same rows by merging the two streams."""
+    from kam_domain.audit.proofs import _rows
+    from kam_domain.ledger import JoinedRecorder
+
+    url = f"sqlite:///{tmp_path / 'kam.db'}"
+    build(url)
+    SQLiteRows(tmp_path / "kam.db").delete_event(3)  # a link without its event, too
+
+    with open_log(url + "?mode=ro") as recorder:
+        streams = TwoStreams(recorder)
+        assert not isinstance(streams, JoinedRecorder)
+        assert list(_rows(streams, page_size=4)) == list(_rows(recorder, page_size=4))  # type: ignore[arg-type]
