@@ -150,11 +150,14 @@ class TreeBuilder:
             marks = [index]
         node = _Node(index, 1, leaf_hash(leaf), marks)
         self.size += 1
-        self._keep(node, index + 1)
+        wanted = self._wanted
+        if wanted:
+            self._keep(node, index + 1)
         stack = self._stack
         while stack and stack[-1].size == node.size:
             node = self._merge(stack.pop(), node)
-            self._keep(node, node.start + node.size)
+            if wanted:
+                self._keep(node, node.start + node.size)
         stack.append(node)
         if self.size in self._sizes:
             self._roots[self.size] = self._fold()
@@ -187,6 +190,9 @@ class TreeBuilder:
         return self._paths[index]
 
     def _merge(self, left: _Node, right: _Node) -> _Node:
+        if left.marks is None and right.marks is None:
+            digest = node_hash(left.digest, right.digest)
+            return _Node(left.start, left.size + right.size, digest, None)
         if left.marks:
             for index in left.marks:
                 self._paths[index].append(right.digest)
