@@ -98,10 +98,15 @@ def current_tree_head(
 
 
 def sign_tree_head(
-    recorder: ApplicationRecorder, key: SigningKey, *, now: datetime | None = None
+    recorder: ApplicationRecorder,
+    key: SigningKey,
+    *,
+    previous: Sequence[SignedTreeHead] = (),
+    now: datetime | None = None,
 ) -> SignedTreeHead:
-    """Verify the chain, then sign the tree of the links verified; LogNotIntact when it does
-    not verify (a key holder must never vouch for a broken log)."""
+    """Verify the chain (and that it extends the ``previous`` heads, checked with the key's
+    own public key), then sign the tree of the links verified; LogNotIntact when it does not
+    (a key holder must never vouch for a broken or rewritten log)."""
     verification = verify_chain(recorder)
     if verification.breach is not None:
         msg = (
@@ -109,6 +114,14 @@ def sign_tree_head(
             "over it"
         )
         raise LogNotIntact(msg)
+    checks = check_tree_heads(recorder, previous, key.public_key, size=verification.checked)
+    for check in checks:
+        if check.breach is not None:
+            msg = (
+                f"store: it does not extend the signed tree head of size "
+                f"{check.signed.tree.size} ({check.breach}); no tree head is signed over it"
+            )
+            raise LogNotIntact(msg)
     # Events recorded since verify started are left for the next head: sign what was verified.
     tree = current_tree_head(recorder, size=verification.checked, now=now)
     verified = verification.head or Checkpoint(0, GENESIS)

@@ -101,6 +101,15 @@ def register(commands: Any) -> None:
     checkpoint.add_argument(
         "--output", type=Path, metavar="FILE", help="with --key: default standard output"
     )
+    checkpoint.add_argument(
+        "--previous",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --key: a tree head signed before with the same key; nothing is signed "
+        "unless the store extends it (repeatable)",
+    )
     checkpoint.set_defaults(handler=_closing_pipe_is_fine(run_checkpoint))
 
     accountable = _command(

@@ -80,13 +80,17 @@ def run_signed_checkpoint(args: argparse.Namespace) -> int:
     """``kam audit checkpoint --key KEYFILE``: verify the chain, sign its tree head."""
     from kam_domain.audit.integrity import open_log
     from kam_domain.audit.proofs import sign_tree_head
-    from kam_domain.audit.signing import load_signing_key
-    from kam_domain.errors import LogNotIntact
+    from kam_domain.audit.signing import load_signing_key, read_tree_head
+    from kam_domain.errors import LogNotIntact, SignatureInvalid
 
     key = load_signing_key(args.key)
+    previous = [read_tree_head(path) for path in args.previous]
     try:
         with open_log(args.store) as recorder:
-            signed = sign_tree_head(recorder, key)
+            signed = sign_tree_head(recorder, key, previous=previous)
+    except SignatureInvalid as error:
+        print(f"NOT INTACT (signature): {error}")
+        return EXIT_NOT_INTACT
     except LogNotIntact as error:
         print(f"NOT INTACT: {error}")
         return EXIT_NOT_INTACT

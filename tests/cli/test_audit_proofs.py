@@ -262,3 +262,45 @@ def test_the_proof_commands_need_only_select_on_postgresql(
     assert caught[0] == EXIT_NOT_INTACT
     assert "(rewritten)" in caught[1]
     assert "audit-only" not in caught[1]
+
+
+def test_the_key_holder_signs_nothing_over_a_store_that_does_not_extend_the_last_head(
+    signed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """checkpoint --key --previous HEAD refuses (exit 3, rewritten) to sign a store rewritten
+    since HEAD, writes no file, and signs once the store extends it."""
+    honest = signed["dir"] / "honest.json"
+    status, out = run(
+        capsys,
+        "checkpoint",
+        "--store",
+        signed["store"],
+        "--key",
+        signed["key"],
+        "--previous",
+        signed["head"],
+        "--output",
+        str(honest),
+    )
+    assert status == 0, out
+    refused = signed["dir"] / "refused.json"
+
+    signed["tables"].rewrite(4)
+
+    status, out = run(
+        capsys,
+        "checkpoint",
+        "--store",
+        signed["store"],
+        "--key",
+        signed["key"],
+        "--previous",
+        signed["head"],
+        "--output",
+        str(refused),
+    )
+    assert status == EXIT_NOT_INTACT
+    assert "does not extend the signed tree head of size" in out
+    position = json.loads(Path(signed["head"]).read_text())["head"].split(":")[1]
+    assert f"position {position}: the store's first" in out
+    assert not refused.exists()
