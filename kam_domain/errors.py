@@ -24,10 +24,14 @@ __all__ = [
     "DiscountRequestNotFound",
     "GrantBeyondOwnAuthority",
     "GrantBeyondTopAuthority",
+    "HistoryRewritten",
     "InvalidStoreUrl",
     "InvalidTransition",
     "InvoiceNotFound",
     "KamDomainError",
+    "KeyFileExists",
+    "KeyFileInvalid",
+    "LogNotIntact",
     "MarginBelowMinimum",
     "MemberInactive",
     "MemberNotFound",
@@ -52,6 +56,7 @@ __all__ = [
     "RuleViolated",
     "SelfApproval",
     "SignOffIncomplete",
+    "SignatureInvalid",
     "StoreError",
     "StoreNotFound",
     "StoreNotSealed",
@@ -62,6 +67,7 @@ __all__ = [
     "TargetNotFound",
     "TeamNotFound",
     "TimestampOutOfOrder",
+    "TreeHeadInvalid",
     "UnknownStoreScheme",
     "UnregisteredTopic",
     "UnsafeText",
@@ -355,3 +361,30 @@ class UnregisteredTopic(StoreError, ValueError):
             f"store: {where}: topic {topic!r} is not {what} this library writes: "
             "the stored event was written behind its back (tampering); it is not decoded"
         )
+
+
+# --- Signed tree heads and proofs ------------------------------------------------------------
+
+
+class KeyFileInvalid(ValidationError):
+    """Raised when a key file cannot be read as an Ed25519 key of the kind the command needs."""
+
+
+class KeyFileExists(ValidationError):
+    """Raised when generating a key would overwrite an existing key file."""
+
+
+class TreeHeadInvalid(ValidationError):
+    """Raised when a signed tree head or proof file is malformed (not JSON, a field missing)."""
+
+
+class SignatureInvalid(KamDomainError, ValueError):
+    """Raised when a signed tree head's signature does not verify under the public key given."""
+
+
+class LogNotIntact(StoreError):
+    """Raised when a tree head would be signed over a log whose hash chain does not verify."""
+
+
+class HistoryRewritten(StoreError):
+    """Raised when the store's tree no longer matches a signed tree head (rewritten or cut)."""

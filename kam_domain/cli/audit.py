@@ -68,8 +68,20 @@ def register(commands: Any) -> None:
         "--checkpoint",
         action="append",
         default=[],
-        metavar="DIGEST",
-        help="a digest printed earlier by kam audit checkpoint (repeatable)",
+        metavar="DIGEST_OR_FILE",
+        help="a digest printed earlier by kam audit checkpoint, or a signed tree head file "
+        "written by kam audit checkpoint --key (repeatable)",
+    )
+    verify.add_argument(
+        "--public-key",
+        type=Path,
+        metavar="PUB",
+        help="the public key that checks signed tree heads (kam audit keygen)",
+    )
+    verify.add_argument(
+        "--require-signed",
+        action="store_true",
+        help="fail when events after the newest signed tree head given are signed by none",
     )
     verify.set_defaults(handler=_closing_pipe_is_fine(run_verify))
 
@@ -80,6 +92,24 @@ def register(commands: Any) -> None:
         "Print the digest of the chain's last link: position and link. Keep it where the "
         "database's administrators cannot change it; later, kam audit verify --checkpoint "
         "DIGEST proves that nothing up to that position changed and that it is still there.",
+    )
+    checkpoint.add_argument(
+        "--key",
+        type=Path,
+        metavar="KEYFILE",
+        help="verify the chain, then write a signed tree head (JSON) with this Ed25519 key",
+    )
+    checkpoint.add_argument(
+        "--output", type=Path, metavar="FILE", help="with --key: default standard output"
+    )
+    checkpoint.add_argument(
+        "--previous",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --key: a tree head signed before with the same key; nothing is signed "
+        "unless the store extends it (repeatable)",
     )
     checkpoint.set_defaults(handler=_closing_pipe_is_fine(run_checkpoint))
 
@@ -138,6 +168,10 @@ def register(commands: Any) -> None:
 
     register_exceptions(sub)
 
+    from kam_domain.cli.audit_proofs import register as register_proofs
+
+    register_proofs(sub)
+
 
 # -- handlers ------------------------------------------------------------------------------------
 
@@ -145,7 +179,10 @@ def register(commands: Any) -> None:
 def run_verify(args: argparse.Namespace) -> int:
     from kam_domain.audit.integrity import Checkpoint, verify_store
 
-    checkpoints = [Checkpoint.parse(text) for text in args.checkpoint]
+    # A signed tree head is a file that exists; anything else must be a digest.
+    signed_heads = [text for text in args.checkpoint if Path(text).is_file()]
+    digests = [text for text in args.checkpoint if text not in signed_heads]
+    checkpoints = [Checkpoint.parse(text) for text in digests]
     with _progress("verifying") as progress:
         result = verify_store(args.store, checkpoints=checkpoints, progress=progress)
     if result.breach is not None:
@@ -154,10 +191,22 @@ def run_verify(args: argparse.Namespace) -> int:
         last = f"; the last link that verified is {result.head}" if result.head else ""
         print(f"{result.checked:,} events verified before it{last}")
         return EXIT_NOT_INTACT
+    signed_lines: list[str] = []
+    if signed_heads:
+        from kam_domain.cli.audit_proofs import check_signed_heads
+
+        signed_lines, failure = check_signed_heads(
+            args.store, signed_heads, args.public_key, args.require_signed, result.checked
+        )
+        if failure is not None:
+            print(f"NOT INTACT {failure}")
+            return EXIT_NOT_INTACT
     formats = ", ".join(str(f.format) for f in result.formats) or "none recorded"
     print(f"intact: {result.checked:,} events verified, chain format {formats}")
     for confirmed in result.confirmed:
         print(f"agrees with checkpoint {confirmed}")
+    for line in signed_lines:
+        print(line)
     if result.adopted_through:
         print(
             f"note: the events up to position {result.adopted_through} were stored before the "
@@ -171,6 +220,10 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_checkpoint(args: argparse.Namespace) -> int:
     from kam_domain.audit.integrity import checkpoint_store
 
+    if args.key is not None:
+        from kam_domain.cli.audit_proofs import run_signed_checkpoint
+
+        return run_signed_checkpoint(args)
     print(checkpoint_store(args.store))
     return EXIT_OK
 
