@@ -102,9 +102,7 @@ def test_workers_settle_a_burst_as_embedded(shared: str, count: int) -> None:
 def test_a_departure_in_the_burst_moves_accounts_as_embedded() -> None:
     """Given accounts designated and then their KAM leaving, all in one burst, when settled,
     then the accounts first go to that KAM and then move on, as embedded."""
-    ops = [Op("kam", 0, 4), Op("kam", 1, 4)] + [
-        Op("designate", n, Tier.STANDARD) for n in range(3)
-    ]
+    ops = [Op("kam", 0, 4), Op("kam", 1, 4), *(Op("designate", n, Tier.STANDARD) for n in range(3))]
     ops += [Op("leave", 0)]
     app = KamApplication("memory://", run_policies=False)
     play(app, ops)
@@ -120,7 +118,7 @@ def test_replay_of_a_burst_settled_late_reproduces_every_decision(tmp_path: Path
     reproduces every decision and lists no divergence."""
     url = f"sqlite:///{tmp_path / 'kam.db'}"
     app = KamApplication(url, run_policies=False)
-    play(app, balanced_burst(12) + [Op("capacity", 0, 6)])
+    play(app, [*balanced_burst(12), Op("capacity", 0, 6)])
     app.run_policies()
     app.close()
 
