@@ -41,7 +41,7 @@ from kam_domain.aggregates.client_account import AccountStrategies, ClientAccoun
 from kam_domain.aggregates.project import Project
 from kam_domain.application import KamApplication
 from kam_domain.audit import verify_chain
-from kam_domain.policies.engine import PolicyEngine, tracking_key
+from kam_domain.runtime.engine import ENGINE_TRACKING, PolicyEngine
 from kam_domain.values import Money, Percentage, Role, Tier
 
 __all__ = ["BENCHMARKS"]
@@ -437,13 +437,14 @@ def _worker_setup(app: KamApplication) -> dict[str, Any]:
 
 
 class _Sender:
-    """Records the load and watches the worker's tracking record for discount requests."""
+    """Records the load and watches the worker's tracking record (the engine's one position:
+    every command up to it settled) for discount requests."""
 
     def __init__(self, app: KamApplication, setup: dict[str, Any]) -> None:
         self.app = app
         self.setup = setup
         self.topic = get_topic(Project.DiscountRequested)
-        self.key = tracking_key("price_approval")
+        self.key = ENGINE_TRACKING
 
     def request(self, n: int) -> tuple[float, int, UUID]:
         """Send one discount request; returns (commit time, the log's head before it, project)."""

@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kam_domain.application import KamApplication  # noqa: E402
-from kam_domain.policies.engine import tracking_key  # noqa: E402
 from kam_domain.policies.registry import PolicyRegistry  # noqa: E402
+from kam_domain.runtime.engine import ENGINE_TRACKING  # noqa: E402
 from tests.policies.toy import ECHO, Echo, Ping, send  # noqa: E402
 
 LATENCY_SAMPLES = 20
@@ -52,7 +52,7 @@ def worker(store: str, *options: str) -> subprocess.Popen[bytes]:
 
 def tracked(app: KamApplication) -> int:
     recorder: Any = app.recorder
-    return int(recorder.max_tracking_id(tracking_key("echo")) or 0)
+    return int(recorder.max_tracking_id(ENGINE_TRACKING) or 0)
 
 
 def last_ping(app: KamApplication) -> int:
