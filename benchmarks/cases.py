@@ -437,7 +437,8 @@ def _worker_setup(app: KamApplication) -> dict[str, Any]:
 
 
 class _Sender:
-    """Records the load and watches the worker's tracking record for discount requests."""
+    """Records the load and watches the worker's tracking record (the engine's one position:
+    every command up to it settled) for discount requests."""
 
     def __init__(self, app: KamApplication, setup: dict[str, Any]) -> None:
         self.app = app

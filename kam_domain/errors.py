@@ -23,20 +23,30 @@ __all__ = [
     "DeadLetterNotFound",
     "DiscountRequestNotFound",
     "GrantBeyondOwnAuthority",
+    "GrantBeyondTopAuthority",
+    "HistoryRewritten",
     "InvalidStoreUrl",
     "InvalidTransition",
     "InvoiceNotFound",
     "KamDomainError",
+    "KeyFileExists",
+    "KeyFileInvalid",
+    "LogNotIntact",
     "MarginBelowMinimum",
     "MemberInactive",
     "MemberNotFound",
     "NoAccountableManager",
+    "NotAKamStore",
     "NotAssignedToAccount",
     "NotAuthorised",
     "NotFound",
+    "NotOnTeam",
+    "NotYourCredentials",
+    "NumberOutOfRange",
     "PaymentExceedsBalance",
     "PeriodClosed",
     "PeriodNotClosed",
+    "PolicyImpersonation",
     "PolicyNotFound",
     "PriceBelowFloor",
     "ProjectNotFound",
@@ -46,15 +56,21 @@ __all__ = [
     "RuleViolated",
     "SelfApproval",
     "SignOffIncomplete",
+    "SignatureInvalid",
     "StoreError",
+    "StoreNotFound",
     "StoreNotSealed",
+    "StoreParameterOutOfRange",
     "StoreUnavailable",
     "StoreUnreadable",
     "SupervisorRequired",
     "TargetNotFound",
     "TeamNotFound",
     "TimestampOutOfOrder",
+    "TreeHeadInvalid",
     "UnknownStoreScheme",
+    "UnregisteredTopic",
+    "UnsafeText",
     "ValidationError",
 ]
 
@@ -77,6 +93,14 @@ class ValidationError(KamDomainError, ValueError):
 
 class CurrencyMismatch(ValidationError):
     """Raised when two amounts in different currencies are combined or compared."""
+
+
+class NumberOutOfRange(ValidationError):
+    """Raised when a number is beyond the library's bounds (magnitude or decimal places)."""
+
+
+class UnsafeText(ValidationError):
+    """Raised when text holds a lone surrogate or a control or format character."""
 
 
 # --- Unknown ids -----------------------------------------------------------------------------
@@ -178,6 +202,18 @@ class NotAuthorised(KamDomainError, PermissionError):
     """Raised when the actor may not do what the command asks, at that moment."""
 
 
+class NotYourCredentials(NotAuthorised):
+    """Raised when a member's command carries another member's credentials as the actor's."""
+
+
+class NotOnTeam(NotAuthorised):
+    """Raised when the actor (or a named party) is not a member of the record's team."""
+
+
+class PolicyImpersonation(NotAuthorised):
+    """Raised when a caller names a policy as the actor: only the policy engine acts as one."""
+
+
 class RoleRequired(NotAuthorised):
     """Raised when the actor (or a named party) does not hold a role the command requires."""
 
@@ -192,6 +228,10 @@ class AuthorityExceeded(NotAuthorised):
 
 class GrantBeyondOwnAuthority(NotAuthorised):
     """Raised when a director grants more authority than they hold themselves."""
+
+
+class GrantBeyondTopAuthority(NotAuthorised):
+    """Raised when anyone, the company included, grants above the team's recorded top authority."""
 
 
 class SelfApproval(NotAuthorised):
@@ -280,6 +320,10 @@ class InvalidStoreUrl(StoreError, ValueError):
     """Raised when a store URL cannot be parsed."""
 
 
+class StoreParameterOutOfRange(InvalidStoreUrl):
+    """Raised when a store URL's numeric parameter (pool size, timeout) is out of range."""
+
+
 class UnknownStoreScheme(StoreError, ValueError):
     """Raised when a store URL's scheme has no registered adapter."""
 
@@ -294,3 +338,53 @@ class StoreUnreadable(StoreError, ValueError):
 
 class StoreNotSealed(StoreError):
     """Raised when a store keeps no hash chain this library can verify (adapter or format)."""
+
+
+class StoreNotFound(StoreError, FileNotFoundError):
+    """Raised when a store opened for reading does not exist: no such SQLite file, no such
+    PostgreSQL schema (a reading command never creates one)."""
+
+
+class NotAKamStore(StoreError):
+    """Raised when the database a store URL names holds no kam store: a foreign SQLite file,
+    a file that is not a database, a schema without the library's tables."""
+
+
+class UnregisteredTopic(StoreError, ValueError):
+    """Raised when a stored event names a type (topic) the library does not write: it was
+    written behind the library's back, and it is not decoded (nothing is imported)."""
+
+    def __init__(self, where: str, topic: str, what: str = "an event type") -> None:
+        self.where = where
+        self.topic = topic
+        super().__init__(
+            f"store: {where}: topic {topic!r} is not {what} this library writes: "
+            "the stored event was written behind its back (tampering); it is not decoded"
+        )
+
+
+# --- Signed tree heads and proofs ------------------------------------------------------------
+
+
+class KeyFileInvalid(ValidationError):
+    """Raised when a key file cannot be read as an Ed25519 key of the kind the command needs."""
+
+
+class KeyFileExists(ValidationError):
+    """Raised when generating a key would overwrite an existing key file."""
+
+
+class TreeHeadInvalid(ValidationError):
+    """Raised when a signed tree head or proof file is malformed (not JSON, a field missing)."""
+
+
+class SignatureInvalid(KamDomainError, ValueError):
+    """Raised when a signed tree head's signature does not verify under the public key given."""
+
+
+class LogNotIntact(StoreError):
+    """Raised when a tree head would be signed over a log whose hash chain does not verify."""
+
+
+class HistoryRewritten(StoreError):
+    """Raised when the store's tree no longer matches a signed tree head (rewritten or cut)."""

@@ -4,6 +4,12 @@ A URL names an adapter by its scheme. Adapters are found in the entry-point grou
 ``kam_domain.storage`` (the built-in ones are registered there too), so a third party adds a
 backend by installing a package; the domain never imports an adapter module directly.
 
+A store can be opened for reading only (:func:`store_settings` with ``read_only=True``): an
+adapter's ``read_only_environment`` then gives settings under which nothing is created or
+written, a missing store is refused (:class:`~kam_domain.errors.StoreNotFound`) and a database
+without the library's tables too (:class:`~kam_domain.errors.NotAKamStore`). The built-in
+adapters honour :data:`READ_ONLY_KEY` in their factories for the last two.
+
 Two settings apply to every backend and are handled here rather than by each adapter:
 encryption at rest (eventsourcing's AES-GCM cipher, on when a key is given) and compression
 (zlib). A key may come from the facade's ``cipher_key`` keyword, the URL's ``cipher_key``
@@ -28,6 +34,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, MapperDeseria
 
 from kam_domain.errors import (
     InvalidStoreUrl,
+    StoreParameterOutOfRange,
     StoreUnavailable,
     StoreUnreadable,
     UnknownStoreScheme,
@@ -38,10 +45,12 @@ __all__ = [
     "CIPHER_KEY_ENV_VAR",
     "COMMON_OPTIONS",
     "DEFAULT_STORE",
+    "READ_ONLY_KEY",
     "STORE_ENV_VAR",
     "StorageAdapter",
     "StoreUrl",
     "available_schemes",
+    "bounded_parameter",
     "check_readable",
     "new_cipher_key",
     "resolve_store",
@@ -52,6 +61,8 @@ STORE_ENV_VAR = "KAM_STORE"
 CIPHER_KEY_ENV_VAR = "KAM_CIPHER_KEY"
 DEFAULT_STORE = "sqlite:///kam.db"
 ENTRY_POINT_GROUP = "kam_domain.storage"
+#: The environment key telling an adapter's factory that the store is opened for reading only.
+READ_ONLY_KEY = "KAM_READ_ONLY"
 
 #: Query parameters every backend accepts; the adapters declare their own in ``options``.
 COMMON_OPTIONS = frozenset({"cipher_key", "compress"})
@@ -140,6 +151,9 @@ class StorageAdapter(Protocol):
 
     An adapter may also declare ``options``, the query parameters it understands; the URL is
     then refused when it carries any other (besides :data:`COMMON_OPTIONS`), so typos surface.
+    And it may provide ``read_only_environment(url)``: the settings that open the store for
+    reading only (see :func:`store_settings`); without it, reading opens the store with
+    ``CREATE_TABLE=no``, and the adapter alone answers for writing nothing.
     """
 
     scheme: str
@@ -185,14 +199,24 @@ def store_settings(
     *,
     cipher_key: str | None = None,
     compress: bool | None = None,
+    read_only: bool = False,
 ) -> dict[str, str]:
     """The eventsourcing environment for ``url``: the adapter's settings, cipher, compressor.
 
     ``cipher_key`` and ``compress`` (the facade's keywords) win over the URL's parameters;
-    a key from neither is taken from ``$KAM_CIPHER_KEY``.
+    a key from neither is taken from ``$KAM_CIPHER_KEY``. ``read_only``: settings under
+    which the store is read and never created, upgraded or written (what every reading
+    command uses).
     """
     _check_options(url, adapter)
-    settings = adapter.environment(url)
+    if read_only:
+        reading: Callable[[StoreUrl], dict[str, str]] | None = getattr(
+            adapter, "read_only_environment", None
+        )
+        settings = adapter.environment(url) if reading is None else reading(url)
+        settings.update({"CREATE_TABLE": "no", READ_ONLY_KEY: "yes"})
+    else:
+        settings = adapter.environment(url)
     settings.update(_codec(url, cipher_key, compress))
     return settings
 
@@ -222,6 +246,23 @@ def check_readable(url: StoreUrl, recorder: ApplicationRecorder, mapper: Mapper[
             "compression setting; open the store with the ones it was written with"
         )
         raise StoreUnreadable(msg) from error
+
+
+def bounded_parameter(url: StoreUrl, name: str, default: str, *, low: int, high: int) -> str:
+    """The URL's whole-number parameter ``name`` (else ``default``), from ``low`` to ``high``.
+
+    Bounded so that a typo cannot open a thousand connections, wait for hours or loop without
+    pause: :class:`StoreParameterOutOfRange` names the parameter and its range.
+    """
+    value = url.query.get(name, default)
+    # ASCII digits only: str.isdigit() also takes other scripts' digits and superscripts.
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+        msg = f"store: {url}: {name} must be a whole number from {low} to {high}, not {value!r}"
+        raise StoreParameterOutOfRange(msg)
+    if not low <= int(value) <= high:
+        msg = f"store: {url}: {name} must be from {low} to {high}, not {int(value)}"
+        raise StoreParameterOutOfRange(msg)
+    return str(int(value))
 
 
 def _check_options(url: StoreUrl, adapter: StorageAdapter) -> None:

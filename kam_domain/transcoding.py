@@ -16,7 +16,17 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import attrs
-from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding
+from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import (
+    JSONTranscoder,
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    Transcoding,
+)
+
+from kam_domain.errors import StoreUnreadable, UnregisteredTopic, ValidationError
+from kam_domain.topics import is_aggregate_topic, is_event_topic
 
 __all__ = [
     "EventMapper",
@@ -158,15 +168,49 @@ def restore_tuples(value: Any) -> Any:
 
 
 class EventMapper(Mapper[UUID]):
-    """eventsourcing's mapper, giving back the tuples that events declared."""
+    """eventsourcing's mapper, decoding only the registered event types (see
+    :mod:`kam_domain.topics`) and giving back the tuples that events declared.
+
+    A stored value the library's types refuse (an amount beyond the bounds, say: see
+    :mod:`kam_domain.bounds`) is reported as :class:`~kam_domain.errors.StoreUnreadable`,
+    naming the record, version and event, instead of surfacing from deep inside a report.
+    """
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        event = super().to_domain_event(stored_event)
+        # Checked before eventsourcing resolves the topic, which would import its module.
+        if not is_event_topic(stored_event.topic):
+            raise UnregisteredTopic(_where(stored_event), stored_event.topic)
+        try:
+            event = super().to_domain_event(stored_event)
+        except (ValidationError, MapperDeserialisationError) as error:
+            refused = error.__cause__ if isinstance(error.__cause__, ValidationError) else None
+            if not isinstance(error, ValidationError) and refused is None:
+                raise
+            event_name = stored_event.topic.rpartition(":")[2]
+            msg = (
+                f"store: record {stored_event.originator_id} version"
+                f" {stored_event.originator_version} ({event_name}) holds a value the library"
+                f" refuses: {refused or error}"
+            )
+            raise StoreUnreadable(msg) from error
         state = event.__dict__
+        # A Created event names its aggregate's class, a snapshot its record's class, and
+        # eventsourcing resolves those topics when the record is rebuilt.
+        named = state.get("topic") if isinstance(event, Snapshot) else state.get("originator_topic")
+        if named is not None and not is_aggregate_topic(named):
+            raise UnregisteredTopic(_where(stored_event), str(named), "a record type")
         for name, value in state.items():
             if isinstance(value, list):
                 state[name] = restore_tuples(value)
         return event
+
+
+def _where(stored_event: StoredEvent) -> str:
+    """The stored event's position when it was read from the log, else its record and version."""
+    position = getattr(stored_event, "id", None)
+    if isinstance(position, int):
+        return f"position {position}"
+    return f"record {stored_event.originator_id} version {stored_event.originator_version}"
 
 
 def transcoded_classes() -> list[type]:

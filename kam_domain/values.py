@@ -18,7 +18,15 @@ from uuid import UUID, uuid4
 import attrs
 import pycountry
 
-from kam_domain.errors import CurrencyMismatch, ValidationError
+from kam_domain.bounds import (
+    AMOUNT_PLACES,
+    MAX_NUMBER_TEXT,
+    PERCENT_PLACES,
+    check_computable,
+    check_places,
+    check_text,
+)
+from kam_domain.errors import CurrencyMismatch, NumberOutOfRange, ValidationError
 from kam_domain.transcoding import transcoded
 
 __all__ = [
@@ -46,6 +54,8 @@ __all__ = [
     "TeamId",
     "Tier",
     "new_id",
+    "require_amount",
+    "require_percentage",
 ]
 
 TeamId = NewType("TeamId", UUID)
@@ -69,12 +79,23 @@ def new_id() -> UUID:
 
 
 def to_decimal(field: str, value: object) -> Decimal:
-    """Accept Decimal, int or a numeric string; refuse floats, which cannot hold money exactly."""
+    """Accept Decimal, int or a numeric string; refuse floats, which cannot hold money exactly.
+
+    The result is computable (see :mod:`kam_domain.bounds`): NaN, infinities, huge exponents and
+    numbers of 10^15 or more are refused before any arithmetic is done with them.
+    """
     if isinstance(value, bool | float):
         raise ValidationError(field, f"must be a Decimal, int or numeric string, not {value!r}")
     if isinstance(value, Decimal):
         result = value
-    elif isinstance(value, int | str):
+    elif isinstance(value, int):
+        # Checked before conversion: a huge int takes time and memory to turn into a Decimal.
+        if value.bit_length() > 64:
+            raise NumberOutOfRange(field, "must be less than 10^15 in magnitude")
+        result = Decimal(value)
+    elif isinstance(value, str):
+        if len(value) > MAX_NUMBER_TEXT:
+            raise NumberOutOfRange(field, f"must be at most {MAX_NUMBER_TEXT} characters long")
         try:
             result = Decimal(value)
         except InvalidOperation:
@@ -83,12 +104,12 @@ def to_decimal(field: str, value: object) -> Decimal:
         raise ValidationError(field, f"must be a Decimal, not {type(value).__name__}")
     if not result.is_finite():
         raise ValidationError(field, f"must be finite, not {result}")
-    return result
+    return check_computable(field, result)
 
 
 def _check_decimal(_: object, attribute: attrs.Attribute[Decimal], value: object) -> None:
-    if not isinstance(value, Decimal) or not value.is_finite():
-        raise ValidationError(attribute.name, f"must be a finite Decimal, not {value!r}")
+    # Runs on every amount, decoded ones included: what the store holds must be computable.
+    check_computable(attribute.name, value)  # type: ignore[arg-type]
 
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -118,8 +139,11 @@ class Money:
 
     @classmethod
     def of(cls, amount: Decimal | int | str, currency: str, *, field: str = "amount") -> Self:
-        """Build from a Decimal, int or numeric string, naming ``field`` in any error."""
-        return cls(to_decimal(field, amount), currency)
+        """Build from a Decimal, int or numeric string, naming ``field`` in any error.
+
+        At most :data:`~kam_domain.bounds.AMOUNT_PLACES` decimal places, under 10^15.
+        """
+        return cls(check_places(field, to_decimal(field, amount), AMOUNT_PLACES), currency)
 
     @classmethod
     def zero(cls, currency: str) -> Self:
@@ -190,8 +214,11 @@ class Percentage:
 
     @classmethod
     def of(cls, value: Decimal | int | str, *, field: str = "percentage") -> Self:
-        """Build from a Decimal, int or numeric string, naming ``field`` in any error."""
-        number = to_decimal(field, value)
+        """Build from a Decimal, int or numeric string, naming ``field`` in any error.
+
+        At most :data:`~kam_domain.bounds.PERCENT_PLACES` decimal places.
+        """
+        number = check_places(field, to_decimal(field, value), PERCENT_PLACES)
         if not Decimal(0) <= number <= Decimal(100):
             raise ValidationError(field, f"must be between 0 and 100, not {number}")
         return cls(number)
@@ -202,6 +229,25 @@ class Percentage:
 
     def __str__(self) -> str:
         return f"{self.value}%"
+
+
+def require_amount(field: str, value: object, *, positive: bool = False) -> Money:
+    """``value`` as an amount a command accepts: Money with at most AMOUNT_PLACES places
+    (and more than zero, if ``positive``)."""
+    if not isinstance(value, Money):
+        raise ValidationError(field, f"must be Money, not {type(value).__name__}")
+    check_places(field, value.amount, AMOUNT_PLACES)
+    if positive and value.amount <= 0:
+        raise ValidationError(field, f"must be more than zero, not {value}")
+    return value
+
+
+def require_percentage(field: str, value: object) -> Percentage:
+    """``value`` as a percentage a command accepts: at most PERCENT_PLACES places."""
+    if not isinstance(value, Percentage):
+        raise ValidationError(field, f"must be a Percentage, not {value!r}")
+    check_places(field, value.value, PERCENT_PLACES)
+    return value
 
 
 _PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4]))?$")
@@ -366,11 +412,12 @@ class Actor:
 
     @classmethod
     def policy(cls, name: str, version: int) -> Self:
-        return cls(ActorKind.POLICY, f"{name}@{version}")
+        return cls(ActorKind.POLICY, check_text("actor", f"{name}@{version}"))
 
     @classmethod
     def system(cls, name: str) -> Self:
-        return cls(ActorKind.SYSTEM, name)
+        # Checked here, not on the field: actors decoded from the store are taken as stored.
+        return cls(ActorKind.SYSTEM, check_text("actor", name))
 
     @property
     def member_id(self) -> MemberId | None:

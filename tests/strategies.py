@@ -137,3 +137,21 @@ __all__ = [
     "texts",
     "utc_datetimes",
 ]
+
+#: Amounts a command accepts: under 10^15, at most four decimal places.
+accepted_amounts = st.decimals(
+    min_value=Decimal("-999999999999999.9999"),
+    max_value=Decimal("999999999999999.9999"),
+    allow_nan=False,
+    allow_infinity=False,
+    places=4,
+)
+#: Numbers no tool can compute with or print in reasonable time: huge or tiny exponents, NaN,
+#: infinities, and ten to the fifteenth or more.
+hostile_numbers = st.one_of(
+    st.sampled_from(["1e100000000", "-1e100000000", "1e-100000000", "NaN", "sNaN", "Infinity"]),
+    st.integers(min_value=15, max_value=10**9).map(lambda e: f"{'-' if e % 2 else ''}1e{e}"),
+    st.integers(min_value=29, max_value=10**9).map(lambda e: f"1e-{e}"),
+)
+#: Characters a terminal or a layout engine acts on: controls, format characters, surrogates.
+unsafe_characters = st.characters(categories=["Cc", "Cf", "Cs"])

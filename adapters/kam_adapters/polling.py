@@ -26,16 +26,23 @@ __all__ = ["DEFAULT_POLL_INTERVAL", "PollingSubscription", "Subscribable", "poll
 DEFAULT_POLL_INTERVAL = 0.2
 #: The longest interval accepted: beyond it a worker would look stuck.
 MAX_POLL_INTERVAL = 60.0
+#: The shortest: below it a waiting process would spin on the database.
+MIN_POLL_INTERVAL = 0.01
 
 
 def poll_interval(text: str) -> float:
-    """``text`` as a poll interval in seconds; ValueError unless a number in (0, 60]."""
-    msg = f"must be a number of seconds above 0 and at most {MAX_POLL_INTERVAL:g}, not {text!r}"
+    """``text`` as a poll interval in seconds; ValueError unless a number in [0.01, 60]."""
+    msg = (
+        f"must be a number of seconds from {MIN_POLL_INTERVAL:g} to {MAX_POLL_INTERVAL:g},"
+        f" not {text[:20]!r}"
+    )
+    if len(text) > 20:
+        raise ValueError(msg)
     try:
         value = float(text)
     except ValueError:
         raise ValueError(msg) from None
-    if not 0 < value <= MAX_POLL_INTERVAL:
+    if not MIN_POLL_INTERVAL <= value <= MAX_POLL_INTERVAL:
         raise ValueError(msg)
     return value
 

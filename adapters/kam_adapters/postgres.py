@@ -22,6 +22,12 @@ default 5), ``lock_timeout`` (seconds, 0 = wait), ``pre_ping`` (yes/no), ``creat
 (yes/no: with ``no`` the store must already be at this library's version, for hosts whose
 runtime role may not create tables), plus the common ``cipher_key`` and ``compress``.
 Without a password in the URL, libpq's own ``PGPASSWORD`` or ``~/.pgpass`` apply.
+
+Opened for reading (:meth:`PostgresAdapter.read_only_environment`, what every reading command
+uses), nothing is created or upgraded and every session is read-only
+(``default_transaction_read_only``), so a role that may only SELECT is enough; a missing
+schema is refused (a mistyped name must not become a new, empty store), and a schema without
+the library's tables is refused as not a kam store.
 """
 
 from __future__ import annotations
@@ -52,11 +58,11 @@ from eventsourcing.persistence import (
     ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.utils import Environment, EnvType, retry
+from eventsourcing.utils import Environment, EnvType, retry, strtobool
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from kam_domain.errors import InvalidStoreUrl
+from kam_domain.errors import InvalidStoreUrl, NotAKamStore, StoreNotFound
 from kam_domain.ledger import (
     CHAIN_FORMAT,
     GENESIS,
@@ -67,7 +73,7 @@ from kam_domain.ledger import (
     seal,
     timestamps_of,
 )
-from kam_domain.storage import StoreUrl
+from kam_domain.storage import READ_ONLY_KEY, StoreUrl, bounded_parameter
 
 __all__ = [
     "DEFAULT_SCHEMA",
@@ -103,6 +109,14 @@ _DEFAULTS = {
     "connect_timeout": "5",
     "lock_timeout": "0",
 }
+#: The range of each numeric parameter: connections (a server allows some hundred in all) and
+#: seconds (a connection or lock wait of more than minutes would look like a hang).
+_RANGES = {
+    "pool_size": (1, 100),
+    "max_overflow": (1, 100),
+    "connect_timeout": (1, 300),
+    "lock_timeout": (0, 3600),
+}
 
 
 class PostgresAdapter:
@@ -133,10 +147,15 @@ class PostgresAdapter:
             "CREATE_TABLE": _yes_no(url, "create", "yes"),
         }
         for name, default in _DEFAULTS.items():
-            value = url.query.get(name, default)
-            if not value.isdigit() or (name != "lock_timeout" and int(value) == 0):
-                raise InvalidStoreUrl(f"store: {url}: {name} must be a positive whole number")
+            low, high = _RANGES[name]
+            value = bounded_parameter(url, name, default, low=low, high=high)
             env[f"POSTGRES_{name.upper()}"] = value
+        return env
+
+    def read_only_environment(self, url: StoreUrl) -> dict[str, str]:
+        """The settings that open the schema for reading only (checked when it is opened)."""
+        env = self.environment(url)
+        env.update({"CREATE_TABLE": "no", READ_ONLY_KEY: "yes"})
         return env
 
 
@@ -446,8 +465,15 @@ class Factory(es_postgres.PostgresFactory):
         self.connect_kwargs: dict[str, Any] = self.datastore.pool.kwargs  # type: ignore[assignment]
         self.connect_kwargs["connect_timeout"] = max(connect_timeout, 2)
         self.connect_kwargs["application_name"] = f"kam-domain/{schema}"[:63]
+        self.read_only = bool(strtobool(self.env.get(READ_ONLY_KEY) or "no"))
+        if self.read_only:
+            # The pool opens its connections later, with these arguments: the server itself
+            # then refuses any write, whatever the role may do.
+            self.connect_kwargs["options"] = "-c default_transaction_read_only=on"
         try:
             with self._connection() as conn:
+                if self.read_only:
+                    _require_store(conn, schema, self.env.get(self.POSTGRES_DBNAME) or "")
                 if self.env_create_table():
                     upgrade(conn, schema)
                 else:
@@ -466,7 +492,12 @@ class Factory(es_postgres.PostgresFactory):
 
     def process_recorder(self) -> ProcessRecorder:
         with self._serialised():
-            return super().process_recorder()
+            recorder = super().process_recorder()
+        if self.read_only:
+            assert isinstance(recorder, es_postgres.PostgresApplicationRecorder)
+            with self._connection() as conn:
+                _require_table(conn, self.datastore.schema, recorder.events_table_name)
+        return recorder
 
     def tracking_recorder(self, tracking_recorder_class: Any = None) -> Any:
         with self._serialised():
@@ -560,6 +591,28 @@ def schema_version(conn: psycopg.Connection[Any], schema: str) -> int | None:
         return None
     version = row["version"] if isinstance(row, dict) else row[0]
     return int(version)
+
+
+def _require_store(conn: psycopg.Connection[Any], schema: str, dbname: str) -> None:
+    """A store opened for reading: its schema exists and is the library's."""
+    found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+    if found is None:
+        msg = (
+            f"store: database {dbname} has no schema {schema} (a reading command never "
+            "creates one; is the name right?)"
+        )
+        raise StoreNotFound(msg)
+    _require_table(conn, schema, VERSION_TABLE)
+
+
+def _require_table(conn: psycopg.Connection[Any], schema: str, table: str) -> None:
+    # pg_tables lists every table, whatever the role may read in it.
+    found = conn.execute(
+        "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = %s", (schema, table)
+    ).fetchone()
+    if found is None:
+        msg = f"store: schema {schema}: not a kam store (it has no {table} table)"
+        raise NotAKamStore(msg)
 
 
 def _require_current(conn: psycopg.Connection[Any], schema: str) -> None:

@@ -7,6 +7,11 @@ and recorders that write the hash chain and the as-of index of :mod:`kam_domain.
 same transaction as the events (tables ``stored_events_chain``, ``stored_events_chain_format``
 and ``stored_events_asof``). ``?mode=ro`` opens the file read-only (an auditor's copy): queries
 work and every command fails with :class:`~kam_domain.errors.StoreUnavailable`.
+
+Opened for reading (:meth:`SQLiteAdapter.read_only_environment`, what every reading command
+uses), the file is opened with SQLite's ``mode=ro`` whatever the URL says: a missing file is
+refused instead of created, its journal mode is left as it is, and a file without the
+library's tables is refused as not a kam store.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 from uuid import UUID
 
 import eventsourcing.sqlite as es_sqlite
@@ -37,10 +42,16 @@ from eventsourcing.persistence import (
     ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.utils import Environment, EnvType
+from eventsourcing.utils import Environment, EnvType, strtobool
 
 from kam_adapters.polling import DEFAULT_POLL_INTERVAL, Subscribable, poll_interval
-from kam_domain.errors import InvalidStoreUrl, StoreUnavailable
+from kam_domain.errors import (
+    InvalidStoreUrl,
+    NotAKamStore,
+    StoreNotFound,
+    StoreParameterOutOfRange,
+    StoreUnavailable,
+)
 from kam_domain.ledger import (
     CHAIN_FORMAT,
     GENESIS,
@@ -51,7 +62,7 @@ from kam_domain.ledger import (
     seal,
     timestamps_of,
 )
-from kam_domain.storage import StoreUrl
+from kam_domain.storage import READ_ONLY_KEY, StoreUrl, bounded_parameter
 
 __all__ = [
     "Factory",
@@ -93,7 +104,12 @@ def translated(error: sqlite3.Error) -> PersistenceError:
 class ConnectionPool(es_sqlite.SQLiteConnectionPool):
     """eventsourcing's pool; a failure while a connection is set up is translated too."""
 
+    #: Opened for reading only: the file's journal mode is not switched to WAL (a write).
+    read_only = False
+
     def _create_connection(self) -> es_sqlite.SQLiteConnection:
+        if self.read_only:
+            self.is_journal_mode_wal = True  # what eventsourcing checks before switching
         try:
             return super()._create_connection()
         except sqlite3.Error as error:
@@ -410,6 +426,8 @@ class Factory(es_sqlite.SQLiteFactory):
             pre_ping=given.pre_ping,
         )
         given.close()
+        self.read_only = bool(strtobool(self.env.get(READ_ONLY_KEY) or "no"))
+        self.datastore.pool.read_only = self.read_only
         # SQLite cannot notify other processes: subscriptions poll (see kam_adapters.polling).
         self.poll_interval = float(self.env.get(POLL_INTERVAL_KEY) or DEFAULT_POLL_INTERVAL)
 
@@ -417,13 +435,34 @@ class Factory(es_sqlite.SQLiteFactory):
         recorder = super().application_recorder()
         assert isinstance(recorder, Subscribable)
         recorder.poll_interval = self.poll_interval
+        self._require_store(recorder)
         return recorder
 
     def process_recorder(self) -> ProcessRecorder:
         recorder = super().process_recorder()
         assert isinstance(recorder, Subscribable)
         recorder.poll_interval = self.poll_interval
+        self._require_store(recorder)
         return recorder
+
+    def _require_store(self, recorder: object) -> None:
+        """Opened for reading, the file must hold the library's events table."""
+        if not self.read_only:
+            return
+        assert isinstance(recorder, es_sqlite.SQLiteApplicationRecorder)
+        name = recorder.events_table_name
+        where = _file_of(self.datastore.pool.db_name)
+        try:
+            with self.datastore.transaction(commit=False) as c:
+                c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+                found = c.fetchone() is not None
+        except (sqlite3.DatabaseError, DatabaseError) as error:
+            # A file that is not an SQLite database fails its first query.
+            msg = f"store: {where}: not a kam store ({error})"
+            raise NotAKamStore(msg) from error
+        if not found:
+            msg = f"store: {where}: not a kam store (the database has no {name} table)"
+            raise NotAKamStore(msg)
 
 
 class SQLiteAdapter:
@@ -431,13 +470,7 @@ class SQLiteAdapter:
     options = frozenset({"lock_timeout", "mode", "poll_interval"})
 
     def environment(self, url: StoreUrl) -> dict[str, str]:
-        if url.host:
-            msg = f"store: {url} names a host; write sqlite:///relative.db or sqlite:////abs.db"
-            raise InvalidStoreUrl(msg)
-        # As in SQLAlchemy: three slashes then a relative path, four for an absolute one.
-        path = url.path[1:] if url.path.startswith("/") else url.path
-        if not path:
-            raise InvalidStoreUrl(f"store: {url} names no database file")
+        path = _path(url)
         if path != ":memory:":
             parent = Path(path).parent
             if not parent.is_dir():
@@ -451,20 +484,46 @@ class SQLiteAdapter:
         elif mode != "rw":
             raise InvalidStoreUrl(f"store: {url}: mode must be ro or rw, not {mode!r}")
         if "lock_timeout" in url.query:
-            env["SQLITE_LOCK_TIMEOUT"] = _whole_number(url, "lock_timeout")
+            # Seconds: more than an hour's wait for a lock would look like a hang.
+            env["SQLITE_LOCK_TIMEOUT"] = bounded_parameter(
+                url, "lock_timeout", "", low=0, high=3600
+            )
         if "poll_interval" in url.query:
             try:
                 env[POLL_INTERVAL_KEY] = str(poll_interval(url.query["poll_interval"]))
             except ValueError as error:
-                raise InvalidStoreUrl(f"store: {url}: poll_interval {error}") from None
+                msg = f"store: {url}: poll_interval {error}"
+                raise StoreParameterOutOfRange(msg) from None
+        return env
+
+    def read_only_environment(self, url: StoreUrl) -> dict[str, str]:
+        """The settings that open the file for reading only; a missing file is refused."""
+        env = self.environment(url)
+        path = _path(url)
+        if path == ":memory:":
+            raise StoreNotFound(f"store: {url}: an in-memory database holds no store to read")
+        if not Path(path).is_file():
+            msg = f"store: {url}: no database file {path} (a reading command never creates one)"
+            raise StoreNotFound(msg)
+        env["SQLITE_DBNAME"] = f"file:{quote(path)}?mode=ro"
         return env
 
 
-def _whole_number(url: StoreUrl, name: str) -> str:
-    value = url.query[name]
-    if not value.isdigit():
-        raise InvalidStoreUrl(f"store: {url}: {name} must be a whole number, not {value!r}")
-    return value
+def _file_of(db_name: str) -> str:
+    """The file a read-only ``file:…?mode=ro`` name opens."""
+    return unquote(db_name.removeprefix("file:").removesuffix("?mode=ro"))
+
+
+def _path(url: StoreUrl) -> str:
+    """The database file a URL names (or ``:memory:``)."""
+    if url.host:
+        msg = f"store: {url} names a host; write sqlite:///relative.db or sqlite:////abs.db"
+        raise InvalidStoreUrl(msg)
+    # As in SQLAlchemy: three slashes then a relative path, four for an absolute one.
+    path = url.path[1:] if url.path.startswith("/") else url.path
+    if not path:
+        raise InvalidStoreUrl(f"store: {url} names no database file")
+    return path
 
 
 adapter = SQLiteAdapter()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Self
 from uuid import UUID, uuid4, uuid5
@@ -17,11 +19,28 @@ from uuid import UUID, uuid4, uuid5
 import attrs
 from eventsourcing.domain import Aggregate
 
-from kam_domain.errors import TimestampOutOfOrder, ValidationError
+from kam_domain.bounds import check_text
+from kam_domain.errors import (
+    MemberInactive,
+    NotOnTeam,
+    NotYourCredentials,
+    TimestampOutOfOrder,
+    ValidationError,
+)
 from kam_domain.transcoding import restore_tuples, transcoded
-from kam_domain.values import Actor
+from kam_domain.values import Actor, ActorKind
 
-__all__ = ["KamAggregate", "Meta", "event_id", "require_text", "require_utc", "utc_now"]
+__all__ = [
+    "ONE_LINE",
+    "KamAggregate",
+    "Meta",
+    "authorise",
+    "event_id",
+    "guarded_commands",
+    "require_text",
+    "require_utc",
+    "utc_now",
+]
 
 
 def utc_now() -> datetime:
@@ -37,16 +56,33 @@ def require_utc(field: str, moment: object) -> datetime:
     return moment.astimezone(UTC)
 
 
-def require_text(field: str, value: object, *, max_length: int = 500) -> str:
-    """Return ``value`` stripped; refuse non-strings, empty strings and very long ones."""
+def require_text(
+    field: str, value: object, *, max_length: int = 500, multiline: bool | None = None
+) -> str:
+    """Return ``value`` stripped; refuse non-strings, empty strings, very long ones, and unsafe
+    characters (:func:`kam_domain.bounds.check_text`).
+
+    ``multiline``: whether line breaks and tabs are allowed; by default, in free text (longer
+    than :data:`ONE_LINE` characters allowed: plans, descriptions, notes, comments) and not in
+    names, labels and reasons.
+    """
     if not isinstance(value, str):
         raise ValidationError(field, f"must be a string, not {type(value).__name__}")
+    if len(value) > 4 * max_length:
+        # Checked before anything walks the text.
+        raise ValidationError(field, f"must be at most {max_length} characters")
     text = value.strip()
     if not text:
         raise ValidationError(field, "must not be empty")
     if len(text) > max_length:
         raise ValidationError(field, f"must be at most {max_length} characters")
-    return text
+    return check_text(
+        field, text, multiline=max_length > ONE_LINE if multiline is None else multiline
+    )
+
+
+#: The longest text kept to one line: names, labels, reasons.
+ONE_LINE = 500
 
 
 # Policies and replay ask each event for its id many times over; a uuid5 is a SHA-1.
@@ -84,8 +120,96 @@ class Meta:
         return cls(actor, at or utc_now(), correlation_id or command_id, command_id)
 
 
+def authorise(
+    meta: object, by: object, team_id: object, *, optional: bool = False, field: str = "actor"
+) -> None:
+    """The one authorisation guard: may the command's actor act with the credentials ``by``?
+
+    Every command whose actor acts with credentials runs it before anything else (the aggregate
+    base wraps them). Each condition has its exception: credentials that are not the acting
+    member's (:class:`NotYourCredentials`), of another team (:class:`NotOnTeam`), of a member
+    who has left (:class:`MemberInactive`). Which roles and how much authority a command needs
+    the command itself says (:class:`RoleRequired`, :class:`AuthorityExceeded`).
+    ``optional``: the command also runs without credentials, for a policy or a system actor.
+    ``field`` names the credentials in messages (``approver`` for an approval).
+    """
+    if not isinstance(meta, Meta):
+        raise ValidationError("meta", f"must be Meta, not {type(meta).__name__}")
+    if by is None:
+        if not optional:
+            raise ValidationError(field, "this command needs the acting member's credentials")
+        if meta.actor.kind is ActorKind.MEMBER:
+            msg = "a member acts with their credentials; only a policy or system omits them"
+            raise ValidationError(field, msg)
+        return
+    from kam_domain.aggregates.credentials import Credentials
+
+    if not isinstance(by, Credentials):
+        raise ValidationError(field, f"must be Credentials, not {type(by).__name__}")
+    # A policy or system acts on a member's authority (an approval under the KAM's own grant);
+    # a member acts only as themselves.
+    if meta.actor.kind is ActorKind.MEMBER and meta.actor.member_id != by.member_id:
+        msg = f"{field}: {meta.actor} cannot act with the credentials of {by.name} ({by.member_id})"
+        raise NotYourCredentials(msg)
+    if team_id is not None and by.team_id != team_id:
+        raise NotOnTeam(f"{field}: {by.name} is not on team {team_id}")
+    if not by.active:
+        raise MemberInactive(f"{field}: {by.name} ({by.member_id}) has left the team")
+
+
+def guarded_commands(cls: type) -> dict[str, bool]:
+    """The commands of ``cls`` whose actor acts with credentials: name -> whether optional.
+
+    A command is a public method (or class method) whose parameters go ``meta``, then the
+    acting member's credentials (annotated ``Credentials``, or ``Credentials | None``).
+    """
+    found = {}
+    for name, member in vars(cls).items():
+        function = member.__func__ if isinstance(member, classmethod) else member
+        if name.startswith("_") or not inspect.isfunction(function):
+            continue
+        parameters = list(inspect.signature(function).parameters.values())[1:]
+        if len(parameters) < 2 or parameters[0].name != "meta":
+            continue
+        annotation = str(parameters[1].annotation)
+        if annotation.split(" | ")[0] == "Credentials":
+            found[name] = annotation.endswith("| None")
+    return found
+
+
+def _guard(function: Callable[..., Any], *, optional: bool, bound: bool) -> Callable[..., Any]:
+    signature = inspect.signature(function)
+    acting = list(signature.parameters)[2]
+    field = "actor" if acting == "by" else acting
+
+    @functools.wraps(function)
+    def guarded(owner: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind_partial(owner, *args, **kwargs).arguments
+        team_id = owner.authorising_team() if bound else arguments.get("team_id")
+        by = arguments.get(acting)
+        authorise(arguments.get("meta"), by, team_id, optional=optional, field=field)
+        return function(owner, *args, **kwargs)
+
+    return guarded
+
+
 class KamAggregate(Aggregate):
     """Base of the four aggregates: metadata on every event, effective time, ordered history."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Every command that takes the actor's credentials passes the one guard first.
+        for name, optional in guarded_commands(cls).items():
+            member = vars(cls)[name]
+            if isinstance(member, classmethod):
+                wrapped = _guard(member.__func__, optional=optional, bound=False)
+                setattr(cls, name, classmethod(wrapped))
+            else:
+                setattr(cls, name, _guard(member, optional=optional, bound=True))
+
+    def authorising_team(self) -> Any:
+        """The team whose members may act on this record (a team's own id, for a team)."""
+        return getattr(self, "team_id", None)
 
     class Event(Aggregate.Event):
         actor: Actor

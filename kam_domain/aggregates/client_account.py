@@ -21,6 +21,7 @@ import attrs
 
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text, require_utc
 from kam_domain.aggregates.credentials import Credentials
+from kam_domain.bounds import PERCENT_PLACES, check_places, check_whole
 from kam_domain.errors import (
     AccountNotKey,
     AgreementNotFound,
@@ -32,7 +33,7 @@ from kam_domain.errors import (
     InvoiceNotFound,
     NoAccountableManager,
     NotAssignedToAccount,
-    NotAuthorised,
+    NotOnTeam,
     PaymentExceedsBalance,
     SupervisorRequired,
     ValidationError,
@@ -54,6 +55,7 @@ from kam_domain.values import (
     Severity,
     TeamId,
     Tier,
+    require_amount,
     to_decimal,
 )
 
@@ -574,11 +576,10 @@ class ClientAccount(KamAggregate):
         """A director, KAM, representative or the senior admin manager registers a client."""
         _check_credentials("actor", by)
         by.require_role("actor", *REGISTRAR_ROLES)
-        _check_actor_is(meta, by)
         _check_id("account_id", account_id)
         _check_id("team_id", team_id)
         if by.team_id != team_id:
-            raise NotAuthorised(f"actor: {by.name} is not a member of team {team_id}")
+            raise NotOnTeam(f"actor: {by.name} is not a member of team {team_id}")
         name = require_text("name", name, max_length=200)
         industry = require_text("industry", industry, max_length=200)
         region = require_text("region", region, max_length=200)
@@ -962,8 +963,7 @@ class ClientAccount(KamAggregate):
         """
         self._check_decider(meta, by, *ESCALATOR_ROLES)
         self._check_party("to", to, *_ANYONE)
-        if not isinstance(level, int) or isinstance(level, bool) or level < 1:
-            raise ValidationError("level", f"must be a whole number ≥ 1, not {level!r}")
+        check_whole("level", level, low=1, high=MAX_ESCALATION_LEVEL)
         reason = require_text("reason", reason)
         case = self._case(case_id)
         if not case.is_open:
@@ -1004,7 +1004,7 @@ class ClientAccount(KamAggregate):
     ) -> None:
         """Record a satisfaction score from 0 to 100 (Decimal, int or numeric string)."""
         self._check_actor(meta, by, *SURVEYOR_ROLES)
-        value = to_decimal("score", score)
+        value = check_places("score", to_decimal("score", score), PERCENT_PLACES)
         if not Decimal(0) <= value <= Decimal(100):
             raise ValidationError("score", f"must be between 0 and 100, not {value}")
         text = None if comment is None else require_text("comment", comment, max_length=_LONG_TEXT)
@@ -1122,7 +1122,6 @@ class ClientAccount(KamAggregate):
         _check_credentials("actor", by)
         assert isinstance(by, Credentials)
         by.require_role("actor", *roles)
-        _check_actor_is(meta, by)
         self._check_team("actor", by)
         return by
 
@@ -1145,7 +1144,7 @@ class ClientAccount(KamAggregate):
     def _check_team(self, field: str, member: Credentials) -> None:
         if member.team_id != self.team_id:
             msg = f"{field}: {member.name} is not on the team of account {self.name!r}"
-            raise NotAuthorised(msg)
+            raise NotOnTeam(msg)
 
     def _check_director_or_account_kam(self, meta: Meta, by: Credentials) -> None:
         self._check_actor(meta, by, *_DIRECTORS, _KAM)
@@ -1223,13 +1222,6 @@ def _check_credentials(field: str, value: object) -> None:
         raise ValidationError(field, f"must be Credentials, not {type(value).__name__}")
 
 
-def _check_actor_is(meta: Meta, by: Credentials) -> None:
-    """A member's command carries that member's own credentials, not someone else's."""
-    if meta.actor.kind is ActorKind.MEMBER and meta.actor.member_id != by.member_id:
-        msg = f"credentials of {by.name} do not belong to the acting {meta.actor}"
-        raise ValidationError("actor", msg)
-
-
 def _check_id(field: str, value: object) -> None:
     if not isinstance(value, UUID):
         raise ValidationError(field, f"must be a UUID, not {value!r}")
@@ -1240,12 +1232,12 @@ def _check_period(period: object) -> None:
         raise ValidationError("period", f"must be a Period, not {period!r}")
 
 
+#: The highest escalation level a case may reach (each level hands it one rank up).
+MAX_ESCALATION_LEVEL = 100
+
+
 def _positive(field: str, value: object) -> Money:
-    if not isinstance(value, Money):
-        raise ValidationError(field, f"must be Money, not {type(value).__name__}")
-    if value.amount <= 0:
-        raise ValidationError(field, f"must be more than zero, not {value}")
-    return value
+    return require_amount(field, value, positive=True)
 
 
 def _check_strategies(strategies: object) -> AccountStrategies:

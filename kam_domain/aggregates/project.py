@@ -22,6 +22,7 @@ import attrs
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text, require_utc
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import APPROVER_ROLES
+from kam_domain.bounds import check_whole
 from kam_domain.errors import (
     AlreadyDecided,
     AlreadyExists,
@@ -30,6 +31,7 @@ from kam_domain.errors import (
     InvalidTransition,
     MarginBelowMinimum,
     NotAuthorised,
+    NotOnTeam,
     PriceBelowFloor,
     QuoteNotFound,
     RiskNotFound,
@@ -50,6 +52,8 @@ from kam_domain.values import (
     Role,
     Severity,
     TeamId,
+    require_amount,
+    require_percentage,
 )
 
 __all__ = [
@@ -639,7 +643,6 @@ class Project(KamAggregate):
         _require_uuid("team_id", team_id)
         _require_uuid("account_id", account_id)
         _require_credentials("actor", by)
-        _require_acting(meta, by)
         by.require_role(
             "actor", Role.SENIOR_SALES_DIRECTOR, Role.SALES_DIRECTOR, Role.KEY_ACCOUNT_MANAGER
         )
@@ -788,10 +791,7 @@ class Project(KamAggregate):
         """The project director plans implementation after signing; planning again replaces it."""
         self._require_project_director("actor", meta, by)
         planned = _planned_milestones(milestones)
-        if not isinstance(headcount, int) or isinstance(headcount, bool) or headcount <= 0:
-            raise ValidationError("headcount", f"must be a whole number above 0, not {headcount!r}")
-        if headcount > 100_000:
-            raise ValidationError("headcount", "must be at most 100000")
+        check_whole("headcount", headcount, low=1, high=100_000)
         self._require_open()
         if self.status not in (ProjectStatus.CONTRACTED, ProjectStatus.IMPLEMENTING):
             msg = f"plan: comes after the contract is signed; the project is {self.status.value}"
@@ -908,8 +908,7 @@ class Project(KamAggregate):
         self._require_open()
         self._require_member("actor", meta, by)
         by.require_director("actor")
-        if not isinstance(minimum_margin, Percentage):
-            raise ValidationError("minimum_margin", "must be a Percentage")
+        require_percentage("minimum_margin", minimum_margin)
         reason = require_text("reason", reason)
         self._record(self.MinimumMarginSet, meta, minimum_margin=minimum_margin, reason=reason)
 
@@ -927,8 +926,7 @@ class Project(KamAggregate):
         self._require_member("actor", meta, by)
         by.require_role("actor", *REQUESTER_ROLES)
         _require_uuid("request_id", request_id)
-        if not isinstance(percentage, Percentage):
-            raise ValidationError("percentage", f"must be a Percentage, not {percentage!r}")
+        require_percentage("percentage", percentage)
         if percentage.value <= 0:
             raise ValidationError("percentage", "must be more than 0%")
         justification = require_text("justification", justification, max_length=2000)
@@ -1074,8 +1072,7 @@ class Project(KamAggregate):
         _require_uuid("quote_id", quote_id)
         vendor = require_text("vendor", vendor)
         list_price = self._money("list_price", list_price)
-        if not isinstance(discount, Percentage):
-            raise ValidationError("discount", f"must be a Percentage, not {discount!r}")
+        require_percentage("discount", discount)
         if quote_id in self.quotes:
             raise AlreadyExists(f"quote_id: {quote_id} was already recorded")
         self._record(
@@ -1198,7 +1195,6 @@ class Project(KamAggregate):
         """``by`` is an active member of this project's team, acting as themselves."""
         _require_credentials(field, by)
         assert isinstance(by, Credentials)
-        _require_acting(meta, by)
         by.require_active(field)
         _require_team(field, by, self.team_id)
 
@@ -1278,8 +1274,7 @@ class Project(KamAggregate):
 
     def _money(self, field: str, value: object) -> Money:
         """A positive amount in the project's currency."""
-        if not isinstance(value, Money):
-            raise ValidationError(field, f"must be Money, not {type(value).__name__}")
+        value = require_amount(field, value)
         if value.currency != self.currency:
             msg = f"must be in the project's currency {self.currency}, not {value.currency}"
             raise CurrencyMismatch(field, msg)
@@ -1319,17 +1314,9 @@ def _require_credentials(field: str, creds: object) -> None:
         raise ValidationError(field, f"must be Credentials, not {type(creds).__name__}")
 
 
-def _require_acting(meta: Meta, by: Credentials) -> None:
-    """A member acts with their own credentials; policies and systems act with anyone's."""
-    member_id = meta.actor.member_id
-    if member_id is not None and member_id != by.member_id:
-        msg = f"actor: {meta.actor} cannot act with the credentials of {by.name}"
-        raise NotAuthorised(msg)
-
-
 def _require_team(field: str, creds: Credentials, team_id: UUID) -> None:
     if creds.team_id != team_id:
-        raise NotAuthorised(f"{field}: {creds.name} is not on this project's team")
+        raise NotOnTeam(f"{field}: {creds.name} is not on this project's team")
 
 
 def _require_uuid(field: str, value: object) -> None:

@@ -28,11 +28,12 @@ import attrs
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import EvaluationStandard
+from kam_domain.bounds import PERCENT_PLACES, check_places
 from kam_domain.errors import (
     CurrencyMismatch,
     InvalidTransition,
     NoAccountableManager,
-    NotAuthorised,
+    NotOnTeam,
     PeriodNotClosed,
     RoleRequired,
     SignOffIncomplete,
@@ -51,6 +52,7 @@ from kam_domain.values import (
     Role,
     TargetId,
     TeamId,
+    require_amount,
     to_decimal,
 )
 
@@ -293,6 +295,12 @@ def _check_goals(field: str, goals: object) -> tuple[Goal, ...]:
             raise ValidationError(field, msg)
     if not items:
         raise ValidationError(field, "must set at least one metric")
+    for item in items:
+        # Checked here, where a command takes them: decoded goals are taken as computable.
+        if isinstance(item.value, Money):
+            require_amount(field, item.value)
+        else:
+            check_places(field, item.value, PERCENT_PLACES)
     metrics = [item.metric for item in items]
     if len(set(metrics)) != len(metrics):
         raise ValidationError(field, "must set each metric at most once")
@@ -1055,7 +1063,7 @@ def _check_party(field: str, creds: object, team_id: UUID) -> None:
         raise ValidationError(field, f"must be Credentials, not {type(creds).__name__}")
     creds.require_active(field)
     if creds.team_id != team_id:
-        raise NotAuthorised(f"{field}: {creds.name} is not on this target's team")
+        raise NotOnTeam(f"{field}: {creds.name} is not on this target's team")
 
 
 def _check_scope_kam(scope: TargetScope, kam: object, team_id: UUID) -> None:
@@ -1071,7 +1079,7 @@ def _check_scope_kam(scope: TargetScope, kam: object, team_id: UUID) -> None:
     if scope.kind is ScopeKind.MEMBER and kam.member_id != scope.id:
         raise ValidationError("kam", f"must be the credentials of member {scope.id}")
     if kam.team_id != team_id:
-        raise NotAuthorised(f"kam: {kam.name} is not on this target's team")
+        raise NotOnTeam(f"kam: {kam.name} is not on this target's team")
 
 
 def _check_parent(

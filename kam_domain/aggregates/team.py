@@ -19,11 +19,14 @@ import attrs
 
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text, require_utc
 from kam_domain.aggregates.credentials import Credentials
+from kam_domain.bounds import check_computable
 from kam_domain.errors import (
     AlreadyExists,
     GrantBeyondOwnAuthority,
+    GrantBeyondTopAuthority,
     InvalidTransition,
     MemberNotFound,
+    NumberOutOfRange,
     RoleRequired,
     ValidationError,
 )
@@ -37,6 +40,7 @@ from kam_domain.values import (
     Role,
     TeamId,
     Tier,
+    require_percentage,
 )
 
 __all__ = [
@@ -112,11 +116,20 @@ class AuthorityGrant:
 
 
 def _non_negative_int(
-    field: str,
+    field: str, high: int
 ) -> Callable[[object, attrs.Attribute[int], object], None]:
     def check(_: object, attribute: attrs.Attribute[int], value: object) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValidationError(field, f"{attribute.name} must be a whole number ≥ 0")
+        if value > high:
+            raise NumberOutOfRange(field, f"{attribute.name} must be at most {high}, not {value}")
+
+    return check
+
+
+def _computable(field: str) -> Callable[[object, attrs.Attribute[Decimal], object], None]:
+    def check(_: object, attribute: attrs.Attribute[Decimal], value: object) -> None:
+        check_computable(field, value)  # type: ignore[arg-type]
 
     return check
 
@@ -126,9 +139,9 @@ def _non_negative_int(
 class TierWeights:
     """How much of a KAM's capacity an account of each tier takes."""
 
-    strategic: int = attrs.field(default=3, validator=_non_negative_int("tier_weights"))
-    major: int = attrs.field(default=2, validator=_non_negative_int("tier_weights"))
-    standard: int = attrs.field(default=1, validator=_non_negative_int("tier_weights"))
+    strategic: int = attrs.field(default=3, validator=_non_negative_int("tier_weights", 1000))
+    major: int = attrs.field(default=2, validator=_non_negative_int("tier_weights", 1000))
+    standard: int = attrs.field(default=1, validator=_non_negative_int("tier_weights", 1000))
 
     def of(self, tier: Tier) -> int:
         return int(getattr(self, tier.value))
@@ -139,7 +152,7 @@ class TierWeights:
 class RatingBand:
     """A rating given to scores at or above ``min_score`` (e.g. ``A`` from 90)."""
 
-    min_score: Decimal
+    min_score: Decimal = attrs.field(validator=_computable("standard"))
     rating: str
 
 
@@ -149,6 +162,8 @@ def _check_weights(_: object, attribute: object, value: tuple[tuple[Metric, Deci
         raise ValidationError("standard", "weights must name each metric at most once")
     if any(not isinstance(w, Decimal) or w < 0 for _, w in value):
         raise ValidationError("standard", "weights must be Decimals ≥ 0")
+    for _, weight in value:
+        check_computable("standard", weight)
     if sum((w for _, w in value), Decimal(0)) != Decimal(100):
         raise ValidationError("standard", "weights must add up to 100")
 
@@ -181,9 +196,9 @@ class EvaluationStandard:
         converter=_descending,
         validator=_check_bands,
     )
-    action_threshold: Decimal = Decimal(60)
+    action_threshold: Decimal = attrs.field(default=Decimal(60), validator=_computable("standard"))
     #: Days after period end by which KAM and supervisor must sign off an evaluation.
-    sign_off_days: int = attrs.field(default=10, validator=_non_negative_int("standard"))
+    sign_off_days: int = attrs.field(default=10, validator=_non_negative_int("standard", 3660))
 
     def weight(self, metric: Metric) -> Decimal:
         return dict(self.weights).get(metric, Decimal(0))
@@ -262,6 +277,14 @@ class Team(KamAggregate):
         def apply(self, team: Team) -> None:
             team.grants[self.grant.grant_id] = self.grant
 
+    class TopAuthoritySet(KamAggregate.Event):
+        """The company changed the team's top authority: no grant may exceed it from now on."""
+
+        top_authority: Percentage
+
+        def apply(self, team: Team) -> None:
+            team.recorded_top_authority = self.top_authority
+
     class AuthorityRevoked(KamAggregate.Event):
         grant_id: GrantId
         reason: str
@@ -327,6 +350,8 @@ class Team(KamAggregate):
         self.members: IdMap[MemberId, Member] = IdMap()
         self.grants: IdMap[GrantId, AuthorityGrant] = IdMap()
         self.standards: list[tuple[datetime, EvaluationStandard]] = []
+        #: Set by TopAuthoritySet; until then the top authority is the formation's grant.
+        self.recorded_top_authority: Percentage | None = None
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -350,8 +375,7 @@ class Team(KamAggregate):
         region = require_text("region", region)
         director_name = require_text("director_name", director_name)
         _check_capacity("default_capacity", default_capacity)
-        if not isinstance(top_authority, Percentage):
-            raise ValidationError("top_authority", "must be a Percentage")
+        require_percentage("top_authority", top_authority)
         team = cls._start(
             cls.Formed,
             meta,
@@ -484,8 +508,7 @@ class Team(KamAggregate):
         ``by`` is the granting director's credentials; ``None`` means the company itself
         (a system actor), which alone may grant a senior sales director beyond another's limit.
         """
-        if not isinstance(max_discount, Percentage):
-            raise ValidationError("max_discount", "must be a Percentage")
+        require_percentage("max_discount", max_discount)
         start = meta.at if valid_from is None else require_utc("valid_from", valid_from)
         end = None if valid_until is None else require_utc("valid_until", valid_until)
         if end is not None and end <= start:
@@ -494,6 +517,12 @@ class Team(KamAggregate):
         if member.role not in APPROVER_ROLES:
             msg = f"member_id: a {member.role.label} cannot hold discount authority"
             raise RoleRequired(msg)
+        if max_discount > self.top_authority:
+            msg = (
+                f"max_discount: {max_discount} is above the team's top authority"
+                f" {self.top_authority}; the company raises that first (set_top_authority)"
+            )
+            raise GrantBeyondTopAuthority(msg)
         if grant_id in self.grants:
             raise AlreadyExists(f"grant_id: {grant_id} was already granted")
         if by is None:
@@ -510,6 +539,19 @@ class Team(KamAggregate):
                 raise GrantBeyondOwnAuthority(msg)
         grant = AuthorityGrant(grant_id, member_id, max_discount, start, end, str(meta.actor))
         self._record(self.AuthorityGranted, meta, grant=grant, grantor=by)
+
+    def set_top_authority(self, meta: Meta, top_authority: Percentage) -> None:
+        """The company (a system actor) sets the most any grant on the team may give.
+
+        Grants already made keep their limits; from then on nobody grants above it.
+        """
+        if meta.actor.kind is not ActorKind.SYSTEM:
+            msg = f"{meta.actor} cannot set the top authority; only the company (a system actor)"
+            raise RoleRequired(f"actor: {msg}")
+        require_percentage("top_authority", top_authority)
+        if top_authority == self.top_authority:
+            raise InvalidTransition(f"top_authority: it is already {top_authority}")
+        self._record(self.TopAuthoritySet, meta, top_authority=top_authority)
 
     def revoke_authority(
         self, meta: Meta, by: Credentials, grant_id: GrantId, *, reason: str
@@ -594,10 +636,26 @@ class Team(KamAggregate):
         by.require_director("actor")
         if not isinstance(standard, EvaluationStandard):
             raise ValidationError("standard", "must be an EvaluationStandard")
+        for band in standard.bands:
+            require_text("standard", band.rating, max_length=20)
         start = meta.at if effective_from is None else require_utc("effective_from", effective_from)
         self._record(self.EvaluationStandardSet, meta, standard=standard, effective_from=start)
 
     # -- queries -------------------------------------------------------------------------------
+
+    def authorising_team(self) -> TeamId:
+        return TeamId(self.id)
+
+    @property
+    def top_authority(self) -> Percentage:
+        """The most any grant on the team may give: as the company last set it, else the
+        senior sales director's grant at formation (a team's first grant)."""
+        # Records folded or snapshotted before the top authority was recorded lack the field.
+        recorded: Percentage | None = getattr(self, "recorded_top_authority", None)
+        if recorded is not None:
+            return recorded
+        first = next(iter(self.grants.values()))
+        return first.max_discount
 
     def credentials(self, member_id: MemberId, at: datetime) -> Credentials:
         """What ``member_id`` may do at ``at``: role, standing and the widest grant in force."""

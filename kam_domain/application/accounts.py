@@ -135,7 +135,7 @@ class AccountCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        """Make ``kam_id`` the accountable KAM: a director by hand, or a policy :class:`Actor`."""
+        """Make ``kam_id`` the accountable KAM: a director by hand, or a system :class:`Actor`."""
         account, team, meta, by = self._account_decision(account_id, actor, at, correlation_id)
         kam = self._credentials(team, kam_id, meta.at, "kam_id")
         account.assign_kam(meta, by, kam, reason=reason, decided_by=decided_by)
@@ -381,7 +381,7 @@ class AccountCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        """Escalate a case to member ``to``: by a member, or by a policy :class:`Actor`."""
+        """Escalate a case to member ``to``: by a member, or by a system :class:`Actor`."""
         account, team, meta, by = self._account_decision(account_id, actor, at, correlation_id)
         target = self._credentials(team, to, meta.at, "to")
         account.escalate_case(meta, by, target, CaseId(case_id), level=level, reason=reason)

@@ -33,12 +33,14 @@ from kam_domain.aggregates.team import Team
 from kam_domain.application.asof import version_at
 from kam_domain.application.batch import Batch
 from kam_domain.application.directory import DIRECTORY_ID, Directory, Entry
+from kam_domain.bounds import check_whole
 from kam_domain.errors import (
     AccountNotFound,
     AlreadyExists,
     ConcurrencyConflict,
     MemberNotFound,
     NotFound,
+    PolicyImpersonation,
     StoreError,
     StoreUnavailable,
     TeamNotFound,
@@ -47,15 +49,17 @@ from kam_domain.errors import (
 from kam_domain.ledger import TIMESTAMPS, event_timestamps
 from kam_domain.storage import StoreUrl, check_readable, resolve_store, store_settings
 from kam_domain.transcoding import EventMapper, register_transcodings
-from kam_domain.values import Actor, MemberId, new_id
+from kam_domain.values import Actor, ActorKind, MemberId, new_id
 
-__all__ = ["DEFAULT_CACHE_SIZE", "ApplicationCore"]
+__all__ = ["DEFAULT_CACHE_SIZE", "ApplicationCore", "refuse_policy_actor"]
 
 A = TypeVar("A", bound=KamAggregate)
 R = TypeVar("R")
 
 #: Records kept decoded between commands, least recently used first out.
 DEFAULT_CACHE_SIZE = 1000
+#: The most records a cache may be asked to hold: beyond it, memory rather than speed runs out.
+MAX_CACHE_SIZE = 1_000_000
 
 
 def _cache_settings(size: int) -> dict[str, str]:
@@ -96,19 +100,23 @@ class ApplicationCore(Application[UUID]):
         cipher_key: str | None = None,
         compress: bool | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        read_only: bool = False,
     ) -> None:
         """Open ``store`` (a URL; default ``$KAM_STORE``, else ``sqlite:///kam.db``).
 
         ``cipher_key`` (base64 AES key) encrypts stored events; ``compress`` zlib-compresses
         them. Both win over the URL's parameters of the same names (see docs/adapters.md).
         ``cache_size``: how many records to keep decoded in memory between commands (0: none).
+        ``read_only``: open an existing store for reading only (nothing is created, upgraded
+        or written; a missing store raises StoreNotFound, a foreign database NotAKamStore).
         """
-        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
-            raise ValidationError("cache_size", f"must be a whole number ≥ 0, not {cache_size!r}")
+        check_whole("cache_size", cache_size, low=0, high=MAX_CACHE_SIZE)
         self._batches = threading.local()
         self.store_url: StoreUrl
         self.store_url, adapter = resolve_store(store)
-        settings = store_settings(self.store_url, adapter, cipher_key=cipher_key, compress=compress)
+        settings = store_settings(
+            self.store_url, adapter, cipher_key=cipher_key, compress=compress, read_only=read_only
+        )
         settings.update(_cache_settings(cache_size))
         settings.update(env or {})
         try:
@@ -154,6 +162,7 @@ class ApplicationCore(Application[UUID]):
             actor = Actor.member(actor)
         if not isinstance(actor, Actor):
             raise ValidationError("actor", f"must be a member id or Actor, not {actor!r}")
+        refuse_policy_actor(actor)
         for field, value in (
             ("correlation_id", correlation_id),
             ("command_id", command_id),
@@ -161,6 +170,19 @@ class ApplicationCore(Application[UUID]):
             if value is not None and not isinstance(value, UUID):
                 raise ValidationError(field, f"must be a UUID, not {value!r}")
         return Meta.command(actor, at=at, correlation_id=correlation_id, command_id=command_id)
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save as eventsourcing does, refusing any event attributed to a policy.
+
+        The engine records a policy's events through :meth:`_record`, together with the decision
+        that explains them; an event attributed to a policy and saved here would have none.
+        """
+        for obj in objs:
+            for event in getattr(obj, "pending_events", (obj,)):
+                actor = getattr(event, "actor", None)
+                if isinstance(actor, Actor):
+                    refuse_policy_actor(actor)
+        return super().save(*objs, **kwargs)
 
     def _get(
         self,
@@ -360,3 +382,13 @@ class ApplicationCore(Application[UUID]):
         team = self._team(team_id)
         meta = self._meta(actor, at, correlation_id)
         return team, meta, self._actor_credentials(team, meta)
+
+
+def refuse_policy_actor(actor: Actor) -> None:
+    """Only the engine acts as a policy: it records the decision in the same transaction."""
+    if actor.kind is ActorKind.POLICY:
+        msg = (
+            f"actor: {actor} is a policy; a policy acts only through the policy engine,"
+            " which records its decision with what it does"
+        )
+        raise PolicyImpersonation(msg)

@@ -320,8 +320,9 @@ class ProjectCommands(ApplicationCore):
     ) -> None:
         """Approve under the approver's authority in force at ``at`` (read from the Team).
 
-        A member approves as themselves; a policy (an :class:`Actor`) names ``approver_id``,
-        the member whose authority it applies, and is recorded as the deciding policy.
+        A member approves as themselves; a system :class:`Actor` names ``approver_id``,
+        the member whose authority it applies, and is recorded as the deciding system. A policy
+        cannot be named here (``PolicyImpersonation``): only the engine acts as a policy.
         """
         project = self._project(project_id)
         team = self._team(project.team_id)
@@ -343,7 +344,7 @@ class ProjectCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        """Route a request up to ``to_role``; a policy :class:`Actor` acts without credentials."""
+        """Route a request up to ``to_role``; a system :class:`Actor` acts without credentials."""
         project, _, meta, by = self._decider_context(project_id, actor, at, correlation_id)
         project.escalate_discount(
             meta, by, DiscountRequestId(request_id), to_role=to_role, reason=reason
@@ -361,7 +362,7 @@ class ProjectCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        """Reject a request; a policy :class:`Actor` acts without credentials."""
+        """Reject a request; a system :class:`Actor` acts without credentials."""
         project, _, meta, by = self._decider_context(project_id, actor, at, correlation_id)
         project.reject_discount(
             meta, by, DiscountRequestId(request_id), reason=reason, decided_by=decided_by

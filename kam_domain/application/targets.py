@@ -122,7 +122,7 @@ class TargetCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        """Record that the target's period has closed (a director, or a policy :class:`Actor`)."""
+        """Record that the target's period has closed (a director, or a system :class:`Actor`)."""
         target = self._target(target_id)
         _, meta, by = self._deciding(target, actor, at, correlation_id)
         target.close_period(meta, by)
@@ -139,7 +139,7 @@ class TargetCommands(ApplicationCore):
     ) -> TargetEvaluation:
         """Evaluate the actuals under the team's standard in force on the period's last day.
 
-        A director or a policy :class:`Actor` evaluates, once the period has closed; returns
+        A director or a system :class:`Actor` evaluates, once the period has closed; returns
         the recorded evaluation (score, rating, whether an action plan is required).
         """
         target = self._target(target_id)

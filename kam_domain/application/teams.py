@@ -119,6 +119,21 @@ class TeamCommands(ApplicationCore):
         team.set_supervisor(meta, by, MemberId(member_id), supervisor_id=MemberId(supervisor_id))
         self._commit(team)
 
+    def set_top_authority(
+        self,
+        team_id: UUID,
+        *,
+        top_authority: Percentage,
+        actor: Actor | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """The company (a system :class:`Actor`) sets the most any grant on the team may give."""
+        team = self._team(team_id)
+        meta = self._meta(actor or Actor.system("company"), at, correlation_id)
+        team.set_top_authority(meta, top_authority)
+        self._commit(team)
+
     def grant_authority(
         self,
         team_id: UUID,

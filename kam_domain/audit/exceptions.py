@@ -35,6 +35,7 @@ from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.project import Project
 from kam_domain.aggregates.target import DecompositionLine, ScopeKind, Signatory, Target
 from kam_domain.aggregates.team import APPROVER_ROLES, Member, Team
+from kam_domain.audit.attribution import unexplained
 from kam_domain.audit.integrity import paged
 from kam_domain.audit.trail import member_names
 from kam_domain.errors import CurrencyMismatch, NotFound, ValidationError
@@ -75,6 +76,7 @@ class FindingKind(enum.Enum):
     OVERDUE_PAYMENT = "overdue_payment"
     SLA_BREACH = "sla_breach"
     PARKED_EVENT = "parked_event"
+    POLICY_EVENT_WITHOUT_DECISION = "policy_event_without_decision"
 
     @property
     def title(self) -> str:
@@ -102,6 +104,7 @@ _TITLES = {
     FindingKind.OVERDUE_PAYMENT: "overdue payments",
     FindingKind.SLA_BREACH: "cases not acknowledged within their SLA",
     FindingKind.PARKED_EVENT: "events a policy could not process (parked)",
+    FindingKind.POLICY_EVENT_WITHOUT_DECISION: "events attributed to a policy without its decision",
 }
 
 _QUESTIONS = {
@@ -115,6 +118,7 @@ _QUESTIONS = {
     FindingKind.DECOMPOSITION_GAP: 3,
     FindingKind.KEY_ACCOUNT_WITHOUT_KAM: 1,
     FindingKind.PARKED_EVENT: 7,
+    FindingKind.POLICY_EVENT_WITHOUT_DECISION: 7,
 }
 
 _ORDER = {kind: index for index, kind in enumerate(FindingKind)}
@@ -215,7 +219,13 @@ def exceptions_report(app: KamApplication, *, at: datetime | None = None) -> Exc
     """
     moment = None if at is None else require_utc("at", at)
     audit = _Audit(app, moment)
-    findings = [*audit.projects(), *audit.targets(), *audit.accounts(), *audit.parked()]
+    findings = [
+        *audit.projects(),
+        *audit.targets(),
+        *audit.accounts(),
+        *audit.parked(),
+        *audit.unexplained(),
+    ]
     findings.sort(key=lambda f: (_ORDER[f.kind], f.at, f.record, f.summary))
     return ExceptionsReport(audit.moment, moment is not None, tuple(findings))
 
@@ -836,6 +846,27 @@ class _Audit:
                     *self.events.refs(letter.id, DeadLetter.Retried, self.moment),
                 ),
             )
+
+    def unexplained(self) -> Iterator[Finding]:
+        """Events attributed to a policy with no decision record of that policy behind them."""
+        records = [
+            *(("team", team.id, team.name) for team in self.app.teams()),
+            *(("account", account.id, account.name) for account in self.app.accounts()),
+            *(("project", project.id, project.name) for project in self.app.projects()),
+            *(("target", target.id, self.scope_name(target)) for target in self.app.targets()),
+        ]
+        for kind, record_id, name in records:
+            events = [e for e in self.events.of(record_id) if e.timestamp <= self.moment]
+            for found in unexplained(events, self.decisions):
+                event = found.event
+                yield Finding(
+                    FindingKind.POLICY_EVENT_WITHOUT_DECISION,
+                    event.timestamp,
+                    record_id,
+                    name if kind == "target" else f"{kind} {name}",
+                    f"{type(event).__qualname__} by {event.actor}: {found.problem}",
+                    (self.events.ref(event),),
+                )
 
 
 class _SlaWindows:

@@ -2,9 +2,12 @@
 
 Each record holds the event's position, originator id and version, topic, event name,
 timestamp, actor (and, for a policy, its name and version), causation and correlation ids, the
-SHA-256 of its stored bytes, and the previous and own chain links. With those, the chain can be
-recomputed from the export alone (see docs/audit.md); with ``with_state`` the stored bytes
-themselves come along (base64), so the digest can be checked against them too.
+SHA-256 of its stored bytes, the previous and own chain links, and the stored bytes themselves
+(base64). With those, the chain can be recomputed from the export alone (see docs/audit.md),
+and every readable column recomputed from the stored bytes the chain binds: an edited column
+is caught, not only an edited link. The bytes of an encrypted store are ciphertext, so its
+export also carries each event's decrypted ``body``, which the readable columns are checked
+against; tying that body to the ciphertext takes the key.
 """
 
 from __future__ import annotations
@@ -37,13 +40,15 @@ COLUMNS = (
     "state_sha256",
     "previous_link",
     "link",
+    "state",
+    "body",
 )
 
 
 def export_records(
     app: Any,
     *,
-    with_state: bool = False,
+    with_state: bool = True,
     page_size: int = PAGE_SIZE,
     progress: Progress | None = None,
 ) -> Iterator[dict[str, Any]]:
@@ -51,6 +56,8 @@ def export_records(
 
     An event without a link (or a link without its event) is exported as it is found, with
     empty link fields (or only the link): the export shows the store, it does not judge it.
+    ``with_state`` is kept for callers of earlier versions: the stored bytes always come
+    along, since the readable columns are checked against them.
     """
     recorder = app.recorder
     chain = sealed(recorder)
@@ -68,8 +75,6 @@ def export_records(
         record: dict[str, Any] = dict.fromkeys(COLUMNS, "")
         if notification is not None:
             record.update(_event_fields(app, notification))
-            if with_state:
-                record["state"] = base64.b64encode(notification.state).decode("ascii")
         if link is not None:
             record["position"] = link.position
             record["previous_link"] = previous.hex()
@@ -100,7 +105,20 @@ def _event_fields(app: Any, notification: Any) -> dict[str, Any]:
         "causation_id": str(described.causation_id or ""),
         "correlation_id": str(described.correlation_id or ""),
         "state_sha256": state_digest(notification.state).hex(),
+        "state": base64.b64encode(notification.state).decode("ascii"),
+        "body": _plain_body(app.mapper, notification.state),
     }
+
+
+def _plain_body(mapper: Any, state: bytes) -> str:
+    """The event's body as the transcoder wrote it, for an encrypted store; else empty (the
+    stored bytes, or their zlib decompression, are the body)."""
+    if mapper.cipher is None:
+        return ""
+    plain = mapper.cipher.decrypt(state)
+    if mapper.compressor is not None:
+        plain = mapper.compressor.decompress(plain)
+    return str(plain.decode("utf-8"))
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
@@ -112,10 +130,10 @@ def write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
     return count
 
 
-def write_csv(records: Iterable[dict[str, Any]], out: TextIO, *, with_state: bool = False) -> int:
-    """Write a header and one row per record; returns how many rows."""
-    columns = [*COLUMNS, "state"] if with_state else list(COLUMNS)
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+def write_csv(records: Iterable[dict[str, Any]], out: TextIO, *, with_state: bool = True) -> int:
+    """Write a header and one row per record; returns how many rows (``with_state``: kept
+    for callers of earlier versions; every column is written)."""
+    writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
     writer.writeheader()
     count = 0
     for record in records:

@@ -41,6 +41,7 @@ from kam_domain.ledger import (
     state_digest,
 )
 from kam_domain.storage import StoreUrl, resolve_store, store_settings
+from kam_domain.topics import is_event_topic
 
 __all__ = [
     "PAGE_SIZE",
@@ -96,8 +97,9 @@ class Breach:
 
     ``kind`` is one of ``altered`` (the event does not match its link, or the chain before it
     was rewritten), ``inserted`` (an event without a link), ``missing`` (a link without its
-    event), ``rewritten`` (the link differs from a checkpoint's), ``truncated`` (the chain ends
-    before a checkpoint's position).
+    event), ``unregistered`` (an event of a type the library does not write, whatever its
+    link says), ``rewritten`` (the link differs from a checkpoint's), ``truncated`` (the chain
+    ends before a checkpoint's position).
     """
 
     position: int
@@ -194,22 +196,26 @@ def verify_chain(
 
 @contextmanager
 def open_log(store: str | None = None) -> Iterator[ApplicationRecorder]:
-    """The recorder of ``store``, opened for reading only: nothing is created or upgraded.
+    """The recorder of ``store``, opened for reading only: nothing is created, upgraded or
+    written; a missing store raises StoreNotFound, a foreign database NotAKamStore.
 
     No cipher key is needed: the chain covers the bytes as stored.
     """
     url, adapter = resolve_store(store)
-    settings = store_settings(url, adapter)
-    settings["CREATE_TABLE"] = "no"
+    settings = store_settings(url, adapter, read_only=True)
     try:
         factory: InfrastructureFactory[Any] = InfrastructureFactory.construct(
             Environment(_application_name(), settings)
         )
+    except StoreError:
+        raise
     except (PersistenceError, OSError) as error:
         raise StoreUnavailable(f"store: cannot open {url}: {url.scrub(error)}") from error
     try:
         try:
             recorder = factory.process_recorder()
+        except StoreError:
+            raise
         except (PersistenceError, OSError) as error:
             raise StoreUnavailable(f"store: cannot open {url}: {url.scrub(error)}") from error
         with _translated(url):
@@ -286,12 +292,16 @@ class _Lengths(dict[int, bytes]):
         return prefix
 
 
-class _Topics(dict[str, bytes]):
-    """Each topic's length and UTF-8 bytes, as a link hashes them, made once per topic."""
+class _Topics(dict[str, bytes | None]):
+    """Each topic's length and UTF-8 bytes, as a link hashes them, made once per topic; None
+    for a topic the library does not write (its row is then judged by :meth:`_Walk.step`)."""
 
-    def __missing__(self, topic: str) -> bytes:
+    def __missing__(self, topic: str) -> bytes | None:
         if len(self) >= _CACHED:
             self.clear()  # a forged store may hold any number of topics
+        if not is_event_topic(topic):
+            self[topic] = None
+            return None
         name = topic.encode("utf-8")
         counted = self[topic] = len(name).to_bytes(4, "big") + name
         return counted
@@ -326,6 +336,12 @@ class _Walk:
             return self._fail(position, "inserted", "an event with no link: added after the fact")
         if event is None:
             return self._fail(position, "missing", "a link with no event: the event was removed")
+        if not is_event_topic(event.topic):
+            reason = (
+                f"an event of a type this library does not write (topic {event.topic!r}): "
+                "it was written behind its back"
+            )
+            return self._fail(position, "unregistered", reason)
         computed = chain_link(
             self.previous,
             position,
@@ -353,11 +369,14 @@ class _Walk:
 
         The fast path is :func:`~kam_domain.ledger.chain_link` inlined: it is where verify
         spends its time. A row it does not pass is an event without a link or a link without an
-        event (a None breaks the hashing), an event that does not match its link, an id in
+        event (a None breaks the hashing), an event of a topic the library does not write (its
+        None does too), an event that does not match its link, an id in
         another spelling than the chain's (which a reread may still pass), or a checkpoint's
         position (``watch``).
         """
-        sha256, lengths, topics, head = hashlib.sha256, self._lengths, self._topics, _FORMAT
+        sha256, lengths, head = hashlib.sha256, self._lengths, _FORMAT
+        # Typed as if every topic were registered: an unregistered one's None breaks the join.
+        topics = cast("dict[str, bytes]", self._topics)
         previous, checked = self.previous, self.checked
         watch = self.pending[0].position if self.pending else _BEYOND
         reread_at = None

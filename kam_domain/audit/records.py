@@ -40,14 +40,16 @@ _AS_TEXT = (Actor, Percentage, Period)
 
 
 @contextmanager
-def open_app(store: str | None = None) -> Iterator[Any]:
-    """The facade on ``store``, for reading: tables are neither created nor upgraded, no
-    policy runs (a query must not record decisions), and records are replayed from their
-    events, never loaded from snapshots (a cache the hash chain does not cover)."""
+def open_app(store: str | None = None, *, policies: Any = None) -> Iterator[Any]:
+    """The facade on ``store``, opened read-only: nothing is created, upgraded or written (a
+    missing store raises StoreNotFound, a foreign database NotAKamStore), no policy runs (a
+    query must not record decisions), and records are replayed from their events, never
+    loaded from snapshots (a cache the hash chain does not cover). Its ``recorder``,
+    ``mapper`` and ``replay`` serve the readers; ``policies``: the registry replay uses."""
     from kam_domain.application import KamApplication
 
-    reading = {"CREATE_TABLE": "no", "IS_SNAPSHOTTING_ENABLED": "no"}
-    app = KamApplication(store, env=reading, run_policies=False)
+    reading = {"IS_SNAPSHOTTING_ENABLED": "no"}
+    app = KamApplication(store, env=reading, run_policies=False, read_only=True, policies=policies)
     try:
         yield app
     finally:

@@ -1,14 +1,17 @@
 """The ``kam`` command. Each group of subcommands lives in its own module of this package and
-registers itself with :func:`build_parser`; ``main`` turns library refusals into exit status 1."""
+registers itself with :func:`build_parser`; ``main`` turns library refusals into exit status 1,
+any other failure into a one-line message and exit status 4, and never prints a traceback."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from kam_domain.cli import audit, demo, policies, replay, report, worker
-from kam_domain.cli.common import EXIT_REFUSED, EXIT_USAGE
+from kam_domain.cli.common import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE
+from kam_domain.cli.terminal import TerminalSafe, one_line
 from kam_domain.errors import KamDomainError
 
 __all__ = ["build_parser", "main"]
@@ -32,11 +35,48 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        status: int = args.handler(args)
-    except KamDomainError as error:
-        print(f"kam: {error}", file=sys.stderr)
-        return EXIT_REFUSED
-    except KeyboardInterrupt:
-        return EXIT_USAGE + 128
+    with _terminal_safe():
+        try:
+            status: int = args.handler(args)
+        except KamDomainError as error:
+            print(f"kam: {one_line(str(error))}", file=sys.stderr)
+            return EXIT_REFUSED
+        except KeyboardInterrupt:
+            return EXIT_USAGE + 128
+        except ArithmeticError as error:
+            # decimal's signals (Overflow, InvalidOperation) on a number a store should not hold.
+            print(
+                f"kam: failed: {_named(error)}: a stored number cannot be computed with; run"
+                " kam audit verify, then kam audit trail on the record",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        except Exception as error:
+            # The edge: whatever a damaged or hostile store makes a reader raise, an auditor
+            # gets a named one-line message and a status, not a traceback.
+            print(f"kam: failed: {_named(error)}: {one_line(str(error))[:500]}", file=sys.stderr)
+            return EXIT_FAILED
     return status
+
+
+def _named(error: BaseException) -> str:
+    kind = type(error)
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+
+
+@contextmanager
+def _terminal_safe() -> Iterator[None]:
+    """Escape what is printed to a terminal (see :mod:`kam_domain.cli.terminal`)."""
+    saved = sys.stdout, sys.stderr
+    if sys.stdout.isatty():
+        sys.stdout = TerminalSafe(sys.stdout)
+    if sys.stderr.isatty():
+        sys.stderr = TerminalSafe(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from kam_domain.cli.common import EXIT_OK, add_store_option
+from kam_domain.cli.terminal import one_line
 from kam_domain.errors import ValidationError
 
 __all__ = ["EXIT_NOT_INTACT", "register"]
@@ -67,8 +68,20 @@ def register(commands: Any) -> None:
         "--checkpoint",
         action="append",
         default=[],
-        metavar="DIGEST",
-        help="a digest printed earlier by kam audit checkpoint (repeatable)",
+        metavar="DIGEST_OR_FILE",
+        help="a digest printed earlier by kam audit checkpoint, or a signed tree head file "
+        "written by kam audit checkpoint --key (repeatable)",
+    )
+    verify.add_argument(
+        "--public-key",
+        type=Path,
+        metavar="PUB",
+        help="the public key that checks signed tree heads (kam audit keygen)",
+    )
+    verify.add_argument(
+        "--require-signed",
+        action="store_true",
+        help="fail when events after the newest signed tree head given are signed by none",
     )
     verify.set_defaults(handler=_closing_pipe_is_fine(run_verify))
 
@@ -79,6 +92,24 @@ def register(commands: Any) -> None:
         "Print the digest of the chain's last link: position and link. Keep it where the "
         "database's administrators cannot change it; later, kam audit verify --checkpoint "
         "DIGEST proves that nothing up to that position changed and that it is still there.",
+    )
+    checkpoint.add_argument(
+        "--key",
+        type=Path,
+        metavar="KEYFILE",
+        help="verify the chain, then write a signed tree head (JSON) with this Ed25519 key",
+    )
+    checkpoint.add_argument(
+        "--output", type=Path, metavar="FILE", help="with --key: default standard output"
+    )
+    checkpoint.add_argument(
+        "--previous",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --key: a tree head signed before with the same key; nothing is signed "
+        "unless the store extends it (repeatable)",
     )
     checkpoint.set_defaults(handler=_closing_pipe_is_fine(run_checkpoint))
 
@@ -118,16 +149,17 @@ def register(commands: Any) -> None:
         "write one record per event with its chain link (JSON lines or CSV)",
         "Stream the whole log, one record per event: position, originator id and version, "
         "topic, event, timestamp, actor, policy and policy version where a policy acted, "
-        "causation, correlation, the SHA-256 of the stored bytes, and the previous and own "
-        "chain links. docs/audit.md has a standard-library script that re-verifies the chain "
-        "of an export.",
+        "causation, correlation, the SHA-256 of the stored bytes, the previous and own chain "
+        "links, and the stored bytes (base64; for an encrypted store, also the decrypted "
+        "body). docs/audit.md has a standard-library script that re-verifies the chain of an "
+        "export and recomputes every readable column from the stored bytes.",
     )
     _format_option(export, (JSONL, CSV), default=JSONL)
     export.add_argument("--output", metavar="FILE", type=Path, help="default: standard output")
     export.add_argument(
         "--with-state",
         action="store_true",
-        help="add the stored bytes (base64), so the digests can be checked against them",
+        help="accepted for earlier scripts: the stored bytes are always exported now",
     )
     export.set_defaults(handler=_closing_pipe_is_fine(run_export))
 
@@ -136,6 +168,10 @@ def register(commands: Any) -> None:
 
     register_exceptions(sub)
 
+    from kam_domain.cli.audit_proofs import register as register_proofs
+
+    register_proofs(sub)
+
 
 # -- handlers ------------------------------------------------------------------------------------
 
@@ -143,7 +179,10 @@ def register(commands: Any) -> None:
 def run_verify(args: argparse.Namespace) -> int:
     from kam_domain.audit.integrity import Checkpoint, verify_store
 
-    checkpoints = [Checkpoint.parse(text) for text in args.checkpoint]
+    # A signed tree head is a file that exists; anything else must be a digest.
+    signed_heads = [text for text in args.checkpoint if Path(text).is_file()]
+    digests = [text for text in args.checkpoint if text not in signed_heads]
+    checkpoints = [Checkpoint.parse(text) for text in digests]
     with _progress("verifying") as progress:
         result = verify_store(args.store, checkpoints=checkpoints, progress=progress)
     if result.breach is not None:
@@ -152,10 +191,22 @@ def run_verify(args: argparse.Namespace) -> int:
         last = f"; the last link that verified is {result.head}" if result.head else ""
         print(f"{result.checked:,} events verified before it{last}")
         return EXIT_NOT_INTACT
+    signed_lines: list[str] = []
+    if signed_heads:
+        from kam_domain.cli.audit_proofs import check_signed_heads
+
+        signed_lines, failure = check_signed_heads(
+            args.store, signed_heads, args.public_key, args.require_signed, result.checked
+        )
+        if failure is not None:
+            print(f"NOT INTACT {failure}")
+            return EXIT_NOT_INTACT
     formats = ", ".join(str(f.format) for f in result.formats) or "none recorded"
     print(f"intact: {result.checked:,} events verified, chain format {formats}")
     for confirmed in result.confirmed:
         print(f"agrees with checkpoint {confirmed}")
+    for line in signed_lines:
+        print(line)
     if result.adopted_through:
         print(
             f"note: the events up to position {result.adopted_through} were stored before the "
@@ -169,6 +220,10 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_checkpoint(args: argparse.Namespace) -> int:
     from kam_domain.audit.integrity import checkpoint_store
 
+    if args.key is not None:
+        from kam_domain.cli.audit_proofs import run_signed_checkpoint
+
+        return run_signed_checkpoint(args)
     print(checkpoint_store(args.store))
     return EXIT_OK
 
@@ -263,9 +318,9 @@ def run_export(args: argparse.Namespace) -> int:
     from kam_domain.audit.records import open_app
 
     with open_app(args.store) as app, _output(args.output) as out, _progress("exporting") as p:
-        records = export_records(app, with_state=args.with_state, progress=p)
+        records = export_records(app, progress=p)
         if args.format == CSV:
-            write_csv(records, out, with_state=args.with_state)
+            write_csv(records, out)
         else:
             write_jsonl(records, out)
     return EXIT_OK
@@ -324,6 +379,8 @@ def _fields_text(fields: dict[str, Any]) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
+    # Cells hold stored text: escaped, so that none can drive a terminal or forge a row.
+    rows = [[one_line(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]

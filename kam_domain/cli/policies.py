@@ -15,7 +15,8 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any, TypeVar
@@ -161,6 +162,15 @@ def _open(args: argparse.Namespace, *, run_policies: bool) -> KamApplication:
     return KamApplication(
         args.store, policies=registry_with(args.policies), run_policies=run_policies
     )
+
+
+@contextmanager
+def _reading(args: argparse.Namespace) -> Iterator[KamApplication]:
+    """The store opened read-only, for the listings."""
+    from kam_domain.audit.records import open_app
+
+    with open_app(args.store, policies=registry_with(args.policies)) as app:
+        yield app
 
 
 def _actor(args: argparse.Namespace) -> Actor:
@@ -471,14 +481,14 @@ def _register_clock(commands: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    with _open(args, run_policies=False) as app:
+    with _reading(args) as app:
         rows = [status.row() for status in policy_status(app)]
     write_rows(rows, args.format, sys.stdout, columns=LIST_COLUMNS)
     return EXIT_OK
 
 
 def _decisions(args: argparse.Namespace) -> int:
-    with _open(args, run_policies=False) as app:
+    with _reading(args) as app:
         rows = [_decision_row(d) for d in app.decisions(args.policy)]
     write_rows(
         rows, args.format, sys.stdout, columns=DECISION_COLUMNS, table_columns=_DECISION_TABLE
@@ -487,7 +497,7 @@ def _decisions(args: argparse.Namespace) -> int:
 
 
 def _dead_letters(args: argparse.Namespace) -> int:
-    with _open(args, run_policies=False) as app:
+    with _reading(args) as app:
         letters = app.dead_letters(include_resolved=args.all)
         rows = [_letter_row(letter) for letter in letters]
     write_rows(rows, args.format, sys.stdout, columns=LETTER_COLUMNS, table_columns=_LETTER_TABLE)

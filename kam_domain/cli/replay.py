@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from kam_domain.application import KamApplication
+from kam_domain.audit.records import open_app
 from kam_domain.cli.common import EXIT_OK, add_store_option
 from kam_domain.errors import ValidationError
 
@@ -53,7 +53,8 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     versions = _versions(args.policy, "--policy")
     what_if = _versions(args.what_if, "--what-if")
-    with KamApplication(args.store, run_policies=False) as app:
+    # Read-only: a mistyped store is refused, not created and reported "0 diverged".
+    with open_app(args.store) as app:
         chosen = set(versions) | set(what_if) or None
         report = app.replay(versions=versions, what_if=what_if, policies=chosen)
     if args.format == "json":

@@ -699,9 +699,9 @@ class ChainConformance(StoreTestCase):
         build_team(app)
         recorder: Any = app.recorder
         position = recorder.max_notification_id()
-        stored = StoredEvent(
-            originator_id=uuid4(), originator_version=1, topic="kit:Decided", state=b"{}"
-        )
+        # A topic the library writes: verify refuses any other as written behind its back.
+        topic = "kam_domain.policies.records:PolicyDecision.Made"
+        stored = StoredEvent(originator_id=uuid4(), originator_version=1, topic=topic, state=b"{}")
 
         recorder.insert_events([stored], tracking=Tracking("kit.policy", position))
 

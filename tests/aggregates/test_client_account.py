@@ -31,6 +31,7 @@ from kam_domain.errors import (
     NoAccountableManager,
     NotAssignedToAccount,
     NotAuthorised,
+    NotYourCredentials,
     PaymentExceedsBalance,
     RoleRequired,
     SupervisorRequired,
@@ -339,7 +340,7 @@ def test_a_command_carries_the_acting_members_own_credentials() -> None:
     """Credentials of someone other than the command's actor are refused."""
     c = cast()
 
-    with pytest.raises(ValidationError, match="actor"):
+    with pytest.raises(NotYourCredentials, match="actor"):
         ClientAccount.register(
             meta(c.rep),
             c.kam,

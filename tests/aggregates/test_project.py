@@ -1437,7 +1437,7 @@ def test_a_member_approves_only_as_themselves() -> None:
     project = priced(c)
     request_id = requested(project, c.rep, 8)
 
-    with pytest.raises(NotAuthorised, match="actor"):
+    with pytest.raises(NotAuthorised, match="approver"):
         project.approve_discount(meta(c.kam), c.pd, request_id)
 
     assert nothing_recorded(project)

@@ -202,7 +202,7 @@ def test_a_key_account_has_one_accountable_kam_through_reassignment(
 
     app.assign_kam(
         account_id,
-        Actor.policy("assignment", 1),
+        Actor.system("crm"),
         org.kam2,
         reason="Li left for the north team",
         decided_by="assignment@1: backup under capacity",
@@ -307,7 +307,7 @@ def test_an_invoice_is_paid_in_part_and_flagged_overdue(app: KamApplication, org
     account_id, invoice_id = billed(app, org)
     app.record_payment(account_id, org.rep, invoice_id, amount=cny(25), at=at(20))
 
-    app.flag_overdue(account_id, Actor.policy("collections", 1), invoice_id, at=at(31))
+    app.flag_overdue(account_id, Actor.system("collections"), invoice_id, at=at(31))
 
     (overdue,) = app.overdue_invoices(org.team_id, at(31))
     assert (overdue.account_id, overdue.account_name) == (account_id, "Acme Telecom")
@@ -371,7 +371,7 @@ def test_a_complaint_is_acknowledged_escalated_and_resolved(app: KamApplication,
     app.acknowledge_case(account_id, org.admin, case_id, at=at(10, hours=6))
     app.escalate_case(
         account_id,
-        Actor.policy("case_escalation", 1),
+        Actor.system("helpdesk"),
         case_id,
         to=org.director,
         level=1,

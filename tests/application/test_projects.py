@@ -24,6 +24,7 @@ from kam_domain.errors import (
     AuthorityExceeded,
     MemberInactive,
     MemberNotFound,
+    PolicyImpersonation,
     ProjectNotFound,
     RoleRequired,
     SelfApproval,
@@ -35,6 +36,8 @@ from tests.conftest import Org, build_org, key_account
 from tests.support import at
 
 POLICY = Actor.policy("price_approval", 1)
+#: The host's own system, acting without credentials.
+PRICING_DESK = Actor.system("pricing-desk")
 
 
 def cny(amount: int | str | Decimal) -> Money:
@@ -294,34 +297,32 @@ def test_a_member_cannot_approve_their_own_request(app: KamApplication, org: Org
     assert app.get_project(project_id).decision(request_id) is None
 
 
-def test_a_policy_approves_on_the_authority_of_the_member_it_names(
-    app: KamApplication, org: Org
-) -> None:
-    """The price-approval policy approves a KAM's 4 % within the KAM's own 5 %."""
+def test_the_facade_refuses_to_approve_as_a_policy(app: KamApplication, org: Org) -> None:
+    """A caller naming a policy as the actor is refused and nothing is recorded: only the engine
+    acts as a policy, with its decision record."""
     project_id = started(app, org)
     request_id = app.request_discount(
         project_id, org.kam, percentage=Percentage.of(4), justification="j", at=at(2)
     )
+    head = app.recorder.max_notification_id()
 
-    app.approve_discount(project_id, POLICY, request_id, approver_id=org.kam, at=at(2))
+    with pytest.raises(PolicyImpersonation, match="actor: policy:price_approval@1"):
+        app.approve_discount(project_id, POLICY, request_id, approver_id=org.kam, at=at(2))
 
-    decision = app.get_project(project_id).decision(request_id)
-    assert decision is not None
-    assert decision.decided_by == "price_approval@1"
-    assert decision.credentials is not None
-    assert decision.credentials.member_id == org.kam
+    assert app.recorder.max_notification_id() == head
+    assert app.get_project(project_id).decision(request_id) is None
 
 
-@pytest.mark.parametrize(("actor", "approver"), [("policy", None), ("member", "director")])
+@pytest.mark.parametrize(("actor", "approver"), [("system", None), ("member", "director")])
 def test_the_approver_is_the_member_or_named_by_the_policy(
     app: KamApplication, org: Org, actor: str, approver: str | None
 ) -> None:
-    """A policy must name its approver; a member cannot approve in someone else's name."""
+    """A system actor must name its approver; a member cannot approve in someone else's name."""
     project_id = started(app, org)
     request_id = app.request_discount(
         project_id, org.kam, percentage=Percentage.of(4), justification="j", at=at(2)
     )
-    acting: Any = POLICY if actor == "policy" else org.project_director
+    acting: Any = PRICING_DESK if actor == "system" else org.project_director
     approver_id = None if approver is None else getattr(org, approver)
 
     with pytest.raises(ValidationError, match="approver_id"):
@@ -330,8 +331,9 @@ def test_the_approver_is_the_member_or_named_by_the_policy(
     assert app.get_project(project_id).decision(request_id) is None
 
 
-def test_a_policy_escalates_and_then_rejects(app: KamApplication, org: Org) -> None:
-    """Routed up to the senior director by the policy, then rejected by it: no longer pending."""
+def test_a_system_actor_escalates_and_then_rejects(app: KamApplication, org: Org) -> None:
+    """Routed up to the senior director by the host's pricing desk, then rejected by it: no
+    longer pending."""
     project_id = started(app, org)
     app.set_price_band(project_id, org.senior, list_price=cny(1000), floor=cny(700), at=at(2))
     request_id = app.request_discount(
@@ -340,7 +342,7 @@ def test_a_policy_escalates_and_then_rejects(app: KamApplication, org: Org) -> N
 
     app.escalate_discount(
         project_id,
-        POLICY,
+        PRICING_DESK,
         request_id,
         to_role=Role.SENIOR_SALES_DIRECTOR,
         reason="beyond 20 %",
@@ -350,13 +352,13 @@ def test_a_policy_escalates_and_then_rejects(app: KamApplication, org: Org) -> N
         Role.SENIOR_SALES_DIRECTOR
     ]
     app.reject_discount(
-        project_id, POLICY, request_id, reason="the account is under review", at=at(2)
+        project_id, PRICING_DESK, request_id, reason="the account is under review", at=at(2)
     )
 
     assert app.pending_discount_requests(org.team_id) == []
     decision = app.get_project(project_id).decision(request_id)
     assert decision is not None
-    assert (decision.outcome, decision.decided_by) == (DiscountOutcome.REJECTED, "price_approval@1")
+    assert (decision.outcome, decision.decided_by) == (DiscountOutcome.REJECTED, "pricing-desk")
 
 
 def test_members_escalate_and_reject_with_their_credentials(app: KamApplication, org: Org) -> None:

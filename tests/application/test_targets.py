@@ -38,7 +38,8 @@ Q1 = Period.parse("2026-Q1")
 Q2 = Period.parse("2026-Q2")
 YEAR = Period.parse("2026")
 AFTER_Q1 = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)
-POLICY = Actor.policy("evaluation", 1)
+#: The host's scheduler: a system actor (a policy acts only through the engine).
+SCHEDULER = Actor.system("scheduler")
 
 
 def cny(amount: int) -> Money:
@@ -111,11 +112,11 @@ def test_decomposes_the_plan_into_team_kam_and_account_targets(
 
 
 def test_a_quarter_is_closed_evaluated_and_signed_off(app: KamApplication, org: Org) -> None:
-    """A policy closes and evaluates; the KAM and their director sign; progress shows it."""
+    """The scheduler closes and evaluates; the KAM and their director sign; progress shows it."""
     target_id = member_target(app, org)
 
-    app.close_target_period(target_id, POLICY, at=AFTER_Q1)
-    evaluation = app.evaluate_target(target_id, POLICY, actuals=ACTUALS, at=at(90))
+    app.close_target_period(target_id, SCHEDULER, at=AFTER_Q1)
+    evaluation = app.evaluate_target(target_id, SCHEDULER, actuals=ACTUALS, at=at(90))
     app.sign_off_target(target_id, org.kam, signatory=Signatory.KAM, comments="Agreed", at=at(91))
     app.sign_off_target(
         target_id, org.director, signatory=Signatory.SUPERVISOR, comments="Ok", at=at(92)
@@ -194,7 +195,7 @@ def test_refused_commands_leave_the_target_unchanged(app: KamApplication, org: O
     version = app.get_target(target_id).version
 
     with pytest.raises(PeriodNotClosed):
-        app.evaluate_target(target_id, POLICY, actuals=ACTUALS, at=at(10))
+        app.evaluate_target(target_id, SCHEDULER, actuals=ACTUALS, at=at(10))
     with pytest.raises(RoleRequired):
         app.adjust_action_plan(target_id, org.rep, plan="Visit", at=at(10))
     with pytest.raises(ValidationError):
@@ -246,7 +247,7 @@ def test_account_kam_sets_and_signs_their_account_target(
         goals=(RevenueGoal(cny(300)),),
         at=at(1),
     )
-    app.evaluate_target(target_id, POLICY, actuals=(RevenueActual(cny(300)),), at=AFTER_Q1)
+    app.evaluate_target(target_id, SCHEDULER, actuals=(RevenueActual(cny(300)),), at=AFTER_Q1)
 
     with pytest.raises(RoleRequired):
         app.sign_off_target(
@@ -311,10 +312,10 @@ def test_state_reloaded_from_the_store_equals_the_state_in_memory(
         reason="Up",
         at=at(5),
     )
-    app.close_target_period(target_id, POLICY, at=AFTER_Q1)
+    app.close_target_period(target_id, SCHEDULER, at=AFTER_Q1)
     app.evaluate_target(
         target_id,
-        POLICY,
+        SCHEDULER,
         actuals=(RevenueActual(cny(700), (uuid4(), uuid4())), SatisfactionActual(70)),
         at=at(90),
     )

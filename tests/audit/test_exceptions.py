@@ -38,6 +38,7 @@ from kam_domain.values import (
     Tier,
 )
 from tests.conftest import STRATEGIES, Org, build_org, key_account
+from tests.policy_acts import act_as_policy
 from tests.support import at
 
 Q1 = Period(2026, 1)
@@ -161,8 +162,13 @@ def test_a_decision_by_the_requester_is_a_self_approval(app: KamApplication, org
     within = app.request_discount(
         project_id, org.kam, percentage=Percentage.of(4), justification="j", at=at(2)
     )
-    app.approve_discount(
-        project_id, Actor.policy("price_approval", 1), within, approver_id=org.kam, at=at(3)
+    kam = app.credentials(org.team_id, org.kam, at(3))
+    act_as_policy(
+        app,
+        project_id,
+        Actor.policy("price_approval", 1),
+        lambda record, meta: record.approve_discount(meta, kam, within),
+        at(3),
     )
     forge_approval(app, project_id, own, app.credentials(org.team_id, org.director, at(3)), at(3))
 

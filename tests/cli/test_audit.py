@@ -23,6 +23,7 @@ from kam_domain.cli.audit import EXIT_NOT_INTACT, Progress
 from kam_domain.values import Actor
 from tests import postgres_server
 from tests.conftest import Org, build_org, key_account
+from tests.policy_acts import act_as_policy
 from tests.support import at
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,14 @@ def fixture_recorded(tmp_path: Path) -> tuple[str, Org, Any]:
     account = key_account(app, org, "Huaxia Mobile")
     app.assign_kam(account, org.director, org.kam2, reason="rebalanced the load", at=at(10))
     policy = Actor.policy("assignment", 2)
-    app.assign_kam(account, policy, org.kam, reason="lowest tier-weighted load", at=at(20))
+    kam = app.credentials(org.team_id, org.kam, at(20))
+    act_as_policy(
+        app,
+        account,
+        policy,
+        lambda record, meta: record.assign_kam(meta, None, kam, reason="lowest tier-weighted load"),
+        at(20),
+    )
     app.close()
     return url, org, account
 
@@ -330,8 +338,8 @@ def test_export_writes_one_record_per_event_with_links_and_policies(
     assert all(r["previous_link"] == p["link"] for p, r in itertools.pairwise(records))
     assert records[0]["previous_link"] == "0" * 64
     by_policy = [r for r in records if r["actor_kind"] == "policy"]
-    assert [(r["policy"], r["policy_version"]) for r in by_policy] == [("assignment", "2")]
-    assert {r["event"] for r in by_policy} == {"ClientAccount.KamAssigned"}
+    assert {(r["policy"], r["policy_version"]) for r in by_policy} == {("assignment", "2")}
+    assert {r["event"] for r in by_policy} == {"ClientAccount.KamAssigned", "PolicyDecision.Made"}
 
 
 def test_export_script_in_the_guide_verifies_an_export_and_catches_tampering(

@@ -94,6 +94,9 @@ class Staff:
     ) -> GrantId:
         grant_id = GrantId(uuid4())
         by = None if by_company else self.creds(self.senior, when)
+        if by_company and Percentage.of(limit) > self.team.top_authority:
+            # Nobody grants above the team's top authority: the company raises it first.
+            self.team.set_top_authority(meta(None, when), Percentage.of(limit))
         self.team.grant_authority(
             meta(by, when),
             by,

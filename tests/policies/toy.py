@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 from kam_domain.aggregates.base import KamAggregate, Meta
 from kam_domain.application import KamApplication
 from kam_domain.policies import Action, ActionContext, Decision, Policy, World
+from kam_domain.topics import register_aggregate
 from kam_domain.values import Actor
 
 #: The import path a worker is given: ``--policies tests.policies.toy:Echo``.
@@ -22,6 +23,7 @@ ECHO = "tests.policies.toy:Echo"
 ECHO_V2 = "tests.policies.toy:EchoV2"
 
 
+@register_aggregate
 class Ping(KamAggregate):
     """Something that asks for one answer."""
 

@@ -8,7 +8,13 @@ import pytest
 
 from kam_domain import storage
 from kam_domain.application import KamApplication
-from kam_domain.errors import InvalidStoreUrl, StoreUnavailable, UnknownStoreScheme, ValidationError
+from kam_domain.errors import (
+    InvalidStoreUrl,
+    StoreParameterOutOfRange,
+    StoreUnavailable,
+    UnknownStoreScheme,
+    ValidationError,
+)
 from kam_domain.storage import (
     CIPHER_KEY_ENV_VAR,
     StoreUrl,
@@ -225,3 +231,37 @@ def test_missing_driver_is_reported_as_store_unavailable(
 
     with pytest.raises(StoreUnavailable, match="ghost://"):
         resolve_store("ghost://somewhere")
+
+
+@pytest.mark.usefixtures("driver")
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("postgresql://kam@db/crm?pool_size=100000000", "pool_size"),
+        ("postgresql://kam@db/crm?pool_size=101", "pool_size"),
+        ("postgresql://kam@db/crm?max_overflow=999999999999999999", "max_overflow"),
+        ("postgresql://kam@db/crm?connect_timeout=86400", "connect_timeout"),
+        ("postgresql://kam@db/crm?lock_timeout=3601", "lock_timeout"),
+        ("postgresql://kam@db/crm?pool_size=%D9%A3", "pool_size"),  # an Arabic-Indic 3
+        ("postgresql://kam@db/crm?pool_size=%C2%B2", "pool_size"),  # a superscript 2
+        ("sqlite:///kam.db?lock_timeout=99999999", "lock_timeout"),
+        ("sqlite:///kam.db?poll_interval=1e-300", "poll_interval"),
+        ("sqlite:///kam.db?poll_interval=" + "9" * 5000, "poll_interval"),
+    ],
+)
+def test_numeric_url_parameters_beyond_their_range_are_refused(url: str, parameter: str) -> None:
+    """A pool size, overflow, timeout or poll interval that would hang, spin or eat memory is
+    refused with StoreParameterOutOfRange naming the parameter, before anything is opened."""
+    with pytest.raises(StoreParameterOutOfRange, match=parameter):
+        settings(url)
+
+
+@pytest.mark.usefixtures("driver")
+def test_numeric_url_parameters_at_their_bounds_are_taken() -> None:
+    """The ends of each range are accepted as given."""
+    env = settings(
+        "postgresql://kam@db/crm?pool_size=100&max_overflow=1&connect_timeout=300&lock_timeout=0"
+    )
+
+    assert (env["POSTGRES_POOL_SIZE"], env["POSTGRES_MAX_OVERFLOW"]) == ("100", "1")
+    assert (env["POSTGRES_CONNECT_TIMEOUT"], env["POSTGRES_LOCK_TIMEOUT"]) == ("300", "0")
