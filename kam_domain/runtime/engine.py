@@ -164,6 +164,12 @@ class PolicyEngine:
         head = self.app.recorder.max_notification_id() or 0
         return max(0, head - self._scan.position)
 
+    def flush(self) -> None:
+        """Record the settled position now, if it moved on since it was last recorded."""
+        with self._lock:
+            if self._started and self._unwritten:
+                self._write_position()
+
     def _reset(self) -> None:
         """Forget the world and positions; the next run rebuilds them from the store."""
         self.world = World()
