@@ -21,16 +21,20 @@ nobody settled) is listed as a divergence of kind ``no decision behind it``.
 
 from __future__ import annotations
 
+import copy as copy_module
 from collections import deque
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import attrs
 from eventsourcing.utils import get_topic
 
-from kam_domain.aggregates.base import KamAggregate
-from kam_domain.policies.base import Decision, Policy, learners
+from kam_domain.aggregates.base import KamAggregate, Meta, event_id
+from kam_domain.aggregates.credentials import Credentials
+from kam_domain.errors import KamDomainError, MemberNotFound, TeamNotFound
+from kam_domain.policies.base import ActionContext, Decision, Policy, learners
 from kam_domain.policies.records import (
     DeadLetter,
     PolicyDecision,
@@ -42,6 +46,7 @@ from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.policies.world import World
 from kam_domain.runtime.causal import Step, is_consequence, transaction_after
 from kam_domain.runtime.scan import Scan
+from kam_domain.values import Actor, MemberId, TeamId
 
 __all__ = ["Divergence", "Recorded", "ReplayReport", "replay"]
 
@@ -49,6 +54,9 @@ PAGE_SIZE = 1000
 
 #: The kind of divergence for an event attributed to a policy with no decision behind it.
 UNDECIDED = "no decision behind it"
+#: The kind of divergence for a decision whose actions' recorded events are not what its
+#: actions give.
+ACTIONS_DIFFER = "actions' events differ"
 #: The engine's own records: in a policy's name by design, with no decision behind them.
 _ENGINE_RECORDS = (PolicyDecision.Made, DeadLetter.Parked, DeadLetter.Retried)
 
@@ -218,16 +226,18 @@ class _Replay:
             policy = self.instances[name][version]
             if not isinstance(event, policy.handles):
                 continue
+            decision = None
             if compare:
                 self.decisions += 1
-                self._compare(name, version, policy, event, step.position, entry)
+                decision = self._compare(name, version, policy, event, step.position, entry)
             if entry is not None:
                 record_id = (dead_letter_id if entry.parked else decision_id)(name, event.event_id)
-                found.extend(
-                    transaction_after(
-                        self.recorder, self.mapper, record_id, entry.position, self.scan.window
-                    )
+                steps = transaction_after(
+                    self.recorder, self.mapper, record_id, entry.position, self.scan.window
                 )
+                if decision is not None and decision.actions and not self.outcomes_only:
+                    self._check_actions(name, version, event, step.position, decision, steps[1:])
+                found.extend(steps)
         return found
 
     def _compare_retry(self, made: Any) -> None:
@@ -273,12 +283,74 @@ class _Replay:
         cause: Any,
         position: int,
         entry: Recorded | None,
-    ) -> None:
-        found = _difference(
+    ) -> Decision | None:
+        """Decide again and list a difference; returns the decision when it agrees."""
+        found, decision = _difference(
             name, version, policy, cause, position, self.world, entry, self.outcomes_only
         )
         if found is not None:
             self.divergences.append(found)
+            return None
+        return decision
+
+    def _check_actions(
+        self,
+        name: str,
+        version: int,
+        cause: Any,
+        position: int,
+        decision: Decision,
+        steps: list[Step],
+    ) -> None:
+        """The events the log records for a decision's actions are the ones its actions give.
+
+        The actions are carried out again on copies of the records as the policy saw them; a
+        record whose recorded events differ in anything but their version and time (which
+        depend on what else the record held when the action was carried out) is a divergence.
+        Records the copy refuses, or that recorded nothing (a refused action), are not judged.
+        """
+        recorded: dict[UUID, list[Any]] = {}
+        for step in steps:
+            recorded.setdefault(step.event.originator_id, []).append(step.event)
+        actions: dict[UUID, list[Any]] = {}
+        for action in decision.actions:
+            actions.setdefault(action.aggregate_id, []).append(action)
+        record_id = decision_id(name, cause.event_id)
+        meta = Meta(
+            Actor.policy(name, version),
+            cause.timestamp,
+            cause.correlation_id,
+            event_id(record_id, 1),
+        )
+        context = _ReplayContext(self.world)
+        for aggregate_id, its_actions in actions.items():
+            seen = recorded.get(aggregate_id)
+            base = self.world.get(aggregate_id, KamAggregate)
+            if not seen or base is None:
+                continue
+            copy = copy_module.deepcopy(base)
+            at = Meta(
+                meta.actor, max(meta.at, copy.modified_on), meta.correlation_id, meta.causation_id
+            )
+            try:
+                for action in its_actions:
+                    action.apply(copy, at, context)
+            except KamDomainError:
+                continue
+            produced = [_payload(event) for event in copy.collect_events()]
+            if produced != [_payload(event) for event in seen]:
+                self.divergences.append(
+                    Divergence(
+                        policy=name,
+                        version=version,
+                        cause_id=cause.event_id,
+                        cause_position=position,
+                        subject=_subject(cause, self.world),
+                        kind=ACTIONS_DIFFER,
+                        recorded=", ".join(_described(event) for event in seen),
+                        replayed=", ".join(_described(payload) for payload in produced),
+                    )
+                )
 
 
 def _later(entry: Recorded) -> bool:
@@ -302,24 +374,25 @@ def _difference(
     world: World,
     entry: Recorded | None,
     outcomes_only: bool,
-) -> Divergence | None:
+) -> tuple[Divergence | None, Decision | None]:
+    decision: Decision | None = None
     try:
-        decision: Decision | None = policy.decide(cause, world)
+        decision = policy.decide(cause, world)
     except Exception as error:
         if entry is not None and entry.parked:
-            return None
+            return None, None
         replayed: tuple[str, dict[str, str]] | None = ("parked", {"error": _error(error)})
     else:
         replayed = None if decision is None else (decision.outcome, dict(decision.inputs))
     recorded = None if entry is None else (entry.outcome, dict(entry.inputs))
     if recorded == replayed:
-        return None
+        return None, decision
     if recorded is None:
         kind = "not recorded"
     elif replayed is None:
         kind = "not reproduced"
     elif recorded[0] == replayed[0] and outcomes_only:
-        return None
+        return None, decision
     else:
         kind = "different"
     inputs: tuple[tuple[str, str, str], ...] = ()
@@ -330,7 +403,7 @@ def _difference(
             for key in keys
             if recorded[1].get(key) != replayed[1].get(key)
         )
-    return Divergence(
+    divergence = Divergence(
         policy=name,
         version=version,
         cause_id=cause.event_id,
@@ -341,6 +414,39 @@ def _difference(
         replayed="no decision" if replayed is None else replayed[0],
         inputs=inputs,
     )
+    return divergence, None
+
+
+#: What a decision's recorded action events are compared by: everything but the version and
+#: the time, which depend on what the record held when the action was carried out.
+_UNCOMPARED = frozenset({"originator_version", "timestamp"})
+
+
+def _payload(event: Any) -> tuple[Any, ...]:
+    fields = sorted((k, v) for k, v in vars(event).items() if k not in _UNCOMPARED)
+    return (type(event).__qualname__, tuple(fields))
+
+
+def _described(event: Any) -> str:
+    if isinstance(event, tuple):
+        kind, fields = event
+        return f"{kind} {dict(fields)}"
+    return _described(_payload(event))
+
+
+class _ReplayContext(ActionContext):
+    """Credentials from the team as replay's world holds it."""
+
+    def __init__(self, world: World) -> None:
+        self._world = world
+
+    def credentials(self, team_id: TeamId, member_id: MemberId, at: datetime) -> Credentials:
+        team = self._world.team(team_id)
+        if team is None:
+            raise TeamNotFound("team_id", team_id)
+        if member_id not in team.members:
+            raise MemberNotFound("member_id", member_id)
+        return team.credentials(member_id, at)
 
 
 def _subject(cause: Any, world: World) -> str:

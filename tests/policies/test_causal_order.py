@@ -3,7 +3,9 @@ or several workers afterwards, and in replay."""
 
 from __future__ import annotations
 
+import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 from kam_domain.aggregates.base import Meta
 from kam_domain.application import KamApplication
-from kam_domain.runtime.replay import UNDECIDED
+from kam_domain.runtime.replay import ACTIONS_DIFFER, UNDECIDED
 from kam_domain.values import Actor, MemberId, Tier
 from tests import postgres_server
 from tests.conftest import store_url
@@ -263,3 +265,32 @@ def test_decisions_do_not_depend_on_how_settling_interleaved_with_commands(
 
     assert decisions_of(app) == decisions_of(reference)
     assert app.replay().reproduced
+
+
+@pytest.mark.parametrize("field", ["reason", "kam_id"])
+def test_replay_catches_an_action_event_edited_behind_its_decision(
+    tmp_path: Path, field: str
+) -> None:
+    """Given the events a policy's action recorded edited in the database (the decision record
+    left as it was), replay lists the decision as one whose actions' events differ."""
+    path = tmp_path / "kam.db"
+    app = KamApplication(f"sqlite:///{path}")
+    play(app, balanced_burst(3))
+    app.close()
+    with sqlite3.connect(path) as db:
+        rowid, state = db.execute(
+            "SELECT rowid, state FROM stored_events WHERE topic LIKE '%KamAssigned' "
+            "ORDER BY rowid DESC LIMIT 1"
+        ).fetchone()
+        body = json.loads(state)
+        body[field] = "forged" if field == "reason" else str(kam_id(0))
+        assert body[field] != json.loads(state)[field]
+        db.execute(
+            "UPDATE stored_events SET state = ? WHERE rowid = ?",
+            (json.dumps(body, separators=(",", ":")).encode(), rowid),
+        )
+
+    report = KamApplication(f"sqlite:///{path}", run_policies=False).replay()
+
+    kinds = {d.kind for d in report.divergences}
+    assert ACTIONS_DIFFER in kinds, [d.describe() for d in report.divergences]
