@@ -45,8 +45,9 @@ class Scan:
         if position > self.position:
             self._consumed.add(position)
 
-    def is_consumed(self, position: int) -> bool:
-        return position in self._consumed
+    def _passed(self, position: int) -> bool:
+        """Whether the walk has settled the event at ``position`` already."""
+        return position <= self.position or position in self._consumed
 
     def settled(self, unit: Sequence[Step]) -> None:
         """The unit is settled: the walk's position moves past it."""
@@ -68,12 +69,18 @@ class Scan:
         pending: list[Step] = []
         key: tuple[str, Any] | None = None
         for step in _steps(self._recorder, self._mapper, self.position + 1, None, self.window):
-            if step.position in self._consumed:
+            if self._passed(step.position):
                 continue
             this = _key(step.event, key)
             if pending and this != key:
                 yield pending
                 pending = []
+                # Settling that unit may have consumed this very event (its first consequence
+                # often comes right after it in the log).
+                if self._passed(step.position):
+                    key = None
+                    continue
+                this = _key(step.event, None)
             if not pending and until is not None and step.position > until:
                 return
             key = this

@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kam_domain.aggregates.base import Meta
+from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.application import KamApplication
 from kam_domain.runtime.replay import ACTIONS_DIFFER, UNDECIDED
 from kam_domain.values import Actor, MemberId, Tier
@@ -71,8 +72,24 @@ def test_the_burst_scenario_balances_when_a_worker_settles_it(store: str) -> Non
     assert decisions_of(app) == decisions_of(reference)
     reasons = [d.reason for d in app.decisions("assignment")]
     assert sum("load 1 of 2" in reason for reason in reasons) == 3, reasons
-    assert app.replay().reproduced
+    report = app.replay()
+    assert report.reproduced
+    assert report.events == app.recorder.max_notification_id(), "an event was folded twice"
+    assert_world_matches_store(app)
     app.close()
+
+
+def assert_world_matches_store(app: KamApplication) -> None:
+    """Every record the engine's world holds is the record the store holds: each event was
+    folded once."""
+    for n in range(200):
+        if not app._exists(account_id(n)):
+            continue
+        held = app.policies.world.get(account_id(n), ClientAccount)
+        stored = app.get_account(account_id(n))
+        assert held is not None
+        assert (held.version, held.kam_id) == (stored.version, stored.kam_id)
+        assert held.assignment_history == stored.assignment_history
 
 
 def test_a_burst_inside_one_batch_settles_command_by_command(store: str) -> None:
@@ -188,7 +205,10 @@ def test_embedded_burst_and_replay_decide_alike(ops: list[Op]) -> None:
 
     assert decisions_of(burst) == decisions_of(reference)
     assert reference.replay().reproduced
-    assert burst.replay().reproduced
+    report = burst.replay()
+    assert report.reproduced
+    assert report.events == burst.recorder.max_notification_id()
+    assert_world_matches_store(burst)
     for n in range(4):
         assert loads(burst, (n,)) == loads(reference, (n,)), kam_id(n)
 
