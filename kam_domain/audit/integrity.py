@@ -28,9 +28,16 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from kam_domain.errors import StoreError, StoreNotSealed, StoreUnavailable, ValidationError
+from kam_domain.errors import (
+    StoreError,
+    StoreNotSealed,
+    StoreTampered,
+    StoreUnavailable,
+    ValidationError,
+)
 from kam_domain.ledger import (
     CHAIN_FORMAT,
+    FORMATS,
     GENESIS,
     ChainFormat,
     ChainLink,
@@ -95,9 +102,10 @@ class Breach:
     """The first position that does not verify, and what is wrong there.
 
     ``kind`` is one of ``altered`` (the event does not match its link, or the chain before it
-    was rewritten), ``inserted`` (an event without a link), ``missing`` (a link without its
-    event), ``rewritten`` (the link differs from a checkpoint's), ``truncated`` (the chain ends
-    before a checkpoint's position).
+    was rewritten), ``respelled`` (a field stored in a form the library never writes: another
+    spelling of an id, text where a number or bytes belong), ``inserted`` (an event without a
+    link), ``missing`` (a link without its event), ``rewritten`` (the link differs from a
+    checkpoint's), ``truncated`` (the chain ends before a checkpoint's position).
     """
 
     position: int
@@ -180,13 +188,19 @@ def verify_chain(
         lambda start: chain.select_links(start, page_size, stop=stop),
         lambda link: link.position,
     )
-    for event, link in side_by_side(events, links):
-        if walk.step(event, link) is not None:
-            break
-        if progress is not None and walk.checked % page_size == 0:
-            progress(walk.position, stop)
-    else:
-        walk.finish()
+    try:
+        for event, link in side_by_side(events, links):
+            if walk.step(event, link) is not None:
+                break
+            if progress is not None and walk.checked % page_size == 0:
+                progress(walk.position, stop)
+        else:
+            walk.finish()
+    except StoreTampered as error:
+        # A row the recorder refuses to read: find it, one position at a time.
+        position = _refused(recorder, chain, walk.position + 1, stop)
+        walk.position = position
+        walk.respelled(position, str(error))
     if progress is not None:
         progress(walk.position, stop)
     return walk.result()
@@ -252,8 +266,12 @@ def _verify_joined(
     def reread(position: int) -> Breach | None:
         # Whatever the fast path does not pass is judged as the two-stream walk judges it,
         # from the same reads, so that both walks find the same breach with the same words.
-        events = recorder.select_notifications(position, 1, stop=position)
-        links = chain.select_links(position, 1, stop=position)
+        try:
+            events = recorder.select_notifications(position, 1, stop=position)
+            links = chain.select_links(position, 1, stop=position)
+        except StoreTampered as error:
+            walk.position = position
+            return walk.respelled(position, str(error))
         return walk.step(events[0] if events else None, links[0] if links else None)
 
     start: int | None = None
@@ -270,8 +288,8 @@ def _verify_joined(
         start = rows[-1][0] + 1
 
 
-#: The first byte of every link's input.
-_FORMAT = bytes((CHAIN_FORMAT,))
+#: The first byte of a link's input, in format 1 and in format 2.
+_FORMAT_1, _FORMAT_2 = b"\x01", b"\x02"
 #: Entries a walk's caches keep at most (a store has a few dozen topics and one id length).
 _CACHED = 4096
 
@@ -304,6 +322,8 @@ class _Walk:
         self.pending = [c for c in checkpoints if c.position > 0]
         self.confirmed: list[Checkpoint] = []
         self.formats = formats
+        # Links from this position on are in format 2 (they bind the written time).
+        self.format_2_from = min((f.since for f in formats if f.format == 2), default=_BEYOND)
         self.previous = GENESIS
         self.last: ChainLink | None = None
         self.position = 0
@@ -326,13 +346,17 @@ class _Walk:
             return self._fail(position, "inserted", "an event with no link: added after the fact")
         if event is None:
             return self._fail(position, "missing", "a link with no event: the event was removed")
+        wrong = _wrong_form(event, link, position >= self.format_2_from)
+        if wrong is not None:
+            return self.respelled(position, wrong)
         computed = chain_link(
             self.previous,
             position,
             event.originator_id,
             event.originator_version,
             event.topic,
-            state_digest(_as_bytes(event.state)),
+            state_digest(event.state),
+            link.written_at,
         )
         if computed != link.link:
             reason = (
@@ -346,6 +370,11 @@ class _Walk:
         self._at(link, self.pending)
         return self.breach
 
+    def respelled(self, position: int, reason: str) -> Breach:
+        """A field at ``position`` in a form the library never writes."""
+        self._passing(position)
+        return self._fail(position, "respelled", reason)
+
     def sweep(
         self, rows: Sequence[SealedRow], reread: Callable[[int], Breach | None]
     ) -> Breach | None:
@@ -357,33 +386,32 @@ class _Walk:
         another spelling than the chain's (which a reread may still pass), or a checkpoint's
         position (``watch``).
         """
-        sha256, lengths, topics, head = hashlib.sha256, self._lengths, self._topics, _FORMAT
+        sha256, lengths, topics = hashlib.sha256, self._lengths, self._topics
         previous, checked = self.previous, self.checked
         watch = self.pending[0].position if self.pending else _BEYOND
+        format_2_from = self.format_2_from
         reread_at = None
         # Typed as if every column were there: a None raises, and the row is reread.
-        full = cast("Sequence[tuple[int, str, int, str, bytes, bytes]]", rows)
-        for position, identity, version, topic, state, link in full:
+        full = cast("Sequence[tuple[int, str, int, str, bytes, bytes, int]]", rows)
+        for position, identity, version, topic, state, link, written in full:
             try:
                 ident = identity.encode()
-                if (
-                    position < watch
-                    and sha256(
-                        b"".join(
-                            (
-                                head,
-                                previous,
-                                position.to_bytes(8, "big"),
-                                lengths[len(ident)],
-                                ident,
-                                version.to_bytes(8, "big"),
-                                topics[topic],
-                                sha256(state).digest(),
-                            )
-                        )
-                    ).digest()
-                    == link
-                ):
+                parts = [
+                    _FORMAT_1,
+                    previous,
+                    position.to_bytes(8, "big"),
+                    lengths[len(ident)],
+                    ident,
+                    version.to_bytes(8, "big"),
+                    topics[topic],
+                    sha256(state).digest(),
+                ]
+                if position >= format_2_from:
+                    parts[0] = _FORMAT_2
+                    parts.append(written.to_bytes(8, "big", signed=True))
+                elif written is not None:
+                    raise TypeError  # a written time on a link in format 1: reread and judge
+                if position < watch and sha256(b"".join(parts)).digest() == link:
                     previous = link
                     checked += 1
                     continue
@@ -451,6 +479,19 @@ def _position(row: SealedRow) -> int:
     return row[0]
 
 
+def _refused(recorder: ApplicationRecorder, chain: SealedRecorder, start: int, stop: int) -> int:
+    """The first position from ``start`` whose event or link the recorder refuses to read."""
+    position = start
+    while position <= stop:
+        try:
+            recorder.select_notifications(position, 1, stop=position)
+            chain.select_links(position, 1, stop=position)
+        except StoreTampered:
+            return position
+        position += 1
+    return start
+
+
 def _formats(chain: SealedRecorder) -> tuple[ChainFormat, ...]:
     try:
         return tuple(chain.chain_formats())
@@ -463,15 +504,32 @@ def _formats(chain: SealedRecorder) -> tuple[ChainFormat, ...]:
         raise StoreNotSealed(msg) from error
 
 
-def _as_bytes(state: object) -> bytes:
-    # A database with loose types (SQLite) gives back whatever was written over the bytes.
-    if isinstance(state, bytes | bytearray | memoryview):
-        return bytes(state)
-    return str(state).encode("utf-8")
+def _wrong_form(event: Notification, link: ChainLink, format_2: bool) -> str | None:
+    """What is stored at the event's position in a form the library never writes, if anything.
+
+    A database with loose types (SQLite) gives back whatever was written over a column: text
+    over bytes or numbers. Such a row may even hash as the original did (text over the same
+    bytes), but the library never wrote it, and its readers would not all read it alike.
+    """
+    position = event.id
+    checks = (
+        ("originator_version", event.originator_version, int),
+        ("topic", event.topic, str),
+        ("state", event.state, bytes),
+        ("link", link.link, bytes),
+    )
+    for name, value, kind in checks:
+        if type(value) is not kind:
+            return f"{name} at position {position}: stored as {value!r:.60}, not as {kind.__name__}"
+    if format_2 and type(link.written_at) is not int:
+        return f"written_at at position {position}: stored as {link.written_at!r:.60}, not a number"
+    if not format_2 and link.written_at is not None:
+        return f"written_at at position {position}: a link in format 1 has no written time"
+    return None
 
 
 def _check_formats(formats: Sequence[ChainFormat], checkpoints: Sequence[Checkpoint]) -> None:
-    known = {CHAIN_FORMAT}
+    known = set(FORMATS)
     unknown = sorted({f.format for f in formats} - known)
     unknown += sorted({c.format for c in checkpoints} - known - set(unknown))
     if unknown:

@@ -669,7 +669,7 @@ class ChainConformance(StoreTestCase):
         self.assertEqual(result.head.position, app.recorder.max_notification_id())
 
     def test_a_new_chain_records_its_format(self) -> None:
-        """A new store records chain format 1 from position 1, with nothing adopted."""
+        """A new store records the current chain format (2) from position 1, nothing adopted."""
         app = self.open()
 
         formats = list(app.recorder.chain_formats())  # type: ignore[attr-defined]
@@ -880,12 +880,14 @@ def sealed_rows(
     rows: list[SealedRow] = []
     for event, link in side_by_side(iter(events), iter(links)):
         stored = link.link if link is not None else None
+        written = link.written_at if link is not None else None
         if event is None:
             assert link is not None
-            rows.append((link.position, None, None, None, None, stored))
+            rows.append((link.position, None, None, None, None, stored, written))
         else:
             identity, state = str(event.originator_id), bytes(event.state)
-            rows.append((event.id, identity, event.originator_version, event.topic, state, stored))
+            version, topic = event.originator_version, event.topic
+            rows.append((event.id, identity, version, topic, state, stored, written))
     return rows
 
 
