@@ -316,7 +316,7 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
         self, start: int | None, limit: int, stop: int | None = None
     ) -> Sequence[ChainLink]:
         statement = (
-            f"SELECT position, link, {self._written_column} FROM {self.chain_table_name} "
+            f"SELECT position, {_BLOB('link')}, {self._written()} FROM {self.chain_table_name} "
             "WHERE position >= ?"
         )
         params: list[int] = [-(2**63) if start is None else start]
@@ -332,6 +332,14 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
     @property
     def _written_column(self) -> str:
         return "written_at" if self._has_written_column else "NULL"
+
+    def _written(self, table: str = "") -> str:
+        """The written time as stored, or the name of its storage class where it is text (which
+        may not even be UTF-8: reading it as text would fail before it could be judged)."""
+        if not self._has_written_column:
+            return "NULL"
+        column = f"{table}.written_at" if table else "written_at"
+        return f"CASE typeof({column}) WHEN 'text' THEN 'text' ELSE {column} END"
 
     def select_sealed(
         self, start: int | None, limit: int, stop: int | None = None
@@ -377,8 +385,8 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
                 "|| '-' || substr(e.originator_id, 21) END"
             )
         return (
-            f"SELECT e.rowid, {identity}, e.originator_version, e.topic, e.state, c.link, "
-            f"c.{self._written_column} "
+            f"SELECT e.rowid, {identity}, e.originator_version, e.topic, {_BLOB('e.state')}, "
+            f"{_BLOB('c.link')}, {self._written('c')} "
             f"FROM {self.events_table_name} AS e "
             f"LEFT JOIN {self.chain_table_name} AS c ON c.position = e.rowid "
             "WHERE e.rowid >= ? AND e.rowid <= ? ORDER BY e.rowid LIMIT ?"
@@ -387,7 +395,7 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
     @functools.cached_property
     def _select_unmatched_links(self) -> str:
         return (
-            f"SELECT c.position, NULL, NULL, NULL, NULL, c.link, c.{self._written_column} "
+            f"SELECT c.position, NULL, NULL, NULL, NULL, {_BLOB('c.link')}, {self._written('c')} "
             f"FROM {self.chain_table_name} AS c "
             "WHERE c.position >= ? AND c.position <= ? AND NOT EXISTS "
             f"(SELECT 1 FROM {self.events_table_name} AS e WHERE e.rowid = c.position) "
@@ -427,7 +435,7 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(
                 f"SELECT a.originator_version, a.timestamp, a.notification_id, "
-                f"c.{self._written_column} FROM {self.asof_table_name} AS a "
+                f"{self._written('c')} FROM {self.asof_table_name} AS a "
                 f"LEFT JOIN {self.chain_table_name} AS c ON c.position = a.notification_id "
                 "WHERE a.originator_id = ? ORDER BY a.originator_version",
                 (originator_id.hex,),
@@ -445,6 +453,15 @@ class SQLiteProcessRecorder(Subscribable, _Sealing, es_sqlite.SQLiteProcessRecor
 
 def _position(row: SealedRow) -> int:
     return row[0]
+
+
+def _BLOB(column: str) -> str:  # noqa: N802 - reads as the SQL it stands for
+    """``column`` where it holds bytes (or nothing); else the name of its storage class, so that
+    text written over bytes, possibly not even UTF-8, is judged instead of failing the read."""
+    return (
+        f"CASE typeof({column}) WHEN 'blob' THEN {column} WHEN 'null' THEN NULL "
+        f"ELSE typeof({column}) END"
+    )
 
 
 def _micros(at: datetime) -> int:

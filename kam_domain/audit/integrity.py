@@ -264,8 +264,15 @@ def _verify_joined(
     """:func:`verify_chain` on the rows of a :class:`~kam_domain.ledger.JoinedRecorder`."""
 
     def reread(position: int) -> Breach | None:
-        # Whatever the fast path does not pass is judged as the two-stream walk judges it,
-        # from the same reads, so that both walks find the same breach with the same words.
+        # A field in a form the library never writes is named from the joined row itself (the
+        # recorder's other reads would refuse it, or could not read it at all). Whatever else
+        # the fast path does not pass is judged as the two-stream walk judges it, from the same
+        # reads, so that both walks find the same breach with the same words.
+        row = select_sealed(position, 1, position)
+        wrong = _wrong_row(row[0], position >= walk.format_2_from) if row else None
+        if wrong is not None:
+            walk.position = position
+            return walk.respelled(position, wrong)
         try:
             events = recorder.select_notifications(position, 1, stop=position)
             links = chain.select_links(position, 1, stop=position)
@@ -502,6 +509,34 @@ def _formats(chain: SealedRecorder) -> tuple[ChainFormat, ...]:
             "access, it is sealed as it stands"
         )
         raise StoreNotSealed(msg) from error
+
+
+def _wrong_row(row: SealedRow, format_2: bool) -> str | None:
+    """What a joined row holds in a form the library never writes, if anything."""
+    position, identity, version, topic, state, link, written = row
+    if (identity, version, topic, state) != (None, None, None, None):
+        if not isinstance(identity, str):
+            return (
+                f"originator_id at position {position}: not stored in the form the library "
+                "writes (another spelling of the id)"
+            )
+        for name, value, kind in (
+            ("originator_version", version, int),
+            ("topic", topic, str),
+            ("state", state, bytes),
+        ):
+            if type(value) is not kind:
+                stored = f"{value!r:.60}"
+                return f"{name} at position {position}: stored as {stored}, not as {kind.__name__}"
+    if link is None:
+        return None
+    if type(link) is not bytes:
+        return f"link at position {position}: stored as {link!r:.60}, not as bytes"
+    if format_2 and type(written) is not int:
+        return f"written_at at position {position}: stored as {written!r:.60}, not a number"
+    if not format_2 and written is not None:
+        return f"written_at at position {position}: a link in format 1 has no written time"
+    return None
 
 
 def _wrong_form(event: Notification, link: ChainLink, format_2: bool) -> str | None:
