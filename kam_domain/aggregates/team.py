@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Self
 from uuid import UUID
@@ -21,6 +21,7 @@ from kam_domain.aggregates.base import KamAggregate, Meta, require_text, require
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.errors import (
     AlreadyExists,
+    BackdatedBeyondWindow,
     GrantBeyondOwnAuthority,
     InvalidTransition,
     MemberNotFound,
@@ -51,6 +52,9 @@ __all__ = [
 ]
 
 #: Roles that may hold discount authority (授权范围); representatives never approve.
+#: The widest backdating window a team may set (beyond it, grant the permission to import).
+_LONGEST_WINDOW = timedelta(days=366)
+
 APPROVER_ROLES = (
     Role.KEY_ACCOUNT_MANAGER,
     Role.PROJECT_DIRECTOR,
@@ -310,6 +314,29 @@ class Team(KamAggregate):
         def apply(self, team: Team) -> None:
             team._change(self.member_id, backup_id=self.backup_id)
 
+    class HistoryImportGranted(KamAggregate.Event):
+        """The member may record commands dated beyond the team's backdating window."""
+
+        member_id: MemberId
+
+        def apply(self, team: Team) -> None:
+            team.history_importers = team.history_importers | {self.member_id}
+
+    class HistoryImportRevoked(KamAggregate.Event):
+        member_id: MemberId
+        reason: str
+
+        def apply(self, team: Team) -> None:
+            team.history_importers = team.history_importers - {self.member_id}
+
+    class BackdatingWindowSet(KamAggregate.Event):
+        """How far before the moment it is written a command may be dated (seconds)."""
+
+        seconds: int
+
+        def apply(self, team: Team) -> None:
+            team.backdating_window = self.seconds
+
     class EvaluationStandardSet(KamAggregate.Event):
         standard: EvaluationStandard
         effective_from: datetime
@@ -327,6 +354,10 @@ class Team(KamAggregate):
         self.members: IdMap[MemberId, Member] = IdMap()
         self.grants: IdMap[GrantId, AuthorityGrant] = IdMap()
         self.standards: list[tuple[datetime, EvaluationStandard]] = []
+        #: Members who may record commands dated beyond the backdating window.
+        self.history_importers: frozenset[MemberId] = frozenset()
+        #: Seconds a command may be dated before the moment it is written (None: no limit).
+        self.backdating_window: int | None = None
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -343,8 +374,13 @@ class Team(KamAggregate):
         director_name: str,
         top_authority: Percentage,
         default_capacity: int = 12,
+        import_history: bool = False,
     ) -> Self:
-        """Form a team led by a senior sales director whose authority the company grants."""
+        """Form a team led by a senior sales director whose authority the company grants.
+
+        ``import_history``: the team's history is being imported, and its director may record
+        commands dated in the past (the permission is recorded, and can be revoked).
+        """
         name = require_text("name", name)
         segment = require_text("segment", segment)
         region = require_text("region", region)
@@ -378,6 +414,10 @@ class Team(KamAggregate):
             str(meta.actor),
         )
         team._record(cls.AuthorityGranted, meta, grant=grant, grantor=None)
+        if import_history is True:
+            team._record(cls.HistoryImportGranted, meta, member_id=director_id)
+        elif import_history is not False:
+            raise ValidationError("import_history", "must be True or False")
         return team
 
     def join(
@@ -503,6 +543,9 @@ class Team(KamAggregate):
             by.require_director("actor")
             by.require_not("actor", member_id)
             own = self.credentials(by.member_id, start).discount_authority
+            # ``by`` holds what was in force when the command took effect and was written.
+            held = by.discount_authority
+            own = None if own is None or held is None else min(own, held)
             if own is None or max_discount > own:
                 msg = (
                     f"max_discount: {by.name} holds {own or 'none'} and cannot grant {max_discount}"
@@ -597,7 +640,50 @@ class Team(KamAggregate):
         start = meta.at if effective_from is None else require_utc("effective_from", effective_from)
         self._record(self.EvaluationStandardSet, meta, standard=standard, effective_from=start)
 
+    def grant_history_import(self, meta: Meta, by: Credentials, member_id: MemberId) -> None:
+        """The senior sales director lets a member record commands dated in the past."""
+        by.require_role("actor", Role.SENIOR_SALES_DIRECTOR)
+        self._active("member_id", member_id)
+        if member_id in self.history_importers:
+            raise AlreadyExists(f"member_id: {member_id} may already import history")
+        self._record(self.HistoryImportGranted, meta, member_id=member_id)
+
+    def revoke_history_import(
+        self, meta: Meta, by: Credentials, member_id: MemberId, *, reason: str
+    ) -> None:
+        """The senior sales director ends a member's permission to import history."""
+        by.require_role("actor", Role.SENIOR_SALES_DIRECTOR)
+        reason = require_text("reason", reason)
+        self._member("member_id", member_id)
+        if member_id not in self.history_importers:
+            raise InvalidTransition(f"member_id: {member_id} holds no permission to import history")
+        self._record(self.HistoryImportRevoked, meta, member_id=member_id, reason=reason)
+
+    def set_backdating_window(self, meta: Meta, by: Credentials, *, window: timedelta) -> None:
+        """A director sets how far before the moment it is written a command may be dated."""
+        by.require_director("actor")
+        if not isinstance(window, timedelta) or window < timedelta(0):
+            raise ValidationError("window", f"must be a timedelta of 0 or more, not {window!r}")
+        if window > _LONGEST_WINDOW:
+            raise ValidationError("window", f"must be at most {_LONGEST_WINDOW}")
+        self._record(self.BackdatingWindowSet, meta, seconds=int(window.total_seconds()))
+
     # -- queries -------------------------------------------------------------------------------
+
+    def check_backdating(self, member_id: MemberId, at: datetime, now: datetime) -> None:
+        """Refuse a command by ``member_id`` dated ``at`` and written ``now`` that reaches
+        further back than the team's backdating window, unless the member may import history."""
+        window = self.backdating_window
+        if window is None or now - at <= timedelta(seconds=window):
+            return
+        if member_id in self.history_importers:
+            return
+        msg = (
+            f"at: {at.isoformat()} is {now - at} before now, beyond the team's backdating "
+            f"window of {timedelta(seconds=window)}; the actor holds no permission to import "
+            "history"
+        )
+        raise BackdatedBeyondWindow(msg)
 
     def credentials(self, member_id: MemberId, at: datetime) -> Credentials:
         """What ``member_id`` may do at ``at``: role, standing and the widest grant in force."""

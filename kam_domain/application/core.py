@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -26,7 +26,7 @@ from eventsourcing.persistence import (
     Recording,
 )
 
-from kam_domain.aggregates.base import KamAggregate, Meta
+from kam_domain.aggregates.base import KamAggregate, Meta, utc_now
 from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import Team
@@ -37,6 +37,7 @@ from kam_domain.errors import (
     AccountNotFound,
     AlreadyExists,
     ConcurrencyConflict,
+    EffectiveTimeInFuture,
     MemberNotFound,
     NotFound,
     StoreError,
@@ -49,13 +50,21 @@ from kam_domain.storage import StoreUrl, check_readable, resolve_store, store_se
 from kam_domain.transcoding import EventMapper, register_transcodings
 from kam_domain.values import Actor, MemberId, new_id
 
-__all__ = ["DEFAULT_CACHE_SIZE", "ApplicationCore"]
+__all__ = ["DEFAULT_CACHE_SIZE", "DEFAULT_CLOCK_SKEW", "ApplicationCore"]
 
 A = TypeVar("A", bound=KamAggregate)
 R = TypeVar("R")
 
 #: Records kept decoded between commands, least recently used first out.
 DEFAULT_CACHE_SIZE = 1000
+#: How far a command's effective time may lie ahead of the clock (clocks of hosts differ a
+#: little). Without a bound, one event dated far ahead freezes its record: every later command
+#: is earlier than it, and is refused as out of order.
+DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
+
+
+#: The largest clock skew a host may allow.
+_MAX_SKEW = timedelta(days=1)
 
 
 def _cache_settings(size: int) -> dict[str, str]:
@@ -96,15 +105,22 @@ class ApplicationCore(Application[UUID]):
         cipher_key: str | None = None,
         compress: bool | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
     ) -> None:
         """Open ``store`` (a URL; default ``$KAM_STORE``, else ``sqlite:///kam.db``).
 
         ``cipher_key`` (base64 AES key) encrypts stored events; ``compress`` zlib-compresses
         them. Both win over the URL's parameters of the same names (see docs/adapters.md).
         ``cache_size``: how many records to keep decoded in memory between commands (0: none).
+        ``clock_skew``: how far ahead of this process's clock an effective time (``at=``) may
+        be; a command dated later is refused with :class:`EffectiveTimeInFuture`.
         """
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise ValidationError("cache_size", f"must be a whole number ≥ 0, not {cache_size!r}")
+        if not isinstance(clock_skew, timedelta) or not timedelta(0) <= clock_skew <= _MAX_SKEW:
+            msg = f"must be a timedelta from 0 to {_MAX_SKEW}, not {clock_skew!r}"
+            raise ValidationError("clock_skew", msg)
+        self.clock_skew = clock_skew
         self._batches = threading.local()
         self.store_url: StoreUrl
         self.store_url, adapter = resolve_store(store)
@@ -113,6 +129,12 @@ class ApplicationCore(Application[UUID]):
         settings.update(env or {})
         try:
             super().__init__(env=settings)
+            # Snapshots are derived data outside the hash chain: an edited one would change
+            # what a command decides (a member's authority, say) with nothing to detect it.
+            # Records are replayed from their events, which the chain covers (and the record
+            # cache keeps them decoded between commands); snapshots may still be taken, and
+            # kam audit verify --deep checks them, but nothing is decided from one.
+            self.repository.snapshot_store = None
             check_readable(self.store_url, self.recorder, self.mapper)
         except (PersistenceError, OSError, StoreError) as error:
             if hasattr(self, "factory"):
@@ -160,7 +182,15 @@ class ApplicationCore(Application[UUID]):
         ):
             if value is not None and not isinstance(value, UUID):
                 raise ValidationError(field, f"must be a UUID, not {value!r}")
-        return Meta.command(actor, at=at, correlation_id=correlation_id, command_id=command_id)
+        meta = Meta.command(actor, at=at, correlation_id=correlation_id, command_id=command_id)
+        now = utc_now()
+        if meta.at > now + self.clock_skew:
+            msg = (
+                f"at: {meta.at.isoformat()} is later than now ({now.isoformat()}) by more than "
+                f"the allowed clock skew ({self.clock_skew})"
+            )
+            raise EffectiveTimeInFuture(msg)
+        return meta
 
     def _get(
         self,
@@ -261,10 +291,22 @@ class ApplicationCore(Application[UUID]):
         return team.credentials(MemberId(member_id), at)
 
     def _actor_credentials(self, team: Team, meta: Meta) -> Credentials:
+        """The acting member's credentials for a command: what was in force both at its
+        effective time and now, when it is written.
+
+        A command dated before a revocation already recorded would otherwise act under the
+        revoked authority; dated in the past, it is refused when it reaches beyond the team's
+        backdating window, unless the actor holds the permission to import history.
+        """
         member_id = meta.actor.member_id
         if member_id is None:
             raise ValidationError("actor", f"{meta.actor} is not a team member")
-        return self._credentials(team, member_id, meta.at)
+        now = utc_now()
+        then = self._credentials(team, member_id, meta.at)
+        if meta.at >= now:
+            return then
+        team.check_backdating(MemberId(member_id), meta.at, now)
+        return then.also_in_force(team.credentials(MemberId(member_id), now))
 
     @contextmanager
     def batch(self) -> Iterator[None]:
