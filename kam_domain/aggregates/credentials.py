@@ -67,23 +67,6 @@ class Credentials:
             msg = f"{field}: {self.name} holds {held} at {self.at.isoformat()}, not {discount}"
             raise AuthorityExceeded(msg)
 
-    def also_in_force(self, later: Credentials) -> Credentials:
-        """These credentials, keeping only what ``later`` (the same member's, at a later
-        moment) also holds: a role and standing still held, an authority no wider than the one
-        still in force. A grant revoked or a member gone by then counts no more."""
-        authority, grant_id = self.discount_authority, self.grant_id
-        if not later.active or later.discount_authority is None or authority is None:
-            authority, grant_id = None, None
-        elif later.discount_authority < authority:
-            authority = later.discount_authority
-        return attrs.evolve(
-            self,
-            active=self.active and later.active,
-            role=self.role if later.role is self.role else later.role,
-            discount_authority=authority,
-            grant_id=grant_id,
-        )
-
     def covers(self, discount: Percentage) -> bool:
         return (
             self.active

@@ -685,10 +685,24 @@ class Team(KamAggregate):
         )
         raise BackdatedBeyondWindow(msg)
 
-    def credentials(self, member_id: MemberId, at: datetime) -> Credentials:
-        """What ``member_id`` may do at ``at``: role, standing and the widest grant in force."""
+    def credentials(
+        self, member_id: MemberId, at: datetime, *, written: datetime | None = None
+    ) -> Credentials:
+        """What ``member_id`` may do at ``at``: role, standing and the widest grant in force.
+
+        ``written``: the moment a command dated ``at`` is written. A grant revoked by then no
+        longer counts, even where the revocation took effect after ``at``: a command dated
+        back must not act under an authority already withdrawn. A grant's own end
+        (``valid_until``) is part of the grant, known when it was made, and applies at ``at``.
+        """
         member = self._member("member_id", member_id)
-        in_force = [g for g in self.grants.values() if g.member_id == member_id and g.in_force(at)]
+        in_force = [
+            g
+            for g in self.grants.values()
+            if g.member_id == member_id
+            and g.in_force(at)
+            and (written is None or g.revoked_at is None or g.revoked_at > written)
+        ]
         best = max(in_force, key=lambda g: (g.max_discount, g.valid_from), default=None)
         return Credentials(
             member_id=member_id,

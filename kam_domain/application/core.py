@@ -281,18 +281,25 @@ class ApplicationCore(Application[UUID]):
         return account.accountable_kam_at(at)
 
     def _credentials(
-        self, team: Team, member_id: object, at: datetime, field: str = "actor"
+        self,
+        team: Team,
+        member_id: object,
+        at: datetime,
+        field: str = "actor",
+        *,
+        written: datetime | None = None,
     ) -> Credentials:
-        """The credentials of ``member_id`` in ``team`` at ``at``; unknown ids name ``field``."""
+        """The credentials of ``member_id`` in ``team`` at ``at`` (for a command written at
+        ``written``, see :meth:`Team.credentials`); unknown ids name ``field``."""
         if not isinstance(member_id, UUID):
             raise ValidationError(field, f"must be a member id (UUID), not {member_id!r}")
         if MemberId(member_id) not in team.members:
             raise MemberNotFound(field, member_id)
-        return team.credentials(MemberId(member_id), at)
+        return team.credentials(MemberId(member_id), at, written=written)
 
     def _actor_credentials(self, team: Team, meta: Meta) -> Credentials:
-        """The acting member's credentials for a command: what was in force both at its
-        effective time and now, when it is written.
+        """The acting member's credentials for a command: what was in force at its effective
+        time and not withdrawn by now, when it is written.
 
         A command dated before a revocation already recorded would otherwise act under the
         revoked authority; dated in the past, it is refused when it reaches beyond the team's
@@ -302,11 +309,10 @@ class ApplicationCore(Application[UUID]):
         if member_id is None:
             raise ValidationError("actor", f"{meta.actor} is not a team member")
         now = utc_now()
-        then = self._credentials(team, member_id, meta.at)
-        if meta.at >= now:
-            return then
-        team.check_backdating(MemberId(member_id), meta.at, now)
-        return then.also_in_force(team.credentials(MemberId(member_id), now))
+        if meta.at < now:
+            self._credentials(team, member_id, meta.at)  # an unknown member is named first
+            team.check_backdating(MemberId(member_id), meta.at, now)
+        return self._credentials(team, member_id, meta.at, written=now)
 
     @contextmanager
     def batch(self) -> Iterator[None]:

@@ -1,10 +1,12 @@
 """One record per event, streamed, with the chain link that seals it.
 
 Each record holds the event's position, originator id and version, topic, event name,
-timestamp, actor (and, for a policy, its name and version), causation and correlation ids, the
-SHA-256 of its stored bytes, and the previous and own chain links. With those, the chain can be
-recomputed from the export alone (see docs/audit.md); with ``with_state`` the stored bytes
-themselves come along (base64), so the digest can be checked against them too.
+timestamp (its effective time), when it was written (``written_at``; and ``written_us``, the
+microseconds the link hashes, empty for links in chain format 1), actor (and, for a policy, its
+name and version), causation and correlation ids, the SHA-256 of its stored bytes, and the
+previous and own chain links. With those, the chain can be recomputed from the export alone
+(see docs/audit.md); with ``with_state`` the stored bytes themselves come along (base64), so
+the digest can be checked against them too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, TextIO
 
 from kam_domain.audit.integrity import PAGE_SIZE, Progress, paged, sealed, side_by_side
 from kam_domain.audit.records import describe, policy_of
-from kam_domain.ledger import GENESIS, state_digest
+from kam_domain.ledger import GENESIS, moment, state_digest
 
 __all__ = ["COLUMNS", "export_records", "write_csv", "write_jsonl"]
 
@@ -28,6 +30,8 @@ COLUMNS = (
     "topic",
     "event",
     "timestamp",
+    "written_at",
+    "written_us",
     "actor",
     "actor_kind",
     "policy",
@@ -74,6 +78,9 @@ def export_records(
             record["position"] = link.position
             record["previous_link"] = previous.hex()
             record["link"] = link.link.hex()
+            if link.written_at is not None:
+                record["written_at"] = moment(link.written_at).isoformat()
+                record["written_us"] = link.written_at
             previous = link.link
         yield record
         if progress is not None and count % page_size == 0:

@@ -36,7 +36,6 @@ from kam_domain.errors import (
     ValidationError,
 )
 from kam_domain.ledger import (
-    CHAIN_FORMAT,
     FORMATS,
     GENESIS,
     ChainFormat,
@@ -79,11 +78,15 @@ _CHECKPOINT = re.compile(r"kam-chain-(\d+):(\d+):([0-9a-f]{64})")
 
 @attrs.frozen
 class Checkpoint:
-    """A position of the chain and its link: ``kam-chain-1:POSITION:LINK`` as text."""
+    """A position of the chain and its link: ``kam-chain-1:POSITION:LINK`` as text.
+
+    The number after ``kam-chain-`` is the version of this text, not the chain format of the
+    link it names: a checkpoint reads the same whatever format its position was sealed in.
+    """
 
     position: int
     link: bytes
-    format: int = CHAIN_FORMAT
+    format: int = 1
 
     @classmethod
     def parse(cls, text: str) -> Checkpoint:
@@ -566,7 +569,7 @@ def _wrong_form(event: Notification, link: ChainLink, format_2: bool) -> str | N
 def _check_formats(formats: Sequence[ChainFormat], checkpoints: Sequence[Checkpoint]) -> None:
     known = set(FORMATS)
     unknown = sorted({f.format for f in formats} - known)
-    unknown += sorted({c.format for c in checkpoints} - known - set(unknown))
+    unknown += sorted({c.format for c in checkpoints} - {1} - set(unknown))
     if unknown:
         msg = (
             f"the chain is in format {unknown[0]}, which this version of the library cannot "

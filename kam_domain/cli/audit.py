@@ -261,15 +261,32 @@ def run_trail(args: argparse.Namespace) -> int:
     if args.format == JSON:
         print(json.dumps(entries, ensure_ascii=False, indent=2))
         return EXIT_OK
-    columns = ["position", "when", "event", "actor", "causation_id", "correlation_id", "fields"]
+    columns = [
+        "position",
+        "when",
+        "written",
+        "event",
+        "actor",
+        "causation_id",
+        "correlation_id",
+        "fields",
+    ]
     if args.format == CSV:
-        rows = [{**e, "fields": json.dumps(e["fields"], ensure_ascii=False)} for e in entries]
-        _csv(sys.stdout, [*columns[:4], "actor_name", *columns[4:]], rows)
+        rows = [
+            {
+                **e,
+                "written": e["written"] or "",
+                "fields": json.dumps(e["fields"], ensure_ascii=False),
+            }
+            for e in entries
+        ]
+        _csv(sys.stdout, [*columns[:5], "actor_name", *columns[5:]], rows)
         return EXIT_OK
     table = [
         [
             str(e["position"] or ""),
             e["when"],
+            e["written"] or "",
             e["event"],
             e["actor_name"] or e["actor"] or "",
             e["causation_id"] or "",
@@ -278,7 +295,8 @@ def run_trail(args: argparse.Namespace) -> int:
         ]
         for e in entries
     ]
-    print(_table(["pos", "when", "event", "actor", "causation", "correlation", "fields"], table))
+    headers = ["pos", "when", "written", "event", "actor", "causation", "correlation", "fields"]
+    print(_table(headers, table))
     return EXIT_OK
 
 
