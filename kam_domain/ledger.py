@@ -174,8 +174,10 @@ class JoinedRecorder(Protocol):
     ) -> Sequence[SealedRow]:
         """A :data:`SealedRow` for each position from ``start`` to ``stop`` (both inclusive; None:
         unbounded, below 1 included) that holds an event, a link or both, in position order, at
-        most ``limit`` of them. The originator id is ``str()`` of the one ``select_notifications``
-        gives (a UUID in canonical form); the state is the bytes as stored."""
+        most ``limit`` of them. The originator id is the text of the one
+        ``select_notifications`` gives: a UUID in canonical form (``str(uuid)``), or as stored
+        where the store keeps ids as 32 lowercase hex digits (``uuid.hex``); any other spelling
+        as stored, which verify then refuses. The state is the bytes as stored."""
         ...
 
 

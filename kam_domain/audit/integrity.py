@@ -18,6 +18,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
+from uuid import UUID
 
 import attrs
 from eventsourcing.persistence import (
@@ -300,18 +301,35 @@ def _verify_joined(
 
 #: The first byte of a link's input, in format 1 and in format 2.
 _FORMAT_1, _FORMAT_2 = b"\x01", b"\x02"
-#: Entries a walk's caches keep at most (a store has a few dozen topics and one id length).
+#: Entries a walk's caches keep at most (a store has a few dozen topics).
 _CACHED = 4096
+#: Ids a walk keeps made up at most (a record's events repeat its id).
+_CACHED_IDS = 1 << 16
 
 
-class _Lengths(dict[int, bytes]):
-    """The 4-byte length that precedes a text in a link's input, made once per length."""
+class _Ids(dict[str, bytes]):
+    """Each originator id's length and canonical UTF-8 text, as a link hashes them, made once
+    per id. Only text in a form the library writes passes (``KeyError`` is never raised: any
+    other form raises ``TypeError``, and its row is judged again)."""
 
-    def __missing__(self, length: int) -> bytes:
-        if len(self) >= _CACHED:
+    def __missing__(self, identity: str) -> bytes:
+        if type(identity) is not str:
+            raise TypeError
+        if len(identity) == 32:
+            # 32 hex digits, as a text column keeps a UUID. In capitals it is another spelling,
+            # never hashed, not even under a link recomputed over it.
+            if not identity.islower():
+                raise TypeError
+            text = "-".join(
+                (identity[:8], identity[8:12], identity[12:16], identity[16:20], identity[20:])
+            )
+        else:
+            text = identity
+        if len(self) >= _CACHED_IDS:
             self.clear()
-        prefix = self[length] = length.to_bytes(4, "big")
-        return prefix
+        name = text.encode("utf-8")
+        counted = self[identity] = len(name).to_bytes(4, "big") + name
+        return counted
 
 
 class _Topics(dict[str, bytes]):
@@ -340,7 +358,7 @@ class _Walk:
         self.checked = 0
         self.breach: Breach | None = None
         self._topics = _Topics()
-        self._lengths = _Lengths()
+        self._ids = _Ids()
         # Position 0 is the chain before its first event: its link is the genesis link.
         for checkpoint in checkpoints:
             if checkpoint.position == 0:
@@ -396,7 +414,7 @@ class _Walk:
         another spelling than the chain's (which a reread may still pass), or a checkpoint's
         position (``watch``).
         """
-        sha256, lengths, topics = hashlib.sha256, self._lengths, self._topics
+        sha256, ids, topics = hashlib.sha256, self._ids, self._topics
         previous, checked = self.previous, self.checked
         watch = self.pending[0].position if self.pending else _BEYOND
         format_2_from = self.format_2_from
@@ -405,21 +423,28 @@ class _Walk:
         full = cast("Sequence[tuple[int, str, int, str, bytes, bytes, int]]", rows)
         for position, identity, version, topic, state, link, written in full:
             try:
-                ident = identity.encode()
-                parts = [
-                    _FORMAT_1,
-                    previous,
-                    position.to_bytes(8, "big"),
-                    lengths[len(ident)],
-                    ident,
-                    version.to_bytes(8, "big"),
-                    topics[topic],
-                    sha256(state).digest(),
-                ]
                 if position >= format_2_from:
-                    parts[0] = _FORMAT_2
-                    parts.append(written.to_bytes(8, "big", signed=True))
-                elif written is not None:
+                    parts: tuple[bytes, ...] = (
+                        _FORMAT_2,
+                        previous,
+                        position.to_bytes(8, "big"),
+                        ids[identity],
+                        version.to_bytes(8, "big"),
+                        topics[topic],
+                        sha256(state).digest(),
+                        written.to_bytes(8, "big", signed=True),
+                    )
+                elif written is None:
+                    parts = (
+                        _FORMAT_1,
+                        previous,
+                        position.to_bytes(8, "big"),
+                        ids[identity],
+                        version.to_bytes(8, "big"),
+                        topics[topic],
+                        sha256(state).digest(),
+                    )
+                else:
                     raise TypeError  # a written time on a link in format 1: reread and judge
                 if position < watch and sha256(b"".join(parts)).digest() == link:
                     previous = link
@@ -518,7 +543,7 @@ def _wrong_row(row: SealedRow, format_2: bool) -> str | None:
     """What a joined row holds in a form the library never writes, if anything."""
     position, identity, version, topic, state, link, written = row
     if (identity, version, topic, state) != (None, None, None, None):
-        if not isinstance(identity, str):
+        if not _canonical_text(identity):
             return (
                 f"originator_id at position {position}: not stored in the form the library "
                 "writes (another spelling of the id)"
@@ -540,6 +565,17 @@ def _wrong_row(row: SealedRow, format_2: bool) -> str | None:
     if not format_2 and written is not None:
         return f"written_at at position {position}: a link in format 1 has no written time"
     return None
+
+
+def _canonical_text(identity: object) -> bool:
+    """Whether ``identity`` is a UUID's text in one of the two forms the library writes."""
+    if not isinstance(identity, str) or len(identity) not in (32, 36):
+        return False
+    try:
+        value = UUID(identity)
+    except ValueError:
+        return False
+    return identity in (value.hex, str(value))
 
 
 def _wrong_form(event: Notification, link: ChainLink, format_2: bool) -> str | None:

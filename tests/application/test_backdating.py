@@ -211,3 +211,35 @@ def test_each_link_records_when_its_event_was_written(app: KamApplication, org: 
     assert link.written_at is not None
     assert before - timedelta(milliseconds=1) <= moment(link.written_at) <= after
     assert app.get_team(org.team_id).modified_on == at(30)
+
+
+def test_the_exceptions_report_lists_events_dated_back(app: KamApplication, org: Org) -> None:
+    """A capacity dated a month back is listed with both its times; one dated now is not, and
+    as of a moment before it was written, it is not listed yet."""
+    from kam_domain.audit import FindingKind, exceptions_report
+
+    before = now()
+    app.set_capacity(org.team_id, org.senior, None, capacity=3)
+    app.register_account(
+        org.team_id,
+        org.director,
+        name="Late",
+        industry="i",
+        region="r",
+        at=now() - timedelta(days=30),
+    )
+
+    listed = [f for f in exceptions_report(app).findings if f.kind is FindingKind.BACKDATED]
+    earlier = exceptions_report(app, at=before)
+
+    late = [f for f in listed if "ClientAccount.Registered" in f.summary]
+    assert len(late) == 1
+    assert "effective" in late[0].summary
+    assert "written" in late[0].summary
+    assert late[0].events[0].position is not None
+    assert not any("CapacitySet" in f.summary and f.at > before for f in listed)
+    assert not any(
+        "ClientAccount.Registered" in f.summary
+        for f in earlier.findings
+        if f.kind is FindingKind.BACKDATED
+    )

@@ -23,7 +23,7 @@ from kam_domain.audit import (
     verify_chain,
 )
 from kam_domain.ledger import JoinedRecorder
-from kam_domain.testing.storage import TwoStreams, sealed_rows
+from kam_domain.testing.storage import TwoStreams, canonical_rows, sealed_rows
 from tests.audit.test_tampering import (
     SQLiteRows,
     _memory_change,
@@ -140,4 +140,4 @@ def test_memory_rows_and_verdicts_match_the_two_streams(tamper: Callable[[Any], 
 
 
 def assert_rows_match(recorder: Any) -> None:
-    assert list(recorder.select_sealed(None, 1_000)) == sealed_rows(recorder)
+    assert canonical_rows(recorder.select_sealed(None, 1_000)) == sealed_rows(recorder)
