@@ -124,6 +124,7 @@ __all__ = [
     "SubscriptionConformance",
     "TrackingRecorderConformance",
     "TwoStreams",
+    "canonical_rows",
     "sealed_rows",
 ]
 
