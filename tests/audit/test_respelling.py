@@ -15,12 +15,16 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kam_domain.application import KamApplication
 from kam_domain.audit import open_log, verify_store
 from kam_domain.errors import StoreTampered
+from kam_domain.ledger import canonical_id
 from kam_domain.values import Percentage, Role
 from tests import postgres_server
 
@@ -272,3 +276,21 @@ def _team_and_kam(url: str) -> tuple[Any, Any]:
         return team.id, kam
     finally:
         app.close()
+
+
+@given(value=st.uuids(), data=st.data())
+def test_only_the_written_form_of_an_id_is_read(value: UUID, data: st.DataObject) -> None:
+    """Every other spelling UUID() accepts (capitals, hyphens, braces, urn:) is refused; the
+    32 lowercase hex digits the library writes are read as the id."""
+    text = value.hex
+    letters = [i for i, c in enumerate(text) if c.isalpha()]
+    spellings = [str(value), "{" + value.hex + "}", value.urn, str(value).upper()]
+    if letters:
+        raised = data.draw(st.sets(st.sampled_from(letters), min_size=1))
+        spellings.append("".join(c.upper() if i in raised else c for i, c in enumerate(text)))
+
+    assert canonical_id(text) == value
+    for spelling in spellings:
+        assert UUID(spelling) == value  # a lenient reader takes it as the same id
+        with pytest.raises(StoreTampered, match="originator_id"):
+            canonical_id(spelling, position=7)
