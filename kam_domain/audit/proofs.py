@@ -223,7 +223,7 @@ def prove_account(
     events: list[dict[str, Any]] = []
     uncovered: list[int] = []
     previous, first = GENESIS, None
-    for position, identity, version, topic, state, link in _rows(recorder):
+    for position, identity, version, topic, state, link, _written in _rows(recorder):
         mine = identity is not None and _same(identity, record_id)
         if link is None or builder.size >= tree.size:
             if mine:
@@ -323,6 +323,7 @@ def _rows(recorder: ApplicationRecorder, page_size: int = PAGE_SIZE) -> Iterator
             event.topic if event else None,
             bytes(event.state) if event else None,
             link.link if link else None,
+            link.written_at if link else None,
         )
 
 
