@@ -36,7 +36,7 @@ from kam_domain.audit.signing import (
 )
 from kam_domain.audit.verifier import Problem, check_consistency_proof, check_inclusion_proof
 from kam_domain.errors import AccountNotFound, HistoryRewritten, LogNotIntact, SignatureInvalid
-from kam_domain.ledger import GENESIS, chain_link, state_digest
+from kam_domain.ledger import GENESIS, chain_link, state_digest, written_now
 from kam_domain.values import Percentage
 from tests import postgres_server
 from tests.audit.test_tampering import PostgresRows, SQLiteRows
@@ -85,8 +85,9 @@ class Tables:
     def __init__(self, rows: Any) -> None:
         self.rows = rows
         sqlite = isinstance(rows, SQLiteRows)
-        self.events = "stored_events" if sqlite else "{}.kam_events"
-        self.chain = "stored_events_chain" if sqlite else "{}.kam_events_chain"
+        # {0}: the schema, however many times a statement names a table.
+        self.events = "stored_events" if sqlite else "{0}.kam_events"
+        self.chain = "stored_events_chain" if sqlite else "{0}.kam_events_chain"
         self.position = "rowid" if sqlite else "notification_id"
         self.mark = "?" if sqlite else "%s"
 
@@ -106,21 +107,24 @@ class Tables:
         return bytes(found[0]) if found else GENESIS
 
     def rechain(self, position: int) -> None:
-        """Recompute every link from ``position`` on, as one who knows the format."""
+        """Recompute every link from ``position`` on, as one who knows the format (each link's
+        written time included, as the chain stores it)."""
         link = self.link_before(position)
         last = self.rows.one(self.sql("SELECT MAX(POS) FROM EVENTS"))[0]
         updates = []
         for current in range(position, last + 1):
             row = self.rows.one(
                 self.sql(
-                    "SELECT originator_id, originator_version, topic, state FROM EVENTS "
-                    "WHERE POS = ?"
+                    "SELECT e.originator_id, e.originator_version, e.topic, e.state, "
+                    "c.written_at FROM EVENTS AS e JOIN CHAIN AS c ON c.position = e.POS "
+                    "WHERE e.POS = ?"
                 ),
                 (current,),
             )
-            originator, version, topic, state = row
+            originator, version, topic, state, written = row
             identity = str(UUID(str(originator)))
-            link = chain_link(link, current, identity, version, topic, state_digest(bytes(state)))
+            digest = state_digest(bytes(state))
+            link = chain_link(link, current, identity, version, topic, digest, written)
             updates.append(
                 (self.sql("UPDATE CHAIN SET link = ? WHERE position = ?"), (link, current))
             )
@@ -146,7 +150,13 @@ class Tables:
         position = self.rows.one(self.sql("SELECT MAX(POS) FROM EVENTS"))[0] + 1
         digest = state_digest(state)
         previous = self.link_before(position)
-        link = chain_link(previous, position, str(account), version + 1, topic, digest)
+        # A written time as the recorder takes it: now, never before the link before.
+        (before,) = self.rows.one(
+            self.sql("SELECT written_at FROM CHAIN WHERE position < ? ORDER BY position DESC"),
+            (position,),
+        )
+        written = written_now(before)
+        link = chain_link(previous, position, str(account), version + 1, topic, digest, written)
         self.rows.run(
             (
                 self.sql(
@@ -155,7 +165,10 @@ class Tables:
                 ),
                 (position, stored_id, version + 1, topic, state),
             ),
-            (self.sql("INSERT INTO CHAIN (position, link) VALUES (?, ?)"), (position, link)),
+            (
+                self.sql("INSERT INTO CHAIN (position, link, written_at) VALUES (?, ?, ?)"),
+                (position, link, written),
+            ),
         )
         return int(position)
 
@@ -465,4 +478,12 @@ def test_the_rows_of_two_streams_are_the_joined_rows(tmp_path: Path) -> None:
     with open_log(url + "?mode=ro") as recorder:
         streams = TwoStreams(recorder)
         assert not isinstance(streams, JoinedRecorder)
-        assert list(_rows(streams, page_size=4)) == list(_rows(recorder, page_size=4))  # type: ignore[arg-type]
+        merged = list(_rows(streams, page_size=4))  # type: ignore[arg-type]
+        joined = list(_rows(recorder, page_size=4))
+    # The joined read gives an id as SQLite stores it (32 hex digits), the stream its UUID's
+    # text: the same id.
+    assert [_same_id(row) for row in merged] == [_same_id(row) for row in joined]
+
+
+def _same_id(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (row[0], None if row[1] is None else UUID(row[1]), *row[2:])
