@@ -8,6 +8,7 @@ keep agreeing with a checkpoint taken before the upgrade.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
@@ -18,6 +19,10 @@ import pytest
 
 from kam_domain.application import KamApplication
 from kam_domain.audit import Checkpoint, checkpoint_store, verify_store
+from kam_domain.audit.proofs import prove_account
+from kam_domain.audit.records import open_app
+from kam_domain.audit.signing import generate_key_pair, load_signing_key
+from kam_domain.audit.verifier import Problem, check_inclusion_proof
 from kam_domain.ledger import GENESIS, ChainFormat, chain_link, state_digest
 from kam_domain.values import Percentage
 from tests import postgres_server
@@ -130,3 +135,42 @@ def test_a_format_1_store_goes_on_in_format_2(old_store: tuple[str, str]) -> Non
     assert [str(c) for c in result.confirmed] == [old_text]
     assert result.head is not None
     assert result.head.position > kept.position
+
+
+def test_an_account_proved_across_both_formats_binds_every_event_to_its_link(
+    tmp_path: Path,
+) -> None:
+    """Given an account whose first event is sealed in format 1 and later ones in format 2, the
+    stand-alone verifier recomputes each link from the event's fields in its own format (the
+    written time too, in format 2), and refuses an event moved into the other format."""
+    path = tmp_path / "kam.db"
+    url = f"sqlite:///{path}"
+    app = KamApplication(url)
+    team_id, director = app.form_team(
+        name="Old team",
+        segment="s",
+        region="r",
+        director_name="D",
+        top_authority=Percentage.of(10),
+    )
+    account = app.register_account(team_id, director, name="Old client", industry="i", region="r")
+    app.close()
+    sqlite_format_1(path)
+    app = KamApplication(url)
+    app.record_client_need(account, director, description="a new need")
+    app.close()
+    public = generate_key_pair(tmp_path / "kam.key", tmp_path / "kam.pub")
+
+    with open_app(f"{url}?mode=ro") as reader:
+        document = prove_account(reader, account, key=load_signing_key(tmp_path / "kam.key"))
+
+    events = document["events"]
+    assert [e["chain_format"] for e in events] == [1, 2]
+    assert events[0]["written_us"] is None
+    assert isinstance(events[1]["written_us"], int)
+    assert check_inclusion_proof(document, public).endswith(": 2")
+    for index, changes in ((0, {"chain_format": 2}), (1, {"chain_format": 1, "written_us": None})):
+        edited = json.loads(json.dumps(document))
+        edited["events"][index].update(changes, written_at=None)
+        with pytest.raises(Problem, match=f"^position {events[index]['position']}: "):
+            check_inclusion_proof(edited, public)

@@ -9,6 +9,7 @@ signed head, a consistency proof or an inclusion proof exposes it, naming the po
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -333,6 +334,22 @@ def test_an_account_trail_proves_each_event_against_the_signed_head(
         edited = json.loads(json.dumps(document))
         edited["events"][1][field] = value
         with pytest.raises(Problem, match=r"position \d+: the event's fields do not make its link"):
+            check_inclusion_proof(edited, public)
+    assert {e["chain_format"] for e in document["events"]} == {2}
+    written = event["written_us"]
+    where = f"position {event['position']}: "
+    for field, value, problem in (
+        ("written_us", written + 1, "the event's fields do not make its link"),
+        ("written_us", str(written), "written_us: not a whole number"),
+        ("written_us", None, "written_us: not a whole number"),
+        ("written_at", "2026-01-01T00:00:00+00:00", "written_at does not say the written_us"),
+        ("chain_format", 1, "a link in format 1 binds no written time"),
+        ("chain_format", 3, "chain_format 3 is not a format of the chain"),
+        ("chain_format", None, "chain_format None is not a format of the chain"),
+    ):
+        edited = json.loads(json.dumps(document))
+        edited["events"][1][field] = value
+        with pytest.raises(Problem, match=re.escape(where + problem)):
             check_inclusion_proof(edited, public)
     edited = json.loads(json.dumps(document))
     edited["events"][1]["inclusion_path"][0] = "00" * 32
