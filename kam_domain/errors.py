@@ -17,11 +17,13 @@ __all__ = [
     "AlreadyDecided",
     "AlreadyExists",
     "AuthorityExceeded",
+    "BackdatedBeyondWindow",
     "CaseNotFound",
     "ConcurrencyConflict",
     "CurrencyMismatch",
     "DeadLetterNotFound",
     "DiscountRequestNotFound",
+    "EffectiveTimeInFuture",
     "GrantBeyondOwnAuthority",
     "GrantBeyondTopAuthority",
     "HistoryRewritten",
@@ -61,6 +63,7 @@ __all__ = [
     "StoreNotFound",
     "StoreNotSealed",
     "StoreParameterOutOfRange",
+    "StoreTampered",
     "StoreUnavailable",
     "StoreUnreadable",
     "SupervisorRequired",
@@ -305,6 +308,15 @@ class TimestampOutOfOrder(RuleViolated):
     """Raised when a command's effective time is earlier than the aggregate's last event."""
 
 
+class EffectiveTimeInFuture(RuleViolated):
+    """Raised when a command's effective time is later than now plus the allowed clock skew."""
+
+
+class BackdatedBeyondWindow(RuleViolated):
+    """Raised when a command's effective time is earlier than now by more than its team's
+    backdating window and the actor holds no permission to import history."""
+
+
 class ConcurrencyConflict(RuleViolated):
     """Raised when another writer changed the same aggregate first; retrying is safe."""
 
@@ -338,6 +350,11 @@ class StoreUnreadable(StoreError, ValueError):
 
 class StoreNotSealed(StoreError):
     """Raised when a store keeps no hash chain this library can verify (adapter or format)."""
+
+
+class StoreTampered(StoreError, ValueError):
+    """Raised when a stored row is in a form the library never writes, or derived data (the
+    as-of index) disagrees with the events it is derived from: edited behind its back."""
 
 
 class StoreNotFound(StoreError, FileNotFoundError):

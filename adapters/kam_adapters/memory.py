@@ -23,8 +23,10 @@ from kam_domain.ledger import (
     ChainLink,
     SealedRow,
     TimelineEntry,
+    moment,
     seal,
     timestamps_of,
+    written_now,
 )
 from kam_domain.storage import StoreUrl
 
@@ -43,6 +45,7 @@ class _Sealing(es_popo.POPOApplicationRecorder):
     def __init__(self) -> None:
         super().__init__()
         self._links: list[bytes] = []
+        self._written: list[int] = []
         self._timelines: dict[str, list[TimelineEntry]] = defaultdict(list)
 
     def _update_table(
@@ -50,14 +53,15 @@ class _Sealing(es_popo.POPOApplicationRecorder):
     ) -> Sequence[int] | None:
         ids = super()._update_table(stored_events, **kwargs) or []
         previous = self._links[-1] if self._links else GENESIS
-        self._links.extend(
-            link.link for link in seal(previous, zip(ids, stored_events, strict=True))
-        )
+        written = written_now(self._written[-1] if self._written else None)
+        links = seal(previous, zip(ids, stored_events, strict=True), written)
+        self._links.extend(link.link for link in links)
+        self._written.extend(written for _ in links)
         timestamps = timestamps_of(kwargs)
         for position, event in zip(ids, stored_events, strict=True):
             at = timestamps.get((event.originator_id, event.originator_version))
             if at is not None:
-                entry = TimelineEntry(event.originator_version, at, position)
+                entry = TimelineEntry(event.originator_version, at, position, moment(written))
                 self._timelines[str(event.originator_id)].append(entry)
         return ids
 
@@ -68,7 +72,10 @@ class _Sealing(es_popo.POPOApplicationRecorder):
             first = max(start or 1, 1)
             last = len(self._links) if stop is None else min(stop, len(self._links))
             last = min(last, first + limit - 1)
-            return [ChainLink(p, self._links[p - 1]) for p in range(first, last + 1)]
+            return [
+                ChainLink(p, self._links[p - 1], self._written[p - 1])
+                for p in range(first, last + 1)
+            ]
 
     def select_sealed(
         self, start: int | None, limit: int, stop: int | None = None
@@ -81,12 +88,15 @@ class _Sealing(es_popo.POPOApplicationRecorder):
             rows: list[SealedRow] = []
             for position in range(first, last + 1):
                 link = links[position - 1] if position <= len(links) else None
+                written = self._written[position - 1] if position <= len(links) else None
                 if position <= len(events):
                     event = events[position - 1]
                     identity, version = str(event.originator_id), event.originator_version
-                    rows.append((position, identity, version, event.topic, event.state, link))
+                    rows.append(
+                        (position, identity, version, event.topic, event.state, link, written)
+                    )
                 else:
-                    rows.append((position, None, None, None, None, link))
+                    rows.append((position, None, None, None, None, link, written))
             return rows
 
     def max_link_position(self) -> int | None:

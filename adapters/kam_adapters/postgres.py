@@ -33,6 +33,7 @@ the library's tables is refused as not a kam store.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -70,8 +71,11 @@ from kam_domain.ledger import (
     ChainLink,
     SealedRow,
     TimelineEntry,
+    moment,
     seal,
+    seal_adopted,
     timestamps_of,
+    written_now,
 )
 from kam_domain.storage import READ_ONLY_KEY, StoreUrl, bounded_parameter
 
@@ -199,10 +203,13 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
             return SQL(text).format(**names)
 
         self.sql_create_statements += [
+            # written_at: microseconds since 1970, NULL for links in format 1 (see ledger).
             sql(
                 "CREATE TABLE IF NOT EXISTS {schema}.{chain} ("
-                "position bigint PRIMARY KEY, link bytea NOT NULL)"
+                "position bigint PRIMARY KEY, link bytea NOT NULL, written_at bigint)"
             ),
+            # Chains created before format 2 get the column (NULL for their old links).
+            sql("ALTER TABLE {schema}.{chain} ADD COLUMN IF NOT EXISTS written_at bigint"),
             sql(
                 "CREATE TABLE IF NOT EXISTS {schema}.{formats} ("
                 "format integer PRIMARY KEY, since bigint NOT NULL, adopted_through bigint, "
@@ -218,36 +225,32 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
                 'PRIMARY KEY (originator_id, "timestamp", originator_version))'
             ),
         ]
+        self._sql = sql
         self._select_last_link = sql(
-            "SELECT position, link FROM {schema}.{chain} ORDER BY position DESC LIMIT 1"
+            "SELECT position, link, written_at FROM {schema}.{chain} ORDER BY position DESC LIMIT 1"
         )
-        self._insert_link = sql("INSERT INTO {schema}.{chain} (position, link) VALUES (%s, %s)")
+        self._insert_link = sql(
+            "INSERT INTO {schema}.{chain} (position, link, written_at) VALUES (%s, %s, %s)"
+        )
+        self._select_has_written = SQL(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
+            "AND table_name = %s AND column_name = 'written_at'"
+        )
         self._insert_asof = sql(
             "INSERT INTO {schema}.{asof} "
             '(originator_id, originator_version, "timestamp", notification_id) '
             "VALUES (%s, %s, %s, %s)"
         )
-        self._select_links = sql("SELECT position, link FROM {schema}.{chain} WHERE position >= %s")
         # Each side is cut to its first ``limit`` rows from the start, which hold the page
         # whatever the other side holds. Bounded below only, each is read down its index even
         # where the tables were never analysed (a range bounded on both sides is guessed small,
         # and read whole and sorted). The join comes out in position order; the rows are put
         # in order and cut to ``limit`` by the reader, which spares the server a sort.
-        self._select_sealed = sql(
-            "SELECT COALESCE(e.notification_id, c.position), e.originator_id::text, "
-            "e.originator_version, e.topic, e.state, c.link "
-            "FROM (SELECT notification_id, originator_id, originator_version, topic, state "
-            "FROM {schema}.{events} WHERE notification_id >= %(low)s "
-            "ORDER BY notification_id LIMIT %(limit)s) AS e "
-            "FULL JOIN (SELECT position, link FROM {schema}.{chain} WHERE position >= %(low)s "
-            "ORDER BY position LIMIT %(limit)s) AS c ON c.position = e.notification_id "
-            "WHERE COALESCE(e.notification_id, c.position) <= %(high)s"
-        )
         self._select_max_link = sql("SELECT MAX(position) AS position FROM {schema}.{chain}")
         self._select_formats = sql(
             "SELECT format, since, adopted_through FROM {schema}.{formats} ORDER BY since"
         )
-        self._select_any_format = sql("SELECT 1 FROM {schema}.{formats} LIMIT 1")
+        self._select_current_format = sql("SELECT 1 FROM {schema}.{formats} WHERE format = %s")
         self._insert_format = sql(
             "INSERT INTO {schema}.{formats} (format, since, adopted_through) VALUES (%s, %s, %s)"
         )
@@ -261,9 +264,54 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
             'WHERE originator_id = %s AND "timestamp" <= %s '
             'ORDER BY "timestamp" DESC, originator_version DESC LIMIT 1'
         )
-        self._select_timeline = sql(
-            'SELECT originator_version, "timestamp", notification_id FROM {schema}.{asof} '
-            "WHERE originator_id = %s ORDER BY originator_version"
+        self._has_written: bool | None = None
+
+    def _written_column(self) -> str:
+        """``c.written_at``, or NULL where the chain table has no such column yet (a store from
+        before format 2, opened read-only: it gets the column when opened with write access)."""
+        if self._has_written is None:
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(
+                    self._select_has_written, (self.datastore.schema, self.chain_table_name)
+                )
+                self._has_written = curs.fetchone() is not None
+        return "c.written_at" if self._has_written else "NULL::bigint"
+
+    @functools.cached_property
+    def _select_links(self) -> Composed:
+        return self._sql(
+            f"SELECT c.position, c.link, {self._written_column()} AS written_at "
+            "FROM {schema}.{chain} AS c WHERE c.position >= %s"
+        )
+
+    @functools.cached_property
+    def _select_sealed(self) -> Composed:
+        # Each side is cut to its first ``limit`` rows from the start, which hold the page
+        # whatever the other side holds. Bounded below only, each is read down its index even
+        # where the tables were never analysed (a range bounded on both sides is guessed small,
+        # and read whole and sorted). The join comes out in position order; the rows are put
+        # in order and cut to ``limit`` by the reader, which spares the server a sort.
+        written = self._written_column()
+        return self._sql(
+            "SELECT COALESCE(e.notification_id, c.position), e.originator_id::text, "
+            "e.originator_version, e.topic, e.state, c.link, c.written_at "
+            "FROM (SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{events} WHERE notification_id >= %(low)s "
+            "ORDER BY notification_id LIMIT %(limit)s) AS e "
+            f"FULL JOIN (SELECT c.position, c.link, {written} AS written_at "
+            "FROM {schema}.{chain} AS c WHERE c.position >= %(low)s "
+            "ORDER BY c.position LIMIT %(limit)s) AS c ON c.position = e.notification_id "
+            "WHERE COALESCE(e.notification_id, c.position) <= %(high)s"
+        )
+
+    @functools.cached_property
+    def _select_timeline(self) -> Composed:
+        return self._sql(
+            'SELECT a.originator_version, a."timestamp", a.notification_id, '
+            f"{self._written_column()} AS written_at "
+            "FROM {schema}.{asof} AS a LEFT JOIN {schema}.{chain} AS c "
+            "ON c.position = a.notification_id "
+            "WHERE a.originator_id = %s ORDER BY a.originator_version"
         )
 
     def insert_events(
@@ -307,12 +355,25 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
             return dataclasses.replace(event, originator_id=UUID(str(identity)))
         return event
 
-    def _seal(self, curs: psycopg.Cursor[DictRow], events: list[tuple[int, StoredEvent]]) -> None:
+    def _seal(
+        self,
+        curs: psycopg.Cursor[DictRow],
+        events: list[tuple[int, StoredEvent]],
+        *,
+        adopted: bool = False,
+    ) -> None:
         curs.execute(self._select_last_link, prepare=True)
         last = curs.fetchone()
         previous = GENESIS if last is None else bytes(last["link"])
-        links = seal(previous, events)
-        curs.executemany(self._insert_link, [(link.position, link.link) for link in links])
+        if adopted:
+            links = seal_adopted(previous, events)
+        else:
+            links = seal(
+                previous, events, written_now(None if last is None else last["written_at"])
+            )
+        curs.executemany(
+            self._insert_link, [(link.position, link.link, link.written_at) for link in links]
+        )
 
     def _index(
         self,
@@ -334,18 +395,19 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
 
     def _adopt(self, curs: psycopg.Cursor[DictRow]) -> None:
         """Record the chain's format once; events stored before the chain existed are sealed."""
-        curs.execute(self._select_any_format)
+        curs.execute(self._select_current_format, (CHAIN_FORMAT,))
         if curs.fetchone() is not None:
             return
         self._lock_table(curs)
-        curs.execute(self._select_any_format)
-        if curs.fetchone() is not None:
+        curs.execute(self._select_formats)
+        recorded = {row["format"] for row in curs.fetchall()}
+        if CHAIN_FORMAT in recorded:
             return
         curs.execute(self._select_max_link)
         row = curs.fetchone()
         after: int = (row["position"] if row else None) or 0
         adopted: int | None = None
-        while True:
+        while not recorded:
             curs.execute(self._select_unsealed, (after, _PAGE))
             rows = curs.fetchall()
             if not rows:
@@ -364,9 +426,13 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
                     )
                     for row in rows
                 ],
+                adopted=True,
             )
             after = adopted = rows[-1]["notification_id"]
-        curs.execute(self._insert_format, (CHAIN_FORMAT, 1, adopted))
+        if adopted is not None:
+            curs.execute(self._insert_format, (1, 1, adopted))
+        # A chain in format 1 goes on in format 2 from its next position.
+        curs.execute(self._insert_format, (CHAIN_FORMAT, after + 1, None))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_links(
@@ -381,7 +447,10 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
         params.append(limit)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, params, prepare=True)
-            return [ChainLink(row["position"], bytes(row["link"])) for row in curs.fetchall()]
+            return [
+                ChainLink(row["position"], bytes(row["link"]), row["written_at"])
+                for row in curs.fetchall()
+            ]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_sealed(
@@ -435,6 +504,7 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
                     row["originator_version"],
                     row["timestamp"].astimezone(UTC),
                     row["notification_id"],
+                    None if row["written_at"] is None else moment(row["written_at"]),
                 )
                 for row in curs.fetchall()
             ]

@@ -50,6 +50,7 @@ from kam_domain.errors import (
     NotAKamStore,
     StoreNotFound,
     StoreParameterOutOfRange,
+    StoreTampered,
     StoreUnavailable,
 )
 from kam_domain.ledger import (
@@ -59,8 +60,12 @@ from kam_domain.ledger import (
     ChainLink,
     SealedRow,
     TimelineEntry,
+    canonical_id,
+    moment,
     seal,
+    seal_adopted,
     timestamps_of,
+    written_now,
 )
 from kam_domain.storage import READ_ONLY_KEY, StoreUrl, bounded_parameter
 
@@ -139,8 +144,9 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
         statements = super().construct_create_table_statements()
         chain, formats, asof = self.chain_table_name, self.format_table_name, self.asof_table_name
         statements += [
+            # written_at: microseconds since 1970, NULL for links in format 1 (see ledger).
             f"CREATE TABLE IF NOT EXISTS {chain} ("
-            "position INTEGER PRIMARY KEY, link BLOB NOT NULL)",
+            "position INTEGER PRIMARY KEY, link BLOB NOT NULL, written_at INTEGER)",
             f"CREATE TABLE IF NOT EXISTS {formats} ("
             "format INTEGER PRIMARY KEY, since INTEGER NOT NULL, adopted_through INTEGER, "
             "recorded_at TEXT NOT NULL)",
@@ -156,7 +162,31 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
 
     def create_table(self) -> None:
         super().create_table()
+        self._add_written_column()
         self._adopt()
+
+    def convert_originator_id(self, originator_id: str) -> UUID | str:
+        if self.datastore.originator_id_type == "uuid":
+            # Only the form eventsourcing writes: a respelled id would be read as another row.
+            return canonical_id(originator_id)
+        return originator_id
+
+    @functools.cached_property
+    def _has_written_column(self) -> bool:
+        """Whether the chain table records written times (a store from before format 2, opened
+        read-only, has no such column until it is opened once with write access)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"PRAGMA table_info({self.chain_table_name})")
+            return any(row[1] == "written_at" for row in c.fetchall())
+
+    def _add_written_column(self) -> None:
+        if self._has_written_column:
+            return
+        with self._immediate() as c:
+            c.execute(f"PRAGMA table_info({self.chain_table_name})")
+            if not any(row[1] == "written_at" for row in c.fetchall()):
+                c.execute(f"ALTER TABLE {self.chain_table_name} ADD COLUMN written_at INTEGER")
+        self.__dict__["_has_written_column"] = True
 
     def _insert_events(
         self,
@@ -183,9 +213,16 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
             return event  # read back as an equal UUID
         return dataclasses.replace(event, originator_id=self.convert_originator_id(stored))
 
-    def _seal(self, c: es_sqlite.SQLiteCursor, events: list[tuple[int, StoredEvent]]) -> None:
+    def _seal(
+        self,
+        c: es_sqlite.SQLiteCursor,
+        events: list[tuple[int, StoredEvent]],
+        *,
+        adopted: bool = False,
+    ) -> None:
         c.execute(
-            f"SELECT position, link FROM {self.chain_table_name} ORDER BY position DESC LIMIT 1"
+            f"SELECT position, link, written_at FROM {self.chain_table_name} "
+            "ORDER BY position DESC LIMIT 1"
         )
         last = c.fetchone()
         if last is not None and last["position"] >= events[0][0]:
@@ -196,9 +233,14 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
             )
             raise DatabaseError(msg)
         previous = GENESIS if last is None else bytes(last["link"])
+        if adopted:
+            links = seal_adopted(previous, events)
+        else:
+            before = None if last is None else last["written_at"]
+            links = seal(previous, events, written_now(before if isinstance(before, int) else None))
         c.executemany(
-            f"INSERT INTO {self.chain_table_name} (position, link) VALUES (?, ?)",
-            [(link.position, link.link) for link in seal(previous, events)],
+            f"INSERT INTO {self.chain_table_name} (position, link, written_at) VALUES (?, ?, ?)",
+            [(link.position, link.link, link.written_at) for link in links],
         )
 
     def _index(
@@ -218,19 +260,24 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
             c.executemany(f"INSERT INTO {self.asof_table_name} VALUES (?, ?, ?, ?)", rows)
 
     def _adopt(self) -> None:
-        """Record the chain's format once; events stored before the chain existed are sealed."""
+        """Record the chain's formats; events stored before the chain existed are sealed.
+
+        A store sealed in format 1 (before written times were recorded) gets format 2 from its
+        next position on: its old links keep verifying as they are.
+        """
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT 1 FROM {self.format_table_name} LIMIT 1")
+            c.execute(f"SELECT 1 FROM {self.format_table_name} WHERE format = ?", (CHAIN_FORMAT,))
             if c.fetchone() is not None:
                 return
         with self._immediate() as c:
-            c.execute(f"SELECT 1 FROM {self.format_table_name} LIMIT 1")
-            if c.fetchone() is not None:
+            c.execute(f"SELECT format FROM {self.format_table_name}")
+            recorded = {row[0] for row in c.fetchall()}
+            if CHAIN_FORMAT in recorded:
                 return
             c.execute(f"SELECT MAX(position) FROM {self.chain_table_name}")
             after: int = c.fetchone()[0] or 0
             adopted: int | None = None
-            while True:
+            while not recorded:
                 c.execute(
                     f"SELECT rowid, * FROM {self.events_table_name} WHERE rowid > ? "
                     "ORDER BY rowid LIMIT ?",
@@ -251,11 +298,17 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
                     )
                     for row in rows
                 ]
-                self._seal(c, events)
+                self._seal(c, events, adopted=True)
                 after = adopted = rows[-1]["rowid"]
+            now = datetime.now(UTC).isoformat()
+            if adopted is not None:
+                c.execute(
+                    f"INSERT INTO {self.format_table_name} VALUES (?, ?, ?, ?)",
+                    (1, 1, adopted, now),
+                )
             c.execute(
                 f"INSERT INTO {self.format_table_name} VALUES (?, ?, ?, ?)",
-                (CHAIN_FORMAT, 1, adopted, datetime.now(UTC).isoformat()),
+                (CHAIN_FORMAT, after + 1, None, now),
             )
 
     @contextmanager
@@ -279,7 +332,10 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
     def select_links(
         self, start: int | None, limit: int, stop: int | None = None
     ) -> Sequence[ChainLink]:
-        statement = f"SELECT position, link FROM {self.chain_table_name} WHERE position >= ?"
+        statement = (
+            f"SELECT position, {_BLOB('link')}, {self._written()} FROM {self.chain_table_name} "
+            "WHERE position >= ?"
+        )
         params: list[int] = [-(2**63) if start is None else start]
         if stop is not None:
             statement += " AND position <= ?"
@@ -288,7 +344,19 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
         params.append(limit)
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
-            return [ChainLink(row[0], bytes(row[1])) for row in c.fetchall()]
+            return [_link(row[0], row[1], row[2]) for row in c.fetchall()]
+
+    @property
+    def _written_column(self) -> str:
+        return "written_at" if self._has_written_column else "NULL"
+
+    def _written(self, table: str = "") -> str:
+        """The written time as stored, or the name of its storage class where it is text (which
+        may not even be UTF-8: reading it as text would fail before it could be judged)."""
+        if not self._has_written_column:
+            return "NULL"
+        column = f"{table}.written_at" if table else "written_at"
+        return f"CASE typeof({column}) WHEN 'text' THEN 'text' ELSE {column} END"
 
     def select_sealed(
         self, start: int | None, limit: int, stop: int | None = None
@@ -322,15 +390,14 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
     def _select_joined(self) -> str:
         identity = "e.originator_id"
         if self.datastore.originator_id_type == "uuid":
-            # Stored as 32 hex digits; the chain seals the canonical text. Any other spelling
-            # fails its link here and is judged again through select_notifications.
-            identity = (
-                "substr(e.originator_id, 1, 8) || '-' || substr(e.originator_id, 9, 4) || '-' "
-                "|| substr(e.originator_id, 13, 4) || '-' || substr(e.originator_id, 17, 4) "
-                "|| '-' || substr(e.originator_id, 21)"
-            )
+            # The id as stored, 32 lowercase hex digits for a UUID: verify hashes the canonical
+            # text it stands for and passes no other spelling (formatting it there costs less
+            # than substr() here). Another length, such as the canonical text itself written
+            # here, which this table never holds, comes as NULL: no link can match it.
+            identity = "CASE WHEN length(e.originator_id) = 32 THEN e.originator_id END"
         return (
-            f"SELECT e.rowid, {identity}, e.originator_version, e.topic, e.state, c.link "
+            f"SELECT e.rowid, {identity}, e.originator_version, e.topic, {_BLOB('e.state')}, "
+            f"{_BLOB('c.link')}, {self._written('c')} "
             f"FROM {self.events_table_name} AS e "
             f"LEFT JOIN {self.chain_table_name} AS c ON c.position = e.rowid "
             "WHERE e.rowid >= ? AND e.rowid <= ? ORDER BY e.rowid LIMIT ?"
@@ -339,7 +406,8 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
     @functools.cached_property
     def _select_unmatched_links(self) -> str:
         return (
-            f"SELECT c.position, NULL, NULL, NULL, NULL, c.link FROM {self.chain_table_name} AS c "
+            f"SELECT c.position, NULL, NULL, NULL, NULL, {_BLOB('c.link')}, {self._written('c')} "
+            f"FROM {self.chain_table_name} AS c "
             "WHERE c.position >= ? AND c.position <= ? AND NOT EXISTS "
             f"(SELECT 1 FROM {self.events_table_name} AS e WHERE e.rowid = c.position) "
             "ORDER BY c.position LIMIT ?"
@@ -377,12 +445,13 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
     def timeline(self, originator_id: UUID) -> Sequence[TimelineEntry]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
-                f"SELECT originator_version, timestamp, notification_id "
-                f"FROM {self.asof_table_name} WHERE originator_id = ? "
-                "ORDER BY originator_version",
+                f"SELECT a.originator_version, a.timestamp, a.notification_id, "
+                f"{self._written('c')} FROM {self.asof_table_name} AS a "
+                f"LEFT JOIN {self.chain_table_name} AS c ON c.position = a.notification_id "
+                "WHERE a.originator_id = ? ORDER BY a.originator_version",
                 (originator_id.hex,),
             )
-            return [TimelineEntry(row[0], _moment(row[1]), row[2]) for row in c.fetchall()]
+            return [_entry(*row) for row in c.fetchall()]
 
 
 class SQLiteApplicationRecorder(Subscribable, _Sealing):
@@ -397,12 +466,41 @@ def _position(row: SealedRow) -> int:
     return row[0]
 
 
+def _BLOB(column: str) -> str:  # noqa: N802 - reads as the SQL it stands for
+    """``column`` where it holds bytes (or nothing); else the name of its storage class, so that
+    text written over bytes, possibly not even UTF-8, is judged instead of failing the read."""
+    return (
+        f"CASE typeof({column}) WHEN 'blob' THEN {column} WHEN 'null' THEN NULL "
+        f"ELSE typeof({column}) END"
+    )
+
+
 def _micros(at: datetime) -> int:
     return (at - _EPOCH) // _MICROSECOND
 
 
-def _moment(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)
+def _link(position: int, link: object, written: object) -> ChainLink:
+    """A chain row as a ChainLink; a row in a form the library never writes is tampering."""
+    if not isinstance(link, bytes):
+        raise StoreTampered(f"link at position {position}: stored as {type(link).__name__}")
+    if written is not None and type(written) is not int:
+        msg = f"written_at at position {position}: stored as {type(written).__name__}"
+        raise StoreTampered(msg)
+    return ChainLink(position, link, written)
+
+
+def _entry(version: object, timestamp: object, position: object, written: object) -> TimelineEntry:
+    """An as-of row as a TimelineEntry; a row in a form the library never writes is tampering."""
+    for name, value in (("originator_version", version), ("timestamp", timestamp)):
+        if type(value) is not int:
+            msg = f"as-of index, {name} at position {position}: stored as {value!r}"
+            raise StoreTampered(msg)
+    if type(position) is not int:
+        raise StoreTampered(f"as-of index, notification_id: stored as {position!r}")
+    assert isinstance(version, int)
+    assert isinstance(timestamp, int)
+    at = None if type(written) is not int else moment(written)
+    return TimelineEntry(version, moment(timestamp), position, at)
 
 
 class Factory(es_sqlite.SQLiteFactory):

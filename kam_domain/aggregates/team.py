@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Self
 from uuid import UUID
@@ -22,6 +22,7 @@ from kam_domain.aggregates.credentials import Credentials
 from kam_domain.bounds import check_computable
 from kam_domain.errors import (
     AlreadyExists,
+    BackdatedBeyondWindow,
     GrantBeyondOwnAuthority,
     GrantBeyondTopAuthority,
     InvalidTransition,
@@ -55,6 +56,9 @@ __all__ = [
 ]
 
 #: Roles that may hold discount authority (授权范围); representatives never approve.
+#: The widest backdating window a team may set (beyond it, grant the permission to import).
+_LONGEST_WINDOW = timedelta(days=366)
+
 APPROVER_ROLES = (
     Role.KEY_ACCOUNT_MANAGER,
     Role.PROJECT_DIRECTOR,
@@ -333,6 +337,29 @@ class Team(KamAggregate):
         def apply(self, team: Team) -> None:
             team._change(self.member_id, backup_id=self.backup_id)
 
+    class HistoryImportGranted(KamAggregate.Event):
+        """The member may record commands dated beyond the team's backdating window."""
+
+        member_id: MemberId
+
+        def apply(self, team: Team) -> None:
+            team.history_importers = team.history_importers | {self.member_id}
+
+    class HistoryImportRevoked(KamAggregate.Event):
+        member_id: MemberId
+        reason: str
+
+        def apply(self, team: Team) -> None:
+            team.history_importers = team.history_importers - {self.member_id}
+
+    class BackdatingWindowSet(KamAggregate.Event):
+        """How far before the moment it is written a command may be dated (seconds)."""
+
+        seconds: int
+
+        def apply(self, team: Team) -> None:
+            team.backdating_window = self.seconds
+
     class EvaluationStandardSet(KamAggregate.Event):
         standard: EvaluationStandard
         effective_from: datetime
@@ -352,6 +379,10 @@ class Team(KamAggregate):
         self.standards: list[tuple[datetime, EvaluationStandard]] = []
         #: Set by TopAuthoritySet; until then the top authority is the formation's grant.
         self.recorded_top_authority: Percentage | None = None
+        #: Members who may record commands dated beyond the backdating window.
+        self.history_importers: frozenset[MemberId] = frozenset()
+        #: Seconds a command may be dated before the moment it is written (None: no limit).
+        self.backdating_window: int | None = None
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -368,8 +399,13 @@ class Team(KamAggregate):
         director_name: str,
         top_authority: Percentage,
         default_capacity: int = 12,
+        import_history: bool = False,
     ) -> Self:
-        """Form a team led by a senior sales director whose authority the company grants."""
+        """Form a team led by a senior sales director whose authority the company grants.
+
+        ``import_history``: the team's history is being imported, and its director may record
+        commands dated in the past (the permission is recorded, and can be revoked).
+        """
         name = require_text("name", name)
         segment = require_text("segment", segment)
         region = require_text("region", region)
@@ -402,6 +438,10 @@ class Team(KamAggregate):
             str(meta.actor),
         )
         team._record(cls.AuthorityGranted, meta, grant=grant, grantor=None)
+        if import_history is True:
+            team._record(cls.HistoryImportGranted, meta, member_id=director_id)
+        elif import_history is not False:
+            raise ValidationError("import_history", "must be True or False")
         return team
 
     def join(
@@ -532,6 +572,9 @@ class Team(KamAggregate):
             by.require_director("actor")
             by.require_not("actor", member_id)
             own = self.credentials(by.member_id, start).discount_authority
+            # ``by`` holds what was in force when the command took effect and was written.
+            held = by.discount_authority
+            own = None if own is None or held is None else min(own, held)
             if own is None or max_discount > own:
                 msg = (
                     f"max_discount: {by.name} holds {own or 'none'} and cannot grant {max_discount}"
@@ -641,6 +684,34 @@ class Team(KamAggregate):
         start = meta.at if effective_from is None else require_utc("effective_from", effective_from)
         self._record(self.EvaluationStandardSet, meta, standard=standard, effective_from=start)
 
+    def grant_history_import(self, meta: Meta, by: Credentials, member_id: MemberId) -> None:
+        """The senior sales director lets a member record commands dated in the past."""
+        by.require_role("actor", Role.SENIOR_SALES_DIRECTOR)
+        self._active("member_id", member_id)
+        if member_id in self.history_importers:
+            raise AlreadyExists(f"member_id: {member_id} may already import history")
+        self._record(self.HistoryImportGranted, meta, member_id=member_id)
+
+    def revoke_history_import(
+        self, meta: Meta, by: Credentials, member_id: MemberId, *, reason: str
+    ) -> None:
+        """The senior sales director ends a member's permission to import history."""
+        by.require_role("actor", Role.SENIOR_SALES_DIRECTOR)
+        reason = require_text("reason", reason)
+        self._member("member_id", member_id)
+        if member_id not in self.history_importers:
+            raise InvalidTransition(f"member_id: {member_id} holds no permission to import history")
+        self._record(self.HistoryImportRevoked, meta, member_id=member_id, reason=reason)
+
+    def set_backdating_window(self, meta: Meta, by: Credentials, *, window: timedelta) -> None:
+        """A director sets how far before the moment it is written a command may be dated."""
+        by.require_director("actor")
+        if not isinstance(window, timedelta) or window < timedelta(0):
+            raise ValidationError("window", f"must be a timedelta of 0 or more, not {window!r}")
+        if window > _LONGEST_WINDOW:
+            raise ValidationError("window", f"must be at most {_LONGEST_WINDOW}")
+        self._record(self.BackdatingWindowSet, meta, seconds=int(window.total_seconds()))
+
     # -- queries -------------------------------------------------------------------------------
 
     def authorising_team(self) -> TeamId:
@@ -657,10 +728,39 @@ class Team(KamAggregate):
         first = next(iter(self.grants.values()))
         return first.max_discount
 
-    def credentials(self, member_id: MemberId, at: datetime) -> Credentials:
-        """What ``member_id`` may do at ``at``: role, standing and the widest grant in force."""
+    def check_backdating(self, member_id: MemberId, at: datetime, now: datetime) -> None:
+        """Refuse a command by ``member_id`` dated ``at`` and written ``now`` that reaches
+        further back than the team's backdating window, unless the member may import history."""
+        window = self.backdating_window
+        if window is None or now - at <= timedelta(seconds=window):
+            return
+        if member_id in self.history_importers:
+            return
+        msg = (
+            f"at: {at.isoformat()} is {now - at} before now, beyond the team's backdating "
+            f"window of {timedelta(seconds=window)}; the actor holds no permission to import "
+            "history"
+        )
+        raise BackdatedBeyondWindow(msg)
+
+    def credentials(
+        self, member_id: MemberId, at: datetime, *, written: datetime | None = None
+    ) -> Credentials:
+        """What ``member_id`` may do at ``at``: role, standing and the widest grant in force.
+
+        ``written``: the moment a command dated ``at`` is written. A grant revoked by then no
+        longer counts, even where the revocation took effect after ``at``: a command dated
+        back must not act under an authority already withdrawn. A grant's own end
+        (``valid_until``) is part of the grant, known when it was made, and applies at ``at``.
+        """
         member = self._member("member_id", member_id)
-        in_force = [g for g in self.grants.values() if g.member_id == member_id and g.in_force(at)]
+        in_force = [
+            g
+            for g in self.grants.values()
+            if g.member_id == member_id
+            and g.in_force(at)
+            and (written is None or g.revoked_at is None or g.revoked_at > written)
+        ]
         best = max(in_force, key=lambda g: (g.max_discount, g.valid_from), default=None)
         return Credentials(
             member_id=member_id,

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -26,7 +26,7 @@ from eventsourcing.persistence import (
     Recording,
 )
 
-from kam_domain.aggregates.base import KamAggregate, Meta
+from kam_domain.aggregates.base import KamAggregate, Meta, utc_now
 from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import Team
@@ -38,6 +38,7 @@ from kam_domain.errors import (
     AccountNotFound,
     AlreadyExists,
     ConcurrencyConflict,
+    EffectiveTimeInFuture,
     MemberNotFound,
     NotFound,
     PolicyImpersonation,
@@ -51,7 +52,7 @@ from kam_domain.storage import StoreUrl, check_readable, resolve_store, store_se
 from kam_domain.transcoding import EventMapper, register_transcodings
 from kam_domain.values import Actor, ActorKind, MemberId, new_id
 
-__all__ = ["DEFAULT_CACHE_SIZE", "ApplicationCore", "refuse_policy_actor"]
+__all__ = ["DEFAULT_CACHE_SIZE", "DEFAULT_CLOCK_SKEW", "ApplicationCore", "refuse_policy_actor"]
 
 A = TypeVar("A", bound=KamAggregate)
 R = TypeVar("R")
@@ -60,6 +61,14 @@ R = TypeVar("R")
 DEFAULT_CACHE_SIZE = 1000
 #: The most records a cache may be asked to hold: beyond it, memory rather than speed runs out.
 MAX_CACHE_SIZE = 1_000_000
+#: How far a command's effective time may lie ahead of the clock (clocks of hosts differ a
+#: little). Without a bound, one event dated far ahead freezes its record: every later command
+#: is earlier than it, and is refused as out of order.
+DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
+
+
+#: The largest clock skew a host may allow.
+_MAX_SKEW = timedelta(days=1)
 
 
 def _cache_settings(size: int) -> dict[str, str]:
@@ -101,6 +110,7 @@ class ApplicationCore(Application[UUID]):
         compress: bool | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
         read_only: bool = False,
+        clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
     ) -> None:
         """Open ``store`` (a URL; default ``$KAM_STORE``, else ``sqlite:///kam.db``).
 
@@ -109,8 +119,14 @@ class ApplicationCore(Application[UUID]):
         ``cache_size``: how many records to keep decoded in memory between commands (0: none).
         ``read_only``: open an existing store for reading only (nothing is created, upgraded
         or written; a missing store raises StoreNotFound, a foreign database NotAKamStore).
+        ``clock_skew``: how far ahead of this process's clock an effective time (``at=``) may
+        be; a command dated later is refused with :class:`EffectiveTimeInFuture`.
         """
         check_whole("cache_size", cache_size, low=0, high=MAX_CACHE_SIZE)
+        if not isinstance(clock_skew, timedelta) or not timedelta(0) <= clock_skew <= _MAX_SKEW:
+            msg = f"must be a timedelta from 0 to {_MAX_SKEW}, not {clock_skew!r}"
+            raise ValidationError("clock_skew", msg)
+        self.clock_skew = clock_skew
         self._batches = threading.local()
         self.store_url: StoreUrl
         self.store_url, adapter = resolve_store(store)
@@ -121,6 +137,12 @@ class ApplicationCore(Application[UUID]):
         settings.update(env or {})
         try:
             super().__init__(env=settings)
+            # Snapshots are derived data outside the hash chain: an edited one would change
+            # what a command decides (a member's authority, say) with nothing to detect it.
+            # Records are replayed from their events, which the chain covers (and the record
+            # cache keeps them decoded between commands); snapshots may still be taken, and
+            # kam audit verify --deep checks them, but nothing is decided from one.
+            self.repository.snapshot_store = None
             check_readable(self.store_url, self.recorder, self.mapper)
         except (PersistenceError, OSError, StoreError) as error:
             if hasattr(self, "factory"):
@@ -169,7 +191,15 @@ class ApplicationCore(Application[UUID]):
         ):
             if value is not None and not isinstance(value, UUID):
                 raise ValidationError(field, f"must be a UUID, not {value!r}")
-        return Meta.command(actor, at=at, correlation_id=correlation_id, command_id=command_id)
+        meta = Meta.command(actor, at=at, correlation_id=correlation_id, command_id=command_id)
+        now = utc_now()
+        if meta.at > now + self.clock_skew:
+            msg = (
+                f"at: {meta.at.isoformat()} is later than now ({now.isoformat()}) by more than "
+                f"the allowed clock skew ({self.clock_skew})"
+            )
+            raise EffectiveTimeInFuture(msg)
+        return meta
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """Save as eventsourcing does, refusing any event attributed to a policy.
@@ -273,20 +303,38 @@ class ApplicationCore(Application[UUID]):
         return account.accountable_kam_at(at)
 
     def _credentials(
-        self, team: Team, member_id: object, at: datetime, field: str = "actor"
+        self,
+        team: Team,
+        member_id: object,
+        at: datetime,
+        field: str = "actor",
+        *,
+        written: datetime | None = None,
     ) -> Credentials:
-        """The credentials of ``member_id`` in ``team`` at ``at``; unknown ids name ``field``."""
+        """The credentials of ``member_id`` in ``team`` at ``at`` (for a command written at
+        ``written``, see :meth:`Team.credentials`); unknown ids name ``field``."""
         if not isinstance(member_id, UUID):
             raise ValidationError(field, f"must be a member id (UUID), not {member_id!r}")
         if MemberId(member_id) not in team.members:
             raise MemberNotFound(field, member_id)
-        return team.credentials(MemberId(member_id), at)
+        return team.credentials(MemberId(member_id), at, written=written)
 
     def _actor_credentials(self, team: Team, meta: Meta) -> Credentials:
+        """The acting member's credentials for a command: what was in force at its effective
+        time and not withdrawn by now, when it is written.
+
+        A command dated before a revocation already recorded would otherwise act under the
+        revoked authority; dated in the past, it is refused when it reaches beyond the team's
+        backdating window, unless the actor holds the permission to import history.
+        """
         member_id = meta.actor.member_id
         if member_id is None:
             raise ValidationError("actor", f"{meta.actor} is not a team member")
-        return self._credentials(team, member_id, meta.at)
+        now = utc_now()
+        if meta.at < now:
+            self._credentials(team, member_id, meta.at)  # an unknown member is named first
+            team.check_backdating(MemberId(member_id), meta.at, now)
+        return self._credentials(team, member_id, meta.at, written=now)
 
     @contextmanager
     def batch(self) -> Iterator[None]:

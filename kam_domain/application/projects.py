@@ -8,7 +8,7 @@ from uuid import UUID
 
 import attrs
 
-from kam_domain.aggregates.base import Meta
+from kam_domain.aggregates.base import Meta, utc_now
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.project import (
     DiscountRequest,
@@ -25,7 +25,6 @@ from kam_domain.values import (
     AccountId,
     Actor,
     DiscountRequestId,
-    MemberId,
     Money,
     Percentage,
     ProjectId,
@@ -503,11 +502,12 @@ class ProjectCommands(ApplicationCore):
         if member_id is None:
             if approver_id is None:
                 raise ValidationError("approver_id", f"{meta.actor} must name the approver")
-            return self._credentials(team, approver_id, meta.at, "approver_id")
+            # The approver's authority counts as far as it is not withdrawn by now either.
+            return self._credentials(team, approver_id, meta.at, "approver_id", written=utc_now())
         if approver_id is not None and approver_id != member_id:
             msg = "a member approves as themselves; approver_id must be the actor or omitted"
             raise ValidationError("approver_id", msg)
-        return self._credentials(team, MemberId(member_id), meta.at, "actor")
+        return self._actor_credentials(team, meta)
 
 
 def _name_key(name: str) -> str:

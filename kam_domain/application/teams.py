@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from kam_domain.aggregates.credentials import Credentials
@@ -33,13 +33,18 @@ class TeamCommands(ApplicationCore):
         director_name: str,
         top_authority: Percentage,
         default_capacity: int = 12,
+        import_history: bool = False,
         actor: Actor | None = None,
         team_id: UUID | None = None,
         director_id: UUID | None = None,
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> tuple[TeamId, MemberId]:
-        """Form a team led by a senior sales director; returns the team's and director's ids."""
+        """Form a team led by a senior sales director; returns the team's and director's ids.
+
+        ``import_history=True`` records that the director may date commands in the past (an
+        import of an existing history): see :meth:`grant_history_import`.
+        """
         meta = self._meta(actor or Actor.system("company"), at, correlation_id)
         tid = TeamId(self._new("team_id", team_id))
         did = MemberId(self._new("director_id", director_id, check_store=False))
@@ -53,6 +58,7 @@ class TeamCommands(ApplicationCore):
             director_name=director_name,
             top_authority=top_authority,
             default_capacity=default_capacity,
+            import_history=import_history,
         )
         self._commit(team, self._listed(meta, tid, Entry("team", team.name, tid)))
         return tid, did
@@ -260,6 +266,49 @@ class TeamCommands(ApplicationCore):
     ) -> None:
         team, meta, by = self._team_context(team_id, actor, at, correlation_id)
         team.set_evaluation_standard(meta, by, standard, effective_from=effective_from)
+        self._commit(team)
+
+    def grant_history_import(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        member_id: UUID,
+        *,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Let a member record commands dated beyond the team's backdating window (imports)."""
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        team.grant_history_import(meta, by, MemberId(member_id))
+        self._commit(team)
+
+    def revoke_history_import(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        member_id: UUID,
+        *,
+        reason: str,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """End a member's permission to import history."""
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        team.revoke_history_import(meta, by, MemberId(member_id), reason=reason)
+        self._commit(team)
+
+    def set_backdating_window(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        *,
+        window: timedelta,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Record how far before the moment it is written a team's command may be dated."""
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        team.set_backdating_window(meta, by, window=window)
         self._commit(team)
 
     # -- queries -------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ class FindingKind(enum.Enum):
     SLA_BREACH = "sla_breach"
     PARKED_EVENT = "parked_event"
     POLICY_EVENT_WITHOUT_DECISION = "policy_event_without_decision"
+    BACKDATED = "backdated"
 
     @property
     def title(self) -> str:
@@ -105,6 +106,7 @@ _TITLES = {
     FindingKind.SLA_BREACH: "cases not acknowledged within their SLA",
     FindingKind.PARKED_EVENT: "events a policy could not process (parked)",
     FindingKind.POLICY_EVENT_WITHOUT_DECISION: "events attributed to a policy without its decision",
+    FindingKind.BACKDATED: "events dated back: written long after their effective time",
 }
 
 _QUESTIONS = {
@@ -226,6 +228,7 @@ def exceptions_report(app: KamApplication, *, at: datetime | None = None) -> Exc
         *audit.parked(),
         *audit.unexplained(),
     ]
+    findings += _backdated(audit)
     findings.sort(key=lambda f: (_ORDER[f.kind], f.at, f.record, f.summary))
     return ExceptionsReport(audit.moment, moment is not None, tuple(findings))
 
@@ -867,6 +870,30 @@ class _Audit:
                     f"{type(event).__qualname__} by {event.actor}: {found.problem}",
                     (self.events.ref(event),),
                 )
+
+
+def _backdated(audit: _Audit) -> list[Finding]:
+    """Events dated back (see :mod:`kam_domain.audit.backdating`), written up to the moment."""
+    from kam_domain.audit.backdating import backdated_events
+
+    findings = []
+    for found in backdated_events(audit.app, until=audit.moment):
+        event, actor = found.event, getattr(found.event, "actor", None)
+        member = getattr(actor, "member_id", None)
+        who = audit.names.get(member) if member else None
+        findings.append(
+            Finding(
+                FindingKind.BACKDATED,
+                found.effective_at,
+                event.originator_id,
+                f"record {event.originator_id}",
+                f"{type(event).__qualname__} by {who or actor}, effective "
+                f"{found.effective_at.isoformat()}, written {found.written_at.isoformat()} "
+                f"({found.gap} later)",
+                (audit.events.ref(event),),
+            )
+        )
+    return findings
 
 
 class _SlaWindows:

@@ -1,13 +1,15 @@
 """One record per event, streamed, with the chain link that seals it.
 
 Each record holds the event's position, originator id and version, topic, event name,
-timestamp, actor (and, for a policy, its name and version), causation and correlation ids, the
-SHA-256 of its stored bytes, the previous and own chain links, and the stored bytes themselves
-(base64). With those, the chain can be recomputed from the export alone (see docs/audit.md),
-and every readable column recomputed from the stored bytes the chain binds: an edited column
-is caught, not only an edited link. The bytes of an encrypted store are ciphertext, so its
-export also carries each event's decrypted ``body``, which the readable columns are checked
-against; tying that body to the ciphertext takes the key.
+timestamp (its effective time), when it was written (``written_at``; and ``written_us``, the
+microseconds the link hashes, empty for links in chain format 1), actor (and, for a policy, its
+name and version), causation and correlation ids, the SHA-256 of its stored bytes, the previous
+and own chain links, and the stored bytes themselves (base64). With those, the chain can be
+recomputed from the export alone (see docs/audit.md), written times included, and every
+readable column recomputed from the stored bytes the chain binds: an edited column is caught,
+not only an edited link. The bytes of an encrypted store are ciphertext, so its export also
+carries each event's decrypted ``body``, which the readable columns are checked against; tying
+that body to the ciphertext takes the key.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, TextIO
 
 from kam_domain.audit.integrity import PAGE_SIZE, Progress, paged, sealed, side_by_side
 from kam_domain.audit.records import describe, policy_of
-from kam_domain.ledger import GENESIS, state_digest
+from kam_domain.ledger import GENESIS, moment, state_digest
 
 __all__ = ["COLUMNS", "export_records", "write_csv", "write_jsonl"]
 
@@ -31,6 +33,8 @@ COLUMNS = (
     "topic",
     "event",
     "timestamp",
+    "written_at",
+    "written_us",
     "actor",
     "actor_kind",
     "policy",
@@ -79,6 +83,9 @@ def export_records(
             record["position"] = link.position
             record["previous_link"] = previous.hex()
             record["link"] = link.link.hex()
+            if link.written_at is not None:
+                record["written_at"] = moment(link.written_at).isoformat()
+                record["written_us"] = link.written_at
             previous = link.link
         yield record
         if progress is not None and count % page_size == 0:

@@ -18,6 +18,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
+from uuid import UUID
 
 import attrs
 from eventsourcing.persistence import (
@@ -28,9 +29,15 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from kam_domain.errors import StoreError, StoreNotSealed, StoreUnavailable, ValidationError
+from kam_domain.errors import (
+    StoreError,
+    StoreNotSealed,
+    StoreTampered,
+    StoreUnavailable,
+    ValidationError,
+)
 from kam_domain.ledger import (
-    CHAIN_FORMAT,
+    FORMATS,
     GENESIS,
     ChainFormat,
     ChainLink,
@@ -73,11 +80,15 @@ _CHECKPOINT = re.compile(r"kam-chain-(\d+):(\d+):([0-9a-f]{64})")
 
 @attrs.frozen
 class Checkpoint:
-    """A position of the chain and its link: ``kam-chain-1:POSITION:LINK`` as text."""
+    """A position of the chain and its link: ``kam-chain-1:POSITION:LINK`` as text.
+
+    The number after ``kam-chain-`` is the version of this text, not the chain format of the
+    link it names: a checkpoint reads the same whatever format its position was sealed in.
+    """
 
     position: int
     link: bytes
-    format: int = CHAIN_FORMAT
+    format: int = 1
 
     @classmethod
     def parse(cls, text: str) -> Checkpoint:
@@ -96,10 +107,11 @@ class Breach:
     """The first position that does not verify, and what is wrong there.
 
     ``kind`` is one of ``altered`` (the event does not match its link, or the chain before it
-    was rewritten), ``inserted`` (an event without a link), ``missing`` (a link without its
-    event), ``unregistered`` (an event of a type the library does not write, whatever its
-    link says), ``rewritten`` (the link differs from a checkpoint's), ``truncated`` (the chain
-    ends before a checkpoint's position).
+    was rewritten), ``respelled`` (a field stored in a form the library never writes: another
+    spelling of an id, text where a number or bytes belong), ``inserted`` (an event without a
+    link), ``missing`` (a link without its event), ``unregistered`` (an event of a type the
+    library does not write, whatever its link says), ``rewritten`` (the link differs from a
+    checkpoint's), ``truncated`` (the chain ends before a checkpoint's position).
     """
 
     position: int
@@ -182,13 +194,19 @@ def verify_chain(
         lambda start: chain.select_links(start, page_size, stop=stop),
         lambda link: link.position,
     )
-    for event, link in side_by_side(events, links):
-        if walk.step(event, link) is not None:
-            break
-        if progress is not None and walk.checked % page_size == 0:
-            progress(walk.position, stop)
-    else:
-        walk.finish()
+    try:
+        for event, link in side_by_side(events, links):
+            if walk.step(event, link) is not None:
+                break
+            if progress is not None and walk.checked % page_size == 0:
+                progress(walk.position, stop)
+        else:
+            walk.finish()
+    except StoreTampered as error:
+        # A row the recorder refuses to read: find it, one position at a time.
+        position = _refused(recorder, chain, walk.position + 1, stop)
+        walk.position = position
+        walk.respelled(position, str(error))
     if progress is not None:
         progress(walk.position, stop)
     return walk.result()
@@ -256,10 +274,21 @@ def _verify_joined(
     """:func:`verify_chain` on the rows of a :class:`~kam_domain.ledger.JoinedRecorder`."""
 
     def reread(position: int) -> Breach | None:
-        # Whatever the fast path does not pass is judged as the two-stream walk judges it,
-        # from the same reads, so that both walks find the same breach with the same words.
-        events = recorder.select_notifications(position, 1, stop=position)
-        links = chain.select_links(position, 1, stop=position)
+        # A field in a form the library never writes is named from the joined row itself (the
+        # recorder's other reads would refuse it, or could not read it at all). Whatever else
+        # the fast path does not pass is judged as the two-stream walk judges it, from the same
+        # reads, so that both walks find the same breach with the same words.
+        row = select_sealed(position, 1, position)
+        wrong = _wrong_row(row[0], position >= walk.format_2_from) if row else None
+        if wrong is not None:
+            walk.position = position
+            return walk.respelled(position, wrong)
+        try:
+            events = recorder.select_notifications(position, 1, stop=position)
+            links = chain.select_links(position, 1, stop=position)
+        except StoreTampered as error:
+            walk.position = position
+            return walk.respelled(position, str(error))
         return walk.step(events[0] if events else None, links[0] if links else None)
 
     start: int | None = None
@@ -276,20 +305,37 @@ def _verify_joined(
         start = rows[-1][0] + 1
 
 
-#: The first byte of every link's input.
-_FORMAT = bytes((CHAIN_FORMAT,))
-#: Entries a walk's caches keep at most (a store has a few dozen topics and one id length).
+#: The first byte of a link's input, in format 1 and in format 2.
+_FORMAT_1, _FORMAT_2 = b"\x01", b"\x02"
+#: Entries a walk's caches keep at most (a store has a few dozen topics).
 _CACHED = 4096
+#: Ids a walk keeps made up at most (a record's events repeat its id).
+_CACHED_IDS = 1 << 16
 
 
-class _Lengths(dict[int, bytes]):
-    """The 4-byte length that precedes a text in a link's input, made once per length."""
+class _Ids(dict[str, bytes]):
+    """Each originator id's length and canonical UTF-8 text, as a link hashes them, made once
+    per id. Only text in a form the library writes passes (``KeyError`` is never raised: any
+    other form raises ``TypeError``, and its row is judged again)."""
 
-    def __missing__(self, length: int) -> bytes:
-        if len(self) >= _CACHED:
+    def __missing__(self, identity: str) -> bytes:
+        if type(identity) is not str:
+            raise TypeError
+        if len(identity) == 32:
+            # 32 hex digits, as a text column keeps a UUID. In capitals it is another spelling,
+            # never hashed, not even under a link recomputed over it.
+            if not identity.islower():
+                raise TypeError
+            text = "-".join(
+                (identity[:8], identity[8:12], identity[12:16], identity[16:20], identity[20:])
+            )
+        else:
+            text = identity
+        if len(self) >= _CACHED_IDS:
             self.clear()
-        prefix = self[length] = length.to_bytes(4, "big")
-        return prefix
+        name = text.encode("utf-8")
+        counted = self[identity] = len(name).to_bytes(4, "big") + name
+        return counted
 
 
 class _Topics(dict[str, bytes | None]):
@@ -314,13 +360,15 @@ class _Walk:
         self.pending = [c for c in checkpoints if c.position > 0]
         self.confirmed: list[Checkpoint] = []
         self.formats = formats
+        # Links from this position on are in format 2 (they bind the written time).
+        self.format_2_from = min((f.since for f in formats if f.format == 2), default=_BEYOND)
         self.previous = GENESIS
         self.last: ChainLink | None = None
         self.position = 0
         self.checked = 0
         self.breach: Breach | None = None
         self._topics = _Topics()
-        self._lengths = _Lengths()
+        self._ids = _Ids()
         # Position 0 is the chain before its first event: its link is the genesis link.
         for checkpoint in checkpoints:
             if checkpoint.position == 0:
@@ -336,6 +384,9 @@ class _Walk:
             return self._fail(position, "inserted", "an event with no link: added after the fact")
         if event is None:
             return self._fail(position, "missing", "a link with no event: the event was removed")
+        wrong = _wrong_form(event, link, position >= self.format_2_from)
+        if wrong is not None:
+            return self.respelled(position, wrong)
         if not is_event_topic(event.topic):
             reason = (
                 f"an event of a type this library does not write (topic {event.topic!r}): "
@@ -348,7 +399,8 @@ class _Walk:
             event.originator_id,
             event.originator_version,
             event.topic,
-            state_digest(_as_bytes(event.state)),
+            state_digest(event.state),
+            link.written_at,
         )
         if computed != link.link:
             reason = (
@@ -362,6 +414,11 @@ class _Walk:
         self._at(link, self.pending)
         return self.breach
 
+    def respelled(self, position: int, reason: str) -> Breach:
+        """A field at ``position`` in a form the library never writes."""
+        self._passing(position)
+        return self._fail(position, "respelled", reason)
+
     def sweep(
         self, rows: Sequence[SealedRow], reread: Callable[[int], Breach | None]
     ) -> Breach | None:
@@ -374,35 +431,41 @@ class _Walk:
         another spelling than the chain's (which a reread may still pass), or a checkpoint's
         position (``watch``).
         """
-        sha256, lengths, head = hashlib.sha256, self._lengths, _FORMAT
+        sha256, ids = hashlib.sha256, self._ids
         # Typed as if every topic were registered: an unregistered one's None breaks the join.
         topics = cast("dict[str, bytes]", self._topics)
         previous, checked = self.previous, self.checked
         watch = self.pending[0].position if self.pending else _BEYOND
+        format_2_from = self.format_2_from
         reread_at = None
         # Typed as if every column were there: a None raises, and the row is reread.
-        full = cast("Sequence[tuple[int, str, int, str, bytes, bytes]]", rows)
-        for position, identity, version, topic, state, link in full:
+        full = cast("Sequence[tuple[int, str, int, str, bytes, bytes, int]]", rows)
+        for position, identity, version, topic, state, link, written in full:
             try:
-                ident = identity.encode()
-                if (
-                    position < watch
-                    and sha256(
-                        b"".join(
-                            (
-                                head,
-                                previous,
-                                position.to_bytes(8, "big"),
-                                lengths[len(ident)],
-                                ident,
-                                version.to_bytes(8, "big"),
-                                topics[topic],
-                                sha256(state).digest(),
-                            )
-                        )
-                    ).digest()
-                    == link
-                ):
+                if position >= format_2_from:
+                    parts: tuple[bytes, ...] = (
+                        _FORMAT_2,
+                        previous,
+                        position.to_bytes(8, "big"),
+                        ids[identity],
+                        version.to_bytes(8, "big"),
+                        topics[topic],
+                        sha256(state).digest(),
+                        written.to_bytes(8, "big", signed=True),
+                    )
+                elif written is None:
+                    parts = (
+                        _FORMAT_1,
+                        previous,
+                        position.to_bytes(8, "big"),
+                        ids[identity],
+                        version.to_bytes(8, "big"),
+                        topics[topic],
+                        sha256(state).digest(),
+                    )
+                else:
+                    raise TypeError  # a written time on a link in format 1: reread and judge
+                if position < watch and sha256(b"".join(parts)).digest() == link:
                     previous = link
                     checked += 1
                     continue
@@ -470,6 +533,19 @@ def _position(row: SealedRow) -> int:
     return row[0]
 
 
+def _refused(recorder: ApplicationRecorder, chain: SealedRecorder, start: int, stop: int) -> int:
+    """The first position from ``start`` whose event or link the recorder refuses to read."""
+    position = start
+    while position <= stop:
+        try:
+            recorder.select_notifications(position, 1, stop=position)
+            chain.select_links(position, 1, stop=position)
+        except StoreTampered:
+            return position
+        position += 1
+    return start
+
+
 def _formats(chain: SealedRecorder) -> tuple[ChainFormat, ...]:
     try:
         return tuple(chain.chain_formats())
@@ -482,17 +558,73 @@ def _formats(chain: SealedRecorder) -> tuple[ChainFormat, ...]:
         raise StoreNotSealed(msg) from error
 
 
-def _as_bytes(state: object) -> bytes:
-    # A database with loose types (SQLite) gives back whatever was written over the bytes.
-    if isinstance(state, bytes | bytearray | memoryview):
-        return bytes(state)
-    return str(state).encode("utf-8")
+def _wrong_row(row: SealedRow, format_2: bool) -> str | None:
+    """What a joined row holds in a form the library never writes, if anything."""
+    position, identity, version, topic, state, link, written = row
+    if (identity, version, topic, state) != (None, None, None, None):
+        if not _canonical_text(identity):
+            return (
+                f"originator_id at position {position}: not stored in the form the library "
+                "writes (another spelling of the id)"
+            )
+        for name, value, kind in (
+            ("originator_version", version, int),
+            ("topic", topic, str),
+            ("state", state, bytes),
+        ):
+            if type(value) is not kind:
+                stored = f"{value!r:.60}"
+                return f"{name} at position {position}: stored as {stored}, not as {kind.__name__}"
+    if link is None:
+        return None
+    if type(link) is not bytes:
+        return f"link at position {position}: stored as {link!r:.60}, not as bytes"
+    if format_2 and type(written) is not int:
+        return f"written_at at position {position}: stored as {written!r:.60}, not a number"
+    if not format_2 and written is not None:
+        return f"written_at at position {position}: a link in format 1 has no written time"
+    return None
+
+
+def _canonical_text(identity: object) -> bool:
+    """Whether ``identity`` is a UUID's text in one of the two forms the library writes."""
+    if not isinstance(identity, str) or len(identity) not in (32, 36):
+        return False
+    try:
+        value = UUID(identity)
+    except ValueError:
+        return False
+    return identity in (value.hex, str(value))
+
+
+def _wrong_form(event: Notification, link: ChainLink, format_2: bool) -> str | None:
+    """What is stored at the event's position in a form the library never writes, if anything.
+
+    A database with loose types (SQLite) gives back whatever was written over a column: text
+    over bytes or numbers. Such a row may even hash as the original did (text over the same
+    bytes), but the library never wrote it, and its readers would not all read it alike.
+    """
+    position = event.id
+    checks = (
+        ("originator_version", event.originator_version, int),
+        ("topic", event.topic, str),
+        ("state", event.state, bytes),
+        ("link", link.link, bytes),
+    )
+    for name, value, kind in checks:
+        if type(value) is not kind:
+            return f"{name} at position {position}: stored as {value!r:.60}, not as {kind.__name__}"
+    if format_2 and type(link.written_at) is not int:
+        return f"written_at at position {position}: stored as {link.written_at!r:.60}, not a number"
+    if not format_2 and link.written_at is not None:
+        return f"written_at at position {position}: a link in format 1 has no written time"
+    return None
 
 
 def _check_formats(formats: Sequence[ChainFormat], checkpoints: Sequence[Checkpoint]) -> None:
-    known = {CHAIN_FORMAT}
+    known = set(FORMATS)
     unknown = sorted({f.format for f in formats} - known)
-    unknown += sorted({c.format for c in checkpoints} - known - set(unknown))
+    unknown += sorted({c.format for c in checkpoints} - {1} - set(unknown))
     if unknown:
         msg = (
             f"the chain is in format {unknown[0]}, which this version of the library cannot "

@@ -35,7 +35,7 @@ from kam_domain.audit.merkle import TreeBuilder, consistency_ranges, tree_root
 from kam_domain.audit.signing import SignedTreeHead, SigningKey, TreeHead
 from kam_domain.audit.verifier import PROOF_FORMAT
 from kam_domain.errors import AccountNotFound, HistoryRewritten, KamDomainError, LogNotIntact
-from kam_domain.ledger import GENESIS, ChainFormat, ChainLink, JoinedRecorder, SealedRow
+from kam_domain.ledger import GENESIS, ChainFormat, ChainLink, JoinedRecorder, SealedRow, moment
 
 __all__ = [
     "HeadCheck",
@@ -223,7 +223,7 @@ def prove_account(
     events: list[dict[str, Any]] = []
     uncovered: list[int] = []
     previous, first = GENESIS, None
-    for position, identity, version, topic, state, link in _rows(recorder):
+    for position, identity, version, topic, state, link, written in _rows(recorder):
         mine = identity is not None and _same(identity, record_id)
         if link is None or builder.size >= tree.size:
             if mine:
@@ -244,6 +244,8 @@ def prove_account(
                     "topic": topic,
                     "state_sha256": _sha256(state).hex(),
                     "state": base64.b64encode(state).decode("ascii"),
+                    "written_at": None if written is None else moment(written).isoformat(),
+                    "written_us": written,
                     "previous_link": previous.hex(),
                     "link": link.hex(),
                 }
@@ -323,6 +325,7 @@ def _rows(recorder: ApplicationRecorder, page_size: int = PAGE_SIZE) -> Iterator
             event.topic if event else None,
             bytes(event.state) if event else None,
             link.link if link else None,
+            link.written_at if link else None,
         )
 
 

@@ -2,7 +2,8 @@
 
 A trail lists every event of an account, project or target — or, for a member, every event
 the member issued or is named in, anywhere in the log — with its position in the log, its
-effective time, the event, the actor, the causation and correlation ids, and its own fields.
+effective time and the time it was written (they differ for an event dated back), the event,
+the actor, the causation and correlation ids, and its own fields.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.audit.integrity import paged
 from kam_domain.audit.records import Described, describe, mentions
 from kam_domain.errors import MemberNotFound, ValidationError
-from kam_domain.ledger import IndexedRecorder
+from kam_domain.ledger import IndexedRecorder, SealedRecorder, moment
 from kam_domain.values import Actor, MemberId
 
 __all__ = [
@@ -44,12 +45,15 @@ class TrailEntry:
     position: int | None
     described: Described
     actor_name: str | None = None
+    #: When the event was written (None where the chain records no written time).
+    written_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = self.described
         return {
             "position": self.position,
             "when": d.at.isoformat(),
+            "written": self.written_at.isoformat() if self.written_at else None,
             "event": d.event,
             "record_id": str(d.record_id),
             "version": d.version,
@@ -91,10 +95,11 @@ def record_trail(app: Any, record_id: UUID) -> list[TrailEntry]:
     """Every event of one record (account, project, target, team), in order."""
     names = member_names(app)
     positions = _positions(app, record_id)
-    return [
-        _entry(positions.get(event.originator_version), describe(event), names)
-        for event in app.events.get(record_id)
-    ]
+    entries = []
+    for event in app.events.get(record_id):
+        position = positions.get(event.originator_version)
+        entries.append(_entry(position, describe(event), names, _written(app, position)))
+    return entries
 
 
 def member_trail(app: Any, member_id: UUID, *, page_size: int = PAGE_SIZE) -> Iterator[TrailEntry]:
@@ -110,7 +115,7 @@ def member_trail(app: Any, member_id: UUID, *, page_size: int = PAGE_SIZE) -> It
             for name, value in vars(event).items()
             if name not in ("originator_id", "actor")
         ):
-            yield _entry(notification.id, describe(event), names)
+            yield _entry(notification.id, describe(event), names, _written(app, notification.id))
 
 
 def accountable(app: Any, account: str | UUID, at: datetime) -> Accountability:
@@ -166,9 +171,22 @@ def _member_name(actor: str, names: dict[UUID, str]) -> str | None:
         return None
 
 
-def _entry(position: int | None, described: Described, names: dict[UUID, str]) -> TrailEntry:
+def _entry(
+    position: int | None,
+    described: Described,
+    names: dict[UUID, str],
+    written_at: datetime | None = None,
+) -> TrailEntry:
     member = described.actor.member_id if described.actor else None
-    return TrailEntry(position, described, names.get(member) if member else None)
+    return TrailEntry(position, described, names.get(member) if member else None, written_at)
+
+
+def _written(app: Any, position: int | None) -> datetime | None:
+    """When the event at ``position`` was written, as its chain link records it."""
+    if position is None or not isinstance(app.recorder, SealedRecorder):
+        return None
+    found = app.recorder.select_links(position, 1, stop=position)
+    return moment(found[0].written_at) if found and found[0].written_at is not None else None
 
 
 def _positions(app: Any, record_id: UUID) -> dict[int, int]:

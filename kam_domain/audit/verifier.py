@@ -17,8 +17,9 @@ What it implements, so that it can be read and checked against the standards:
   step by step as in sections 2.1.3.2 and 2.1.4.2;
 - Ed25519 signature verification, as in RFC 8032 section 5.1.7 (the reference routine of its
   section 6, cofactorless);
-- the hash chain's link, format 1, as ``kam_domain/ledger.py`` lays it out, so that an event's
-  fields are bound to the leaf that is proved; a link in another format is proved as a leaf only.
+- the hash chain's link, formats 1 and 2 (which also binds when the event was written), as
+  ``kam_domain/ledger.py`` lays them out, so that an event's fields are bound to the leaf that
+  is proved; an event claiming any other format is refused.
 
 The leaves of the tree are the chain's links, one per position, in position order.
 """
@@ -32,6 +33,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "PROOF_FORMAT",
     "Problem",
     "chain_link_v1",
+    "chain_link_v2",
     "check_consistency_proof",
     "check_file",
     "check_inclusion_proof",
@@ -243,19 +246,44 @@ def public_key_from_text(text: str) -> bytes:
 
 def chain_link_v1(previous: bytes, event: dict[str, Any]) -> bytes:
     """The chain's link of format 1 (kam_domain/ledger.py) over an event's exported fields."""
+    return hashlib.sha256(b"\x01" + previous + _sealed_fields(event)).digest()
+
+
+def chain_link_v2(previous: bytes, event: dict[str, Any]) -> bytes:
+    """The chain's link of format 2 (kam_domain/ledger.py): format 1's fields, then when the
+    event was written (``written_us``: microseconds since 1970, 8 bytes, signed)."""
+    written = _whole(event.get("written_us"), "written_us")
+    return hashlib.sha256(
+        b"\x02" + previous + _sealed_fields(event) + written.to_bytes(8, "big", signed=True)
+    ).digest()
+
+
+def _sealed_fields(event: dict[str, Any]) -> bytes:
     identity = str(event["originator_id"]).encode("utf-8")
     topic = str(event["topic"]).encode("utf-8")
-    return hashlib.sha256(
-        b"\x01"
-        + previous
-        + int(event["position"]).to_bytes(8, "big")
+    return (
+        int(event["position"]).to_bytes(8, "big")
         + len(identity).to_bytes(4, "big")
         + identity
         + int(event["originator_version"]).to_bytes(8, "big")
         + len(topic).to_bytes(4, "big")
         + topic
         + _hex(event["state_sha256"], "state_sha256")
-    ).digest()
+    )
+
+
+def _whole(value: Any, field: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Problem(f"{field}: not a whole number")
+    return value
+
+
+def _written_at(written_us: int) -> str | None:
+    """The written time as ``written_at`` says it: ISO 8601, UTC (None: beyond any date)."""
+    try:
+        return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=written_us)).isoformat()
+    except OverflowError:
+        return None
 
 
 def head_message(head: dict[str, Any]) -> bytes:
@@ -323,11 +351,27 @@ def check_inclusion_proof(document: dict[str, Any], public_key: bytes) -> str:
             if hashlib.sha256(stored).digest() != _hex(event["state_sha256"], "state_sha256"):
                 raise Problem(f"{where}: the state does not match its digest (state_sha256)")
         link = _hex(event.get("link"), f"{where}: link")
-        if event.get("chain_format") == 1:
-            previous = _hex(event.get("previous_link"), f"{where}: previous_link")
-            if chain_link_v1(previous, event) != link:
-                msg = f"{where}: the event's fields do not make its link (field edited)"
-                raise Problem(msg)
+        chain_format = event.get("chain_format")
+        if chain_format not in (1, 2) or isinstance(chain_format, bool):
+            msg = f"{where}: chain_format {chain_format!r} is not a format of the chain (1 or 2)"
+            raise Problem(msg)
+        previous = _hex(event.get("previous_link"), f"{where}: previous_link")
+        try:
+            if chain_format == 1:
+                if event.get("written_us") is not None or event.get("written_at") is not None:
+                    raise Problem("a link in format 1 binds no written time")
+                made = chain_link_v1(previous, event)
+            else:
+                made = chain_link_v2(previous, event)
+        except Problem as problem:
+            raise Problem(f"{where}: {problem}") from None
+        except OverflowError:  # a position or version beyond 8 bytes: no link of the chain
+            made = b""
+        if made != link:
+            msg = f"{where}: the event's fields do not make its link (field edited)"
+            raise Problem(msg)
+        if chain_format == 2 and event.get("written_at") != _written_at(event["written_us"]):
+            raise Problem(f"{where}: written_at does not say the written_us its link binds")
         path = [_hex(node, f"{where}: inclusion_path") for node in event.get("inclusion_path", [])]
         if not verify_inclusion(index, size, leaf_hash(link), path, root):
             msg = f"{where}: the inclusion proof fails against the signed root (size {size})"

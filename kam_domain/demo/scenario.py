@@ -214,6 +214,9 @@ class Scenario:
             default_capacity=12,
             team_id=self.team_id,
             director_id=m["senior"],
+            # The demo imports a scripted history: its director holds, on the record, the
+            # permission to date commands in the past.
+            import_history=True,
             at=when,
         )
         for key, name, role, boss, _, _ in _PEOPLE:

@@ -31,11 +31,13 @@ from tests.policy_acts import act_as_policy
 from tests.support import at
 
 #: Columns the link seals directly: an edit breaks the chain at that row.
-SEALED = {"position", "originator_id", "originator_version", "topic", "state_sha256"}
-#: Columns the verifier recomputes from the stored body: an edit is named with its column.
+SEALED = {"position", "originator_id", "originator_version", "topic", "state_sha256", "written_us"}
+#: Columns the verifier recomputes from the stored body (the written time: from the link's
+#: written_us): an edit is named with its column.
 READABLE = {
     "event",
     "timestamp",
+    "written_at",
     "actor",
     "actor_kind",
     "policy",

@@ -23,7 +23,7 @@ from kam_domain.audit import (
     verify_chain,
 )
 from kam_domain.ledger import JoinedRecorder
-from kam_domain.testing.storage import TwoStreams, sealed_rows
+from kam_domain.testing.storage import TwoStreams, canonical_rows, sealed_rows
 from tests.audit.test_tampering import (
     SQLiteRows,
     _memory_change,
@@ -108,8 +108,8 @@ def test_a_link_without_an_event_below_the_first_position_is_read(built: tuple[s
     assert (result.breach.position, result.breach.kind) == (-3, "missing")
 
 
-def test_an_id_spelt_otherwise_judges_as_the_two_streams_do(tmp_path: Path) -> None:
-    """An id stored in capitals reads as the same UUID: both walks pass it alike."""
+def test_an_id_spelt_otherwise_is_named_as_respelled_by_both_walks(tmp_path: Path) -> None:
+    """An id stored in capitals is refused as respelled at its position, by both walks."""
     path = tmp_path / "kam.db"
     build(f"sqlite:///{path}")[0].close()
     rows = SQLiteRows(path)
@@ -117,8 +117,10 @@ def test_an_id_spelt_otherwise_judges_as_the_two_streams_do(tmp_path: Path) -> N
     rows.run(("UPDATE stored_events SET originator_id = upper(originator_id) WHERE rowid = 3", ()))
 
     with open_log(f"sqlite:///{path}?mode=ro") as recorder:
-        result = both_ways(recorder, [], 1000)
-    assert result.intact, result.breach
+        result = verify_chain(recorder)
+    assert result.breach is not None
+    assert (result.breach.position, result.breach.kind) == (3, "respelled")
+    assert "originator_id" in result.breach.reason
 
 
 @pytest.mark.parametrize(
@@ -138,4 +140,4 @@ def test_memory_rows_and_verdicts_match_the_two_streams(tamper: Callable[[Any], 
 
 
 def assert_rows_match(recorder: Any) -> None:
-    assert list(recorder.select_sealed(None, 1_000)) == sealed_rows(recorder)
+    assert canonical_rows(recorder.select_sealed(None, 1_000)) == sealed_rows(recorder)

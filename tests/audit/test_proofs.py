@@ -9,6 +9,7 @@ signed head, a consistency proof or an inclusion proof exposes it, naming the po
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +37,7 @@ from kam_domain.audit.signing import (
 )
 from kam_domain.audit.verifier import Problem, check_consistency_proof, check_inclusion_proof
 from kam_domain.errors import AccountNotFound, HistoryRewritten, LogNotIntact, SignatureInvalid
-from kam_domain.ledger import GENESIS, chain_link, state_digest
+from kam_domain.ledger import GENESIS, chain_link, state_digest, written_now
 from kam_domain.values import Percentage
 from tests import postgres_server
 from tests.audit.test_tampering import PostgresRows, SQLiteRows
@@ -85,8 +86,9 @@ class Tables:
     def __init__(self, rows: Any) -> None:
         self.rows = rows
         sqlite = isinstance(rows, SQLiteRows)
-        self.events = "stored_events" if sqlite else "{}.kam_events"
-        self.chain = "stored_events_chain" if sqlite else "{}.kam_events_chain"
+        # {0}: the schema, however many times a statement names a table.
+        self.events = "stored_events" if sqlite else "{0}.kam_events"
+        self.chain = "stored_events_chain" if sqlite else "{0}.kam_events_chain"
         self.position = "rowid" if sqlite else "notification_id"
         self.mark = "?" if sqlite else "%s"
 
@@ -106,21 +108,24 @@ class Tables:
         return bytes(found[0]) if found else GENESIS
 
     def rechain(self, position: int) -> None:
-        """Recompute every link from ``position`` on, as one who knows the format."""
+        """Recompute every link from ``position`` on, as one who knows the format (each link's
+        written time included, as the chain stores it)."""
         link = self.link_before(position)
         last = self.rows.one(self.sql("SELECT MAX(POS) FROM EVENTS"))[0]
         updates = []
         for current in range(position, last + 1):
             row = self.rows.one(
                 self.sql(
-                    "SELECT originator_id, originator_version, topic, state FROM EVENTS "
-                    "WHERE POS = ?"
+                    "SELECT e.originator_id, e.originator_version, e.topic, e.state, "
+                    "c.written_at FROM EVENTS AS e JOIN CHAIN AS c ON c.position = e.POS "
+                    "WHERE e.POS = ?"
                 ),
                 (current,),
             )
-            originator, version, topic, state = row
+            originator, version, topic, state, written = row
             identity = str(UUID(str(originator)))
-            link = chain_link(link, current, identity, version, topic, state_digest(bytes(state)))
+            digest = state_digest(bytes(state))
+            link = chain_link(link, current, identity, version, topic, digest, written)
             updates.append(
                 (self.sql("UPDATE CHAIN SET link = ? WHERE position = ?"), (link, current))
             )
@@ -146,7 +151,13 @@ class Tables:
         position = self.rows.one(self.sql("SELECT MAX(POS) FROM EVENTS"))[0] + 1
         digest = state_digest(state)
         previous = self.link_before(position)
-        link = chain_link(previous, position, str(account), version + 1, topic, digest)
+        # A written time as the recorder takes it: now, never before the link before.
+        (before,) = self.rows.one(
+            self.sql("SELECT written_at FROM CHAIN WHERE position < ? ORDER BY position DESC"),
+            (position,),
+        )
+        written = written_now(before)
+        link = chain_link(previous, position, str(account), version + 1, topic, digest, written)
         self.rows.run(
             (
                 self.sql(
@@ -155,7 +166,10 @@ class Tables:
                 ),
                 (position, stored_id, version + 1, topic, state),
             ),
-            (self.sql("INSERT INTO CHAIN (position, link) VALUES (?, ?)"), (position, link)),
+            (
+                self.sql("INSERT INTO CHAIN (position, link, written_at) VALUES (?, ?, ?)"),
+                (position, link, written),
+            ),
         )
         return int(position)
 
@@ -321,6 +335,22 @@ def test_an_account_trail_proves_each_event_against_the_signed_head(
         edited["events"][1][field] = value
         with pytest.raises(Problem, match=r"position \d+: the event's fields do not make its link"):
             check_inclusion_proof(edited, public)
+    assert {e["chain_format"] for e in document["events"]} == {2}
+    written = event["written_us"]
+    where = f"position {event['position']}: "
+    for field, value, problem in (
+        ("written_us", written + 1, "the event's fields do not make its link"),
+        ("written_us", str(written), "written_us: not a whole number"),
+        ("written_us", None, "written_us: not a whole number"),
+        ("written_at", "2026-01-01T00:00:00+00:00", "written_at does not say the written_us"),
+        ("chain_format", 1, "a link in format 1 binds no written time"),
+        ("chain_format", 3, "chain_format 3 is not a format of the chain"),
+        ("chain_format", None, "chain_format None is not a format of the chain"),
+    ):
+        edited = json.loads(json.dumps(document))
+        edited["events"][1][field] = value
+        with pytest.raises(Problem, match=re.escape(where + problem)):
+            check_inclusion_proof(edited, public)
     edited = json.loads(json.dumps(document))
     edited["events"][1]["inclusion_path"][0] = "00" * 32
     with pytest.raises(Problem, match=f"position {event['position']}: the inclusion proof fails"):
@@ -465,4 +495,12 @@ def test_the_rows_of_two_streams_are_the_joined_rows(tmp_path: Path) -> None:
     with open_log(url + "?mode=ro") as recorder:
         streams = TwoStreams(recorder)
         assert not isinstance(streams, JoinedRecorder)
-        assert list(_rows(streams, page_size=4)) == list(_rows(recorder, page_size=4))  # type: ignore[arg-type]
+        merged = list(_rows(streams, page_size=4))  # type: ignore[arg-type]
+        joined = list(_rows(recorder, page_size=4))
+    # The joined read gives an id as SQLite stores it (32 hex digits), the stream its UUID's
+    # text: the same id.
+    assert [_same_id(row) for row in merged] == [_same_id(row) for row in joined]
+
+
+def _same_id(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (row[0], None if row[1] is None else UUID(row[1]), *row[2:])

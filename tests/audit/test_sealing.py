@@ -99,7 +99,7 @@ def test_a_store_written_without_a_chain_is_sealed_when_first_opened(shared_stor
     formats = list(app.recorder.chain_formats())  # type: ignore[attr-defined]
     app.close()
 
-    assert formats == [ChainFormat(CHAIN_FORMAT, 1, written)]
+    assert formats == [ChainFormat(1, 1, written), ChainFormat(CHAIN_FORMAT, written + 1)]
     assert result.intact, result.breach
     assert result.adopted_through == written
     assert result.checked == written + 1

@@ -99,13 +99,15 @@ class SQLiteRows:
             ).fetchone()
             link = previous[0] if previous else GENESIS
             rows = db.execute(
-                "SELECT rowid, originator_id, originator_version, topic, state "
-                "FROM stored_events WHERE rowid >= ? ORDER BY rowid",
+                "SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state, "
+                "c.written_at FROM stored_events AS e JOIN stored_events_chain AS c "
+                "ON c.position = e.rowid WHERE e.rowid >= ? ORDER BY e.rowid",
                 (position,),
             ).fetchall()
-            for rowid, originator, version, topic, state in rows:
+            for rowid, originator, version, topic, state, written in rows:
                 identity = str(UUID(originator))
-                link = chain_link(link, rowid, identity, version, topic, state_digest(state))
+                digest = state_digest(state)
+                link = chain_link(link, rowid, identity, version, topic, digest, written)
                 db.execute(
                     "UPDATE stored_events_chain SET link = ? WHERE position = ?", (link, rowid)
                 )

@@ -306,7 +306,7 @@ def test_trail_of_a_member_finds_what_they_did_and_where_they_are_named(
 def test_trail_table_and_unknown_records(
     recorded: tuple[str, Org, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The table names actors; an unknown project or a malformed id is refused."""
+    """The table shows both times and names actors; an unknown or malformed id is refused."""
     url, _, _ = recorded
 
     status, out, _ = run(capsys, "trail", "--store", url, "--account", "Huaxia Mobile")
@@ -315,7 +315,7 @@ def test_trail_table_and_unknown_records(
         main(["audit", "trail", "--store", url, "--target", "not-an-id"])
 
     assert status == 0
-    assert out.splitlines()[0].split()[:3] == ["pos", "when", "event"]
+    assert out.splitlines()[0].split()[:4] == ["pos", "when", "written", "event"]
     assert "Zhao Director" in out
     assert unknown == 1
     assert "project_id" in err
@@ -416,3 +416,50 @@ def test_help_documents_the_exit_statuses(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     for status in ("0", "1", "2", "3"):
         assert re.search(rf"^  {status}  ", out, re.MULTILINE), status
+
+
+def test_trail_and_export_show_both_times_of_a_backdated_event(
+    recorded: tuple[str, Org, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An event dated in January and written now shows both times in trail and export."""
+    url, _, account = recorded
+
+    _, trail, _ = run(
+        capsys, "trail", "--store", url, "--account", "Huaxia Mobile", "--format", "json"
+    )
+    _, export, _ = run(capsys, "export", "--store", url, "--format", "jsonl")
+
+    last = json.loads(trail)[-1]
+    assert last["when"] == at(20).isoformat()
+    assert last["written"] > "2026-02"  # written when the test ran, long after its date
+    records = [json.loads(line) for line in export.splitlines()]
+    mine = [r for r in records if r["originator_id"] == str(account)]
+    assert mine[-1]["timestamp"] == at(20).isoformat()
+    assert mine[-1]["written_at"] == last["written"]
+    assert isinstance(mine[-1]["written_us"], int)
+
+
+def test_verify_deep_lists_an_edited_asof_row(
+    recorded: tuple[str, Org, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """verify --deep exits 3 and names the position of an as-of row moved in time."""
+    url, _, account = recorded
+    path = url.removeprefix("sqlite:///")
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "UPDATE stored_events_asof SET timestamp = timestamp - 86400000000 "
+            "WHERE originator_id = ? AND originator_version = 2",
+            (account.hex,),
+        )
+        (position,) = db.execute(
+            "SELECT notification_id FROM stored_events_asof "
+            "WHERE originator_id = ? AND originator_version = 2",
+            (account.hex,),
+        ).fetchone()
+
+    plain, _, _ = run(capsys, "verify", "--store", f"{url}?mode=ro")
+    status, out, _ = run(capsys, "verify", "--deep", "--store", f"{url}?mode=ro")
+
+    assert plain == 0  # the chain does not cover the index
+    assert status == EXIT_NOT_INTACT
+    assert f"asof position {position}, record {account} version 2" in out

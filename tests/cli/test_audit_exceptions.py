@@ -12,6 +12,7 @@ import pytest
 from kam_domain.application import KamApplication
 from kam_domain.cli import main
 from kam_domain.cli.audit_exceptions import CSV_COLUMNS, EXIT_EXCEPTIONS_FOUND
+from kam_domain.values import Percentage, Role
 from tests.conftest import build_org, key_account
 from tests.support import at
 
@@ -30,10 +31,14 @@ def fixture_store(tmp_path: Path) -> str:
 
 @pytest.fixture(name="clean")
 def fixture_clean(tmp_path: Path) -> str:
-    """A SQLite store with a team and nothing to report."""
+    """A SQLite store with a team, recorded as it happens (nothing dated back), and nothing to
+    report."""
     url = f"sqlite:///{tmp_path / 'clean.db'}"
     app = KamApplication(url, run_policies=False)
-    build_org(app)
+    team_id, senior = app.form_team(
+        name="T", segment="s", region="r", director_name="D", top_authority=Percentage.of(10)
+    )
+    app.add_member(team_id, senior, name="K", role=Role.KEY_ACCOUNT_MANAGER)
     app.close()
     return f"{url}?mode=ro"
 
@@ -75,8 +80,10 @@ def test_json_counts_every_kind_and_points_to_positions(
     assert status == 0
     assert document["as_of"] is False
     assert document["counts"]["key_account_without_backup"] == 1
-    assert sum(document["counts"].values()) == 1
-    [finding] = document["findings"]
+    # The fixture's history is dated in January and written now: every event is dated back.
+    assert document["counts"]["backdated"] > 0
+    assert sum(document["counts"].values()) == 1 + document["counts"]["backdated"]
+    [finding] = [f for f in document["findings"] if f["kind"] != "backdated"]
     assert finding["record"] == "account Huaxia Mobile"
     assert [e["event"] for e in finding["events"]] == ["ClientAccount.KamAssigned"]
     assert isinstance(finding["events"][0]["position"], int)
@@ -91,6 +98,7 @@ def test_csv_has_one_row_per_exception(store: str, capsys: pytest.CaptureFixture
     rows = list(reader)
     assert status == 0
     assert reader.fieldnames == CSV_COLUMNS
+    rows = [row for row in rows if row["kind"] != "backdated"]  # the fixture is dated back
     assert [row["kind"] for row in rows] == ["key_account_without_backup"]
     assert rows[0]["positions"] == str(json.loads(rows[0]["events"])[0]["position"])
 

@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import re
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -22,11 +23,15 @@ from uuid import uuid4
 import pytest
 
 from kam_domain.application import KamApplication
+from kam_domain.audit.signing import generate_key_pair
 from kam_domain.cli import build_parser, main
 from kam_domain.errors import NotAKamStore, StoreNotFound
 from kam_domain.storage import resolve_store, store_settings
 from tests import postgres_server
 from tests.conftest import build_org, key_account
+
+#: The key ``kam audit prove --key`` signs the current tree head with (made before the tests).
+KEY = Path(tempfile.mkdtemp(prefix="kam-read-only-")) / "signer.key"
 
 #: Every command documented as reading, with arguments that make it read something.
 READING: dict[str, list[str]] = {
@@ -42,6 +47,7 @@ READING: dict[str, list[str]] = {
     "audit trail": ["audit", "trail", "--account", "Read Only Telecom"],
     "audit export": ["audit", "export"],
     "audit exceptions": ["audit", "exceptions"],
+    "audit prove": ["audit", "prove", "--account", "Read Only Telecom", "--key", str(KEY)],
     "report scorecard": ["report", "scorecard", "--period", "2026-Q1"],
 }  # fmt: skip
 
@@ -55,6 +61,16 @@ WRITING = {
     "clock tick",
     "clock close-period",
 }
+
+
+#: The commands that open no store at all.
+STORELESS = {"audit keygen"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def fixture_key() -> None:
+    if not KEY.exists():
+        generate_key_pair(KEY, KEY.with_suffix(".pub"))
 
 
 def run(capsys: pytest.CaptureFixture[str], store: str, name: str) -> tuple[int, str]:
@@ -82,20 +98,12 @@ def files(folder: Path) -> dict[str, str]:
     }
 
 
-#: Reading commands that need a signing key or a signed head first: their read-only runs (file
-#: bytes unchanged on SQLite, a SELECT-only role on PostgreSQL) are in test_audit_proofs.py.
-READING_WITH_KEYS = {"audit prove"}
-
-#: Commands that open no store at all.
-NO_STORE = {"audit keygen"}
-
-
 def test_every_documented_reading_command_is_tested_here() -> None:
-    """The parser's commands are exactly the reading ones above (or with keys, tested beside
-    the proofs), the writing ones, and those that open no store."""
+    """The parser's commands are exactly the reading ones above, the writing ones and those
+    that open no store."""
     found = set(_commands(build_parser()))
 
-    assert found == set(READING) | READING_WITH_KEYS | WRITING | NO_STORE
+    assert found == set(READING) | WRITING | STORELESS
 
 
 def test_reading_commands_leave_the_sqlite_file_as_it_was(
