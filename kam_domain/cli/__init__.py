@@ -9,10 +9,13 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from eventsourcing.persistence import PersistenceError
+
 from kam_domain.cli import audit, demo, policies, replay, report, worker
 from kam_domain.cli.common import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE
 from kam_domain.cli.terminal import TerminalSafe, one_line
 from kam_domain.errors import KamDomainError
+from kam_domain.storage import resolve_store
 
 __all__ = ["build_parser", "main"]
 
@@ -43,6 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_REFUSED
         except KeyboardInterrupt:
             return EXIT_USAGE + 128
+        except PersistenceError as error:
+            # The store itself failed or is damaged (a table gone, say): a refusal that names
+            # the store, secrets masked.
+            print(f"kam: store: {_scrubbed(args, error)}", file=sys.stderr)
+            return EXIT_REFUSED
         except ArithmeticError as error:
             # decimal's signals (Overflow, InvalidOperation) on a number a store should not hold.
             print(
@@ -57,6 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"kam: failed: {_named(error)}: {one_line(str(error))[:500]}", file=sys.stderr)
             return EXIT_FAILED
     return status
+
+
+def _scrubbed(args: argparse.Namespace, error: BaseException) -> str:
+    try:
+        url, _ = resolve_store(getattr(args, "store", None))
+    except KamDomainError:
+        return "the store failed (its URL cannot be shown)"
+    return one_line(f"{url}: {url.scrub(error)}")[:500]
 
 
 def _named(error: BaseException) -> str:
