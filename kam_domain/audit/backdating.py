@@ -16,6 +16,7 @@ from typing import Any
 from kam_domain.audit.integrity import paged, side_by_side
 from kam_domain.ledger import SealedRecorder
 from kam_domain.ledger import moment as _moment
+from kam_domain.runtime.causal import is_consequence
 
 __all__ = ["BACKDATED_AFTER", "Backdated", "backdated_events"]
 
@@ -62,5 +63,9 @@ def backdated_events(
         if until is not None and written > until:
             return
         event = app.mapper.to_domain_event(notification)
+        if is_consequence(event):
+            # A policy's decision and its actions take effect when their cause did, however
+            # late a worker settled it; whether they belong there is what kam replay checks.
+            continue
         if written - event.timestamp > after:
             yield Backdated(notification.id, event, written)

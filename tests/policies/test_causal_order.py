@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 from kam_domain.aggregates.base import Meta
 from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.application import KamApplication
+from kam_domain.audit.exceptions import FindingKind, exceptions_report
+from kam_domain.runtime.causal import is_consequence
 from kam_domain.runtime.replay import ACTIONS_DIFFER, UNDECIDED
 from kam_domain.values import Actor, MemberId, Tier
 from tests import postgres_server
@@ -314,3 +316,24 @@ def test_replay_catches_an_action_event_edited_behind_its_decision(
 
     kinds = {d.kind for d in report.divergences}
     assert ACTIONS_DIFFER in kinds, [d.describe() for d in report.divergences]
+
+
+def test_decisions_settled_late_are_not_listed_as_backdated() -> None:
+    """Given commands dated in the past and settled by the engine afterwards, the exceptions
+    report lists the commands as backdated but none of the policies' decisions or actions,
+    which take effect when their cause did by design."""
+    app = KamApplication("memory://", run_policies=False)
+    play(app, balanced_burst())
+    app.run_policies()
+
+    report = exceptions_report(app)
+
+    backdated = [f for f in report.findings if f.kind is FindingKind.BACKDATED]
+    positions = {ref.position for finding in backdated for ref in finding.events}
+    by_policy = {
+        n.id
+        for n in app.recorder.select_notifications(start=1, limit=10_000)
+        if is_consequence(app.mapper.to_domain_event(n))
+    }
+    assert backdated, "the commands, dated in the past, are listed"
+    assert not positions & by_policy
