@@ -235,6 +235,18 @@ def seal(
 ) -> list[ChainLink]:
     """The links of ``events`` (position, stored event), in order, after ``previous``, all
     written at ``written_at`` (microseconds since 1970), in format 2."""
+    return _links(previous, events, written_at)
+
+
+def seal_adopted(previous: bytes, events: Iterable[tuple[int, StoredEvent]]) -> list[ChainLink]:
+    """The links, in format 1, of events stored before the chain existed (their written time
+    is unknown: it is not the time they are sealed at)."""
+    return _links(previous, events, None)
+
+
+def _links(
+    previous: bytes, events: Iterable[tuple[int, StoredEvent]], written_at: int | None
+) -> list[ChainLink]:
     links = []
     for position, event in events:
         previous = chain_link(
@@ -247,23 +259,6 @@ def seal(
             written_at,
         )
         links.append(ChainLink(position, previous, written_at))
-    return links
-
-
-def seal_adopted(previous: bytes, events: Iterable[tuple[int, StoredEvent]]) -> list[ChainLink]:
-    """The links, in format 1, of events stored before the chain existed (their written time
-    is unknown: it is not the time they are sealed at)."""
-    links = []
-    for position, event in events:
-        previous = chain_link(
-            previous,
-            position,
-            event.originator_id,
-            event.originator_version,
-            event.topic,
-            state_digest(event.state),
-        )
-        links.append(ChainLink(position, previous))
     return links
 
 
