@@ -222,10 +222,7 @@ class PolicyEngine:
 
     def _deciders(self, step: Step) -> Iterator[Policy]:
         """Fold ``step``, let each policy learn it, and name those that decide about it."""
-        event = step.event
-        self.world.fold(event, step.position)
-        if event.originator_id in self._settings:
-            self._active_cache.pop(self._settings[event.originator_id], None)
+        event = self._fold(step)
         for name, learning in self._learners.items():
             for instance in learning:
                 instance.learn(event, self.world)
@@ -237,13 +234,18 @@ class PolicyEngine:
 
     def _learn(self, step: Step) -> None:
         """Fold ``step`` and let every policy learn it, deciding nothing (it is settled)."""
+        event = self._fold(step)
+        for learning in self._learners.values():
+            for instance in learning:
+                instance.learn(event, self.world)
+
+    def _fold(self, step: Step) -> Any:
+        """Fold ``step`` into the world; a policy's settings changing asks for its version anew."""
         event = step.event
         self.world.fold(event, step.position)
         if event.originator_id in self._settings:
             self._active_cache.pop(self._settings[event.originator_id], None)
-        for learning in self._learners.values():
-            for instance in learning:
-                instance.learn(event, self.world)
+        return event
 
     def _active(self, name: str) -> Policy:
         versions = self._instances[name]
