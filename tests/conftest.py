@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -47,12 +48,21 @@ def fixture_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@contextmanager
+def fresh_store(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store of ``backend``; a PostgreSQL one's schema is dropped afterwards."""
+    url = store_url(backend, tmp_path)
+    try:
+        yield url
+    finally:
+        if backend == "postgres":
+            postgres_server.drop_schema(url)
+
+
 @pytest.fixture(name="store")
 def fixture_store(backend: str, tmp_path: Path) -> Iterator[str]:
-    url = store_url(backend, tmp_path)
-    yield url
-    if backend == "postgres":
-        postgres_server.drop_schema(url)
+    with fresh_store(backend, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(name="app")

@@ -17,6 +17,7 @@ from kam_domain.audit import verify_store
 from kam_domain.ledger import CHAIN_FORMAT, ChainFormat
 from kam_domain.values import Percentage, Role
 from tests import postgres_server
+from tests.conftest import fresh_store
 from tests.storage import workers
 from tests.support import T0
 
@@ -29,12 +30,8 @@ def form(app: KamApplication, name: str = "Sealed team") -> tuple[Any, Any]:
 
 @pytest.fixture(name="shared_store", params=["sqlite", "postgres"])
 def fixture_shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'kam.db'}"
-        return
-    url = postgres_server.fresh_store_url()
-    yield url
-    postgres_server.drop_schema(url)
+    with fresh_store(request.param, tmp_path) as url:
+        yield url
 
 
 def test_writer_processes_at_once_keep_one_chain(shared_store: str) -> None:

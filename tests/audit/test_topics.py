@@ -32,6 +32,7 @@ from kam_domain.topics import (
 )
 from kam_domain.values import Percentage
 from tests import postgres_server
+from tests.conftest import fresh_store
 from tests.policies.toy import Ping
 
 #: Commands that decode the events of the whole log (or, for replay, fold it).
@@ -95,12 +96,8 @@ class Rows:
 @pytest.fixture(name="backend", params=["sqlite", "postgres"])
 def fixture_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty store URL on a real database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'kam.db'}"
-        return
-    url = postgres_server.fresh_store_url()
-    yield url
-    postgres_server.drop_schema(url)
+    with fresh_store(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(name="probe")

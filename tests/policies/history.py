@@ -132,8 +132,5 @@ def loads(app: KamApplication, kams: Sequence[int] = (0, 1, 2)) -> list[int]:
 
 
 def _accounts(app: KamApplication) -> list[UUID]:
-    return [
-        account_id(n)
-        for n in range(10_000)
-        if n < 200 and app._exists(account_id(n))  # scripts stay well under 200 accounts
-    ]
+    # The scripts stay well under 200 accounts.
+    return [account_id(n) for n in range(200) if app._exists(account_id(n))]

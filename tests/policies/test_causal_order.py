@@ -26,8 +26,7 @@ from kam_domain.audit.exceptions import FindingKind, exceptions_report
 from kam_domain.runtime.causal import is_consequence
 from kam_domain.runtime.replay import ACTIONS_DIFFER, UNDECIDED
 from kam_domain.values import Actor, MemberId, Tier
-from tests import postgres_server
-from tests.conftest import store_url
+from tests.conftest import fresh_store
 from tests.policies.history import (
     TEAM,
     Op,
@@ -47,11 +46,8 @@ WORKER_COUNTS = [1, 2, 4]
 @pytest.fixture(name="shared")
 def fixture_shared(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """A store other processes can open: SQLite or PostgreSQL."""
-    backend = request.param
-    url = store_url(backend, tmp_path)
-    yield url
-    if backend == "postgres":
-        postgres_server.drop_schema(url)
+    with fresh_store(request.param, tmp_path) as url:
+        yield url
 
 
 def embedded(ops: list[Op]) -> KamApplication:

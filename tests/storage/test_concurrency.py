@@ -11,7 +11,7 @@ import pytest
 from kam_domain.aggregates.team import Team
 from kam_domain.application import KamApplication
 from kam_domain.values import Percentage, Role
-from tests import postgres_server
+from tests.conftest import fresh_store
 from tests.storage import workers
 
 WORKERS = 4
@@ -21,12 +21,8 @@ COMMANDS = 250
 @pytest.fixture(name="shared_store", params=["sqlite", "postgres"])
 def fixture_shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """One SQLite file, or one PostgreSQL schema, for all the writer processes."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shared.db'}"
-        return
-    url = postgres_server.fresh_store_url()
-    yield url
-    postgres_server.drop_schema(url)
+    with fresh_store(request.param, tmp_path) as url:
+        yield url
 
 
 def test_four_writer_processes_lose_and_duplicate_no_event(shared_store: str) -> None:
