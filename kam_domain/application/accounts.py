@@ -92,7 +92,7 @@ class AccountCommands(ApplicationCore):
             region=region,
         )
         entry = Entry("account", account.name, team.id)
-        self._commit(account, self._listed(meta, aid, entry))
+        self._commit(account, *self._listed(meta, aid, entry))
         return aid
 
     def designate_key_account(
@@ -434,7 +434,7 @@ class AccountCommands(ApplicationCore):
             return self.get_account(name_or_id)
         if not isinstance(name_or_id, str) or not name_or_id.strip():
             raise ValidationError("name_or_id", f"must be a name or id, not {name_or_id!r}")
-        account_id = self._directory().account_named(name_or_id)
+        account_id = self._account_named(name_or_id)
         if account_id is None:
             try:
                 account_id = UUID(name_or_id.strip())
@@ -447,11 +447,9 @@ class AccountCommands(ApplicationCore):
 
     def accounts(self, team_id: UUID | None = None) -> list[ClientAccount]:
         """Every account (of ``team_id``, if given), in the order they were registered."""
-        if team_id is None:
-            ids = self._directory().ids("account")
-        else:
+        if team_id is not None:
             self._team(team_id)
-            ids = self._directory().ids("account", team_id=team_id)
+        ids = self._listing(team_id).ids("account")
         return [self.get_account(account_id) for account_id in ids]
 
     def accounts_of_kam(self, kam_id: UUID) -> list[ClientAccount]:

@@ -32,7 +32,14 @@ from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import Team
 from kam_domain.application.asof import version_at
 from kam_domain.application.batch import Batch
-from kam_domain.application.directory import DIRECTORY_ID, Directory, Entry
+from kam_domain.application.directory import (
+    DIRECTORY_ID,
+    Directory,
+    Entry,
+    Listing,
+    name_directory_id,
+    team_directory_id,
+)
 from kam_domain.bounds import check_whole
 from kam_domain.errors import (
     AccountNotFound,
@@ -280,17 +287,45 @@ class ApplicationCore(Application[UUID]):
             msg = f"store: {self.store_url}: {self.store_url.scrub(error)}"
             raise StoreUnavailable(msg) from error
 
-    def _directory(self) -> Directory:
-        """The directory of teams, accounts, projects and targets (opened on first use)."""
-        directory = self._load(DIRECTORY_ID)
+    def _directory(self, directory_id: UUID = DIRECTORY_ID) -> Directory:
+        """A directory (the store's, unless ``directory_id`` names another), opened on first use."""
+        directory = self._load(directory_id)
         if directory is None:
-            return Directory.open(Meta.command(Actor.system("directory")))
+            return Directory.open(Meta.command(Actor.system("directory")), directory_id)
         assert isinstance(directory, Directory)
         return directory
 
-    def _listed(self, meta: Meta, record_id: UUID, entry: Entry) -> Directory:
-        """The directory with ``record_id`` listed; commit it with the record itself."""
-        directory = self._directory()
+    def _listing(self, team_id: UUID | None = None) -> Listing:
+        """What is listed (for ``team_id``, or for every team): the teams' directories, after
+        what a store written before they existed lists in its own."""
+        store = self._directory()
+        teams = store.ids("team") if team_id is None else [team_id]
+        return Listing((store, *(self._directory(team_directory_id(tid)) for tid in teams)))
+
+    def _account_named(self, name: str) -> UUID | None:
+        """The id of the account called ``name`` (case and spacing ignored), if there is one."""
+        named = self._load(name_directory_id(name))
+        if isinstance(named, Directory):
+            return next(iter(named.entries), None)
+        return self._directory().account_named(name)
+
+    def _listed(self, meta: Meta, record_id: UUID, entry: Entry) -> tuple[Directory, ...]:
+        """The directories with ``record_id`` listed; commit them with the record itself."""
+        if entry.kind == "team":
+            return (self._list_in(DIRECTORY_ID, meta, record_id, entry),)
+        listed = self._list_in(team_directory_id(entry.team_id), meta, record_id, entry)
+        if entry.kind != "account":
+            return (listed,)
+        if self._account_named(entry.name) is not None:
+            raise AlreadyExists(f"name: an account named {entry.name!r} already exists")
+        # A stream of its own per name: a second writer of the same name conflicts on save.
+        return listed, Directory.open_with(meta, name_directory_id(entry.name), record_id, entry)
+
+    def _list_in(self, directory_id: UUID, meta: Meta, record_id: UUID, entry: Entry) -> Directory:
+        directory = self._load(directory_id)
+        if directory is None:
+            return Directory.open_with(meta, directory_id, record_id, entry)
+        assert isinstance(directory, Directory)
         directory.add(meta, record_id, entry)
         return directory
 

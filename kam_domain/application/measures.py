@@ -43,11 +43,10 @@ class MeasureQueries(ApplicationCore):
 
     def _scope_accounts(self, target: Target, at: datetime | None) -> list[AccountFacts]:
         """The scope's accounts, each with the facts its events (up to ``at``) give."""
-        directory = self._directory()
         if target.scope.kind is ScopeKind.ACCOUNT:
             ids = [target.scope.id]
         else:
-            ids = directory.ids("account", team_id=target.team_id)
+            ids = self._listing(target.team_id).ids("account", team_id=target.team_id)
         last_moment = target.period.end - timedelta(microseconds=1)
         if at is not None:
             last_moment = min(last_moment, at)

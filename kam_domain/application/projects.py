@@ -9,6 +9,7 @@ from uuid import UUID
 import attrs
 
 from kam_domain.aggregates.base import Meta, utc_now
+from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.project import (
     DiscountRequest,
@@ -70,8 +71,8 @@ class ProjectCommands(ApplicationCore):
 
         Project names are unique within their account (case and spaces ignored).
         """
-        entry = self._account_entry(account_id)
-        team, meta, by = self._team_context(entry.team_id, actor, at, correlation_id)
+        account = self._get(ClientAccount, account_id, AccountNotFound, "account_id")
+        team, meta, by = self._team_context(account.team_id, actor, at, correlation_id)
         project_director = self._credentials(
             team, project_director_id, meta.at, "project_director_id"
         )
@@ -87,16 +88,11 @@ class ProjectCommands(ApplicationCore):
             project_director=project_director,
             account_manager_id=self._accountable_kam(account_id, meta.at),
         )
-        directory = self._directory()
-        taken = {
-            _name_key(directory.entries[other].name)
-            for other in directory.ids("project", account_id=account_id)
-        }
-        if _name_key(project.name) in taken:
+        if self._listing(team.id).named("project", project.name, account_id=account_id):
             msg = f"name: the account already has a project named {project.name!r}"
             raise AlreadyExists(msg)
-        directory.add(meta, pid, Entry("project", project.name, team.id, account_id))
-        self._commit(project, directory)
+        entry = Entry("project", project.name, team.id, account_id)
+        self._commit(project, *self._listed(meta, pid, entry))
         return pid
 
     def change_project_director(
@@ -446,7 +442,10 @@ class ProjectCommands(ApplicationCore):
             where["team_id"] = team_id
         if account_id is not None:
             where["account_id"] = account_id
-        return [self._project(pid) for pid in self._directory().ids("project", **where)]
+        if account_id is not None and team_id is None:
+            team_id = self._get(ClientAccount, account_id, AccountNotFound, "account_id").team_id
+        listing = self._listing(team_id)
+        return [self._project(pid) for pid in listing.ids("project", **where)]
 
     def pending_discount_requests(self, team_id: UUID) -> list[PendingDiscount]:
         """The team's undecided discount requests on open projects, oldest first."""
@@ -462,14 +461,6 @@ class ProjectCommands(ApplicationCore):
 
     def _project(self, project_id: object) -> Project:
         return self._get(Project, project_id, ProjectNotFound, "project_id")
-
-    def _account_entry(self, account_id: object) -> Entry:
-        if not isinstance(account_id, UUID):
-            raise ValidationError("account_id", f"must be a UUID, not {account_id!r}")
-        entry = self._directory().entries.get(account_id)
-        if entry is None or entry.kind != "account":
-            raise AccountNotFound("account_id", account_id)
-        return entry
 
     def _project_context(
         self,
@@ -508,7 +499,3 @@ class ProjectCommands(ApplicationCore):
             msg = "a member approves as themselves; approver_id must be the actor or omitted"
             raise ValidationError("approver_id", msg)
         return self._actor_credentials(team, meta)
-
-
-def _name_key(name: str) -> str:
-    return " ".join(name.casefold().split())

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from kam_domain.aggregates.base import Meta
+from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.target import (
     Actual,
@@ -21,7 +22,7 @@ from kam_domain.aggregates.target import (
 )
 from kam_domain.aggregates.team import Team
 from kam_domain.application.core import ApplicationCore
-from kam_domain.application.directory import Directory, Entry
+from kam_domain.application.directory import Entry
 from kam_domain.errors import (
     AccountNotFound,
     AlreadyExists,
@@ -69,17 +70,13 @@ class TargetCommands(ApplicationCore):
             raise ValidationError("scope", f"must be a TargetScope, not {scope!r}")
         if not isinstance(period, Period):
             raise ValidationError("period", f"must be a Period, not {period!r}")
-        directory = self._directory()
-        account_id = self._scope_account(directory, team, scope)
+        account_id = self._scope_account(team, scope)
         kam = self._scope_kam(team, scope, meta.at)
         parent = None
         if parent_id is not None:
             parent = self._get(Target, parent_id, TargetNotFound, "parent_id")
         name = target_entry_name(scope, period)
-        if any(
-            entry.kind == _TARGET and entry.team_id == team.id and entry.name == name
-            for entry in directory.entries.values()
-        ):
+        if self._listing(team.id).named(_TARGET, name, team_id=team.id):
             raise AlreadyExists(f"scope: {scope} already has a target for {period}")
         tid = TargetId(self._new("target_id", target_id))
         target = Target.set(
@@ -93,8 +90,7 @@ class TargetCommands(ApplicationCore):
             goals=goals,
             parent=parent,
         )
-        directory.add(meta, tid, Entry(_TARGET, name, team.id, account_id))
-        self._commit(target, directory)
+        self._commit(target, *self._listed(meta, tid, Entry(_TARGET, name, team.id, account_id)))
         return tid
 
     def revise_target(
@@ -212,11 +208,11 @@ class TargetCommands(ApplicationCore):
     def child_targets(self, target_id: UUID) -> list[Target]:
         """The targets set as parts of ``target_id``, in the order they were set."""
         parent = self._target(target_id)
-        directory = self._directory()
+        listing = self._listing(parent.team_id)
         children = []
-        for record_id in directory.ids(_TARGET, team_id=parent.team_id):
+        for record_id, entry in listing.entries(_TARGET, team_id=parent.team_id):
             # Only a period the parent covers can hold a child: skip the others unloaded.
-            if parent.period.covers(_entry_period(directory.entries[record_id])):
+            if parent.period.covers(_entry_period(entry)):
                 target = self._target(record_id)
                 if target.parent_id == parent.id:
                     children.append(target)
@@ -237,23 +233,20 @@ class TargetCommands(ApplicationCore):
         return self._get(Target, target_id, TargetNotFound, "target_id")
 
     def _target_ids(self, team_id: UUID | None, period: Period | None) -> list[UUID]:
-        directory = self._directory()
         where = {} if team_id is None else {"team_id": team_id}
         return [
             record_id
-            for record_id in directory.ids(_TARGET, **where)
-            if period is None or _entry_period(directory.entries[record_id]) == period
+            for record_id, entry in self._listing(team_id).entries(_TARGET, **where)
+            if period is None or _entry_period(entry) == period
         ]
 
-    def _scope_account(self, directory: Directory, team: Team, scope: TargetScope) -> UUID | None:
+    def _scope_account(self, team: Team, scope: TargetScope) -> UUID | None:
         """The account an account target is for, once checked to be one of the team's."""
         if scope.kind is not ScopeKind.ACCOUNT:
             return None
-        entry = directory.entries.get(scope.id)
-        if entry is None or entry.kind != "account":
-            raise AccountNotFound("scope", scope.id)
-        if entry.team_id != team.id:
-            raise ValidationError("scope", f"account {entry.name!r} belongs to another team")
+        account = self._get(ClientAccount, scope.id, AccountNotFound, "scope")
+        if account.team_id != team.id:
+            raise ValidationError("scope", f"account {account.name!r} belongs to another team")
         return scope.id
 
     def _scope_kam(self, team: Team, scope: TargetScope, at: datetime) -> Credentials | None:

@@ -60,7 +60,7 @@ class TeamCommands(ApplicationCore):
             default_capacity=default_capacity,
             import_history=import_history,
         )
-        self._commit(team, self._listed(meta, tid, Entry("team", team.name, tid)))
+        self._commit(team, *self._listed(meta, tid, Entry("team", team.name, tid)))
         return tid, did
 
     def add_member(

@@ -137,7 +137,7 @@ def test_an_initiated_project_is_listed_by_team_and_account(app: KamApplication,
         at=at(1),
     )
 
-    entry = app._directory().entries[project_id]
+    entry = app._listing().entry(project_id)
     assert entry == Entry("project", "Core", org.team_id, account_id)
     assert [p.id for p in app.projects()] == [project_id]
     assert [p.id for p in app.projects(team_id=org.team_id)] == [project_id]

@@ -107,7 +107,8 @@ def test_decomposes_the_plan_into_team_kam_and_account_targets(
     assert lines[Metric.SALES_REVENUE].difference == cny(-2500)
     assert lines[Metric.SERVICE_LEVEL].difference == Decimal(5)
     assert app.get_target(acme).kam_id == org.kam
-    entry = app._directory().entries[acme]
+    entry = app._listing().entry(acme)
+    assert entry is not None
     assert (entry.kind, entry.team_id, entry.account_id) == ("target", org.team_id, account)
 
 
