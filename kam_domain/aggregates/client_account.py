@@ -1010,7 +1010,7 @@ class ClientAccount(KamAggregate):
         text = None if comment is None else require_text("comment", comment, max_length=_LONG_TEXT)
         self._record(self.SatisfactionSurveyed, meta, score=value, comment=text)
 
-    # -- queries -------------------------------------------------------------------------------
+    # -- queries -----------------------------------------------------------------------------------
 
     @property
     def is_key(self) -> bool:
@@ -1115,7 +1115,7 @@ class ClientAccount(KamAggregate):
             return None
         return Percentage(Decimal(on_time * 100) / Decimal(counted))
 
-    # -- helpers -------------------------------------------------------------------------------
+    # -- helpers -----------------------------------------------------------------------------------
 
     def _check_actor(self, meta: Meta, by: object, *roles: Role) -> Credentials:
         """The acting member is active, holds one of ``roles`` and is on this account's team."""

@@ -89,7 +89,7 @@ _CENT = Decimal("0.01")
 _METRIC_ORDER = {metric: position for position, metric in enumerate(Metric)}
 
 
-# -- scope -------------------------------------------------------------------------------------
+# -- scope -----------------------------------------------------------------------------------------
 
 
 class ScopeKind(enum.Enum):
@@ -146,7 +146,7 @@ class TargetScope:
         return f"{self.kind.value} {self.id}"
 
 
-# -- goals and actuals -------------------------------------------------------------------------
+# -- goals and actuals -----------------------------------------------------------------------------
 
 _REVENUE = Metric.SALES_REVENUE.value
 _SERVICE = Metric.SERVICE_LEVEL.value
@@ -426,7 +426,7 @@ class ActionPlanAdjustment:
     evaluation_number: int | None
 
 
-# -- query results -----------------------------------------------------------------------------
+# -- query results ---------------------------------------------------------------------------------
 
 
 @attrs.frozen
@@ -510,7 +510,7 @@ class TargetProgress:
     action_plan_missing: bool
 
 
-# -- the aggregate -----------------------------------------------------------------------------
+# -- the aggregate ---------------------------------------------------------------------------------
 
 
 class Target(KamAggregate):
@@ -635,7 +635,7 @@ class Target(KamAggregate):
         self.signatures: list[TargetSignature] = []
         self.action_plans: list[ActionPlanAdjustment] = []
 
-    # -- commands ------------------------------------------------------------------------------
+    # -- commands ----------------------------------------------------------------------------------
 
     @classmethod
     def set(
@@ -866,7 +866,7 @@ class Target(KamAggregate):
             evaluation_number=None if latest is None else latest.number,
         )
 
-    # -- queries -------------------------------------------------------------------------------
+    # -- queries -----------------------------------------------------------------------------------
 
     @property
     def current_goals(self) -> tuple[Goal, ...]:
@@ -996,7 +996,7 @@ class Target(KamAggregate):
             action_plan_missing=self.action_plan_state().missing,
         )
 
-    # -- helpers -------------------------------------------------------------------------------
+    # -- helpers -----------------------------------------------------------------------------------
 
     def _check_kam(self, kam: Credentials | None) -> None:
         _check_scope_kam(self.scope, kam, self.team_id)

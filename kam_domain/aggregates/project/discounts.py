@@ -164,7 +164,7 @@ class Discounts(Procurement):
             )
             project._decide(self.request_id, decision)
 
-    # -- commands ---------------------------------------------------------------------------------
+    # -- commands ----------------------------------------------------------------------------------
 
     def set_price_band(
         self, meta: Meta, by: Credentials, *, list_price: Money, floor: Money

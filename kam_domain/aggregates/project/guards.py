@@ -15,11 +15,7 @@ from kam_domain.errors import (
     RoleRequired,
     ValidationError,
 )
-from kam_domain.values import (
-    Money,
-    Role,
-    require_amount,
-)
+from kam_domain.values import Money, Role, require_amount
 
 
 class ProjectGuards(ProjectState):

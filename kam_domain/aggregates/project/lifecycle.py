@@ -9,10 +9,7 @@ from typing import TYPE_CHECKING, Self
 
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text, require_utc
 from kam_domain.aggregates.credentials import Credentials
-from kam_domain.aggregates.project.discounts import (
-    DEFAULT_MINIMUM_MARGIN,
-    REQUESTER_ROLES,
-)
+from kam_domain.aggregates.project.discounts import DEFAULT_MINIMUM_MARGIN, REQUESTER_ROLES
 from kam_domain.aggregates.project.enums import (
     MILESTONES,
     FeasibilityVerdict,
@@ -43,15 +40,7 @@ from kam_domain.errors import (
     RoleRequired,
     ValidationError,
 )
-from kam_domain.values import (
-    AccountId,
-    MemberId,
-    Money,
-    Percentage,
-    ProjectId,
-    Role,
-    TeamId,
-)
+from kam_domain.values import AccountId, MemberId, Money, Percentage, ProjectId, Role, TeamId
 
 if TYPE_CHECKING:
     from kam_domain.aggregates.project import Project

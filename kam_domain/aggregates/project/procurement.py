@@ -11,30 +11,15 @@ import attrs
 
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text
 from kam_domain.aggregates.credentials import Credentials
-from kam_domain.aggregates.project.guards import (
-    ProjectGuards,
-    require_uuid,
-)
+from kam_domain.aggregates.project.guards import ProjectGuards, require_uuid
 from kam_domain.aggregates.project.records import (
     HUNDRED,
     ProcurementQuote,
     ProfitAndLoss,
     ProjectLedgerEntry,
 )
-from kam_domain.errors import (
-    AlreadyExists,
-    InvalidTransition,
-    QuoteNotFound,
-    RoleRequired,
-)
-from kam_domain.values import (
-    MemberId,
-    Money,
-    Percentage,
-    QuoteId,
-    Role,
-    require_percentage,
-)
+from kam_domain.errors import AlreadyExists, InvalidTransition, QuoteNotFound, RoleRequired
+from kam_domain.values import MemberId, Money, Percentage, QuoteId, Role, require_percentage
 
 if TYPE_CHECKING:
     from kam_domain.aggregates.project import Project

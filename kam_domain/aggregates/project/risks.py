@@ -9,22 +9,10 @@ import attrs
 
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text
 from kam_domain.aggregates.credentials import Credentials
-from kam_domain.aggregates.project.guards import (
-    ProjectGuards,
-    require_uuid,
-)
+from kam_domain.aggregates.project.guards import ProjectGuards, require_uuid
 from kam_domain.aggregates.project.records import ProjectRisk
-from kam_domain.errors import (
-    AlreadyExists,
-    InvalidTransition,
-    RiskNotFound,
-    ValidationError,
-)
-from kam_domain.values import (
-    MemberId,
-    RiskId,
-    Severity,
-)
+from kam_domain.errors import AlreadyExists, InvalidTransition, RiskNotFound, ValidationError
+from kam_domain.values import MemberId, RiskId, Severity
 
 if TYPE_CHECKING:
     from kam_domain.aggregates.project import Project

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from kam_domain.aggregates.base import CommandFamily
-from kam_domain.aggregates.project.enums import (
-    ProjectOutcome,
-    ProjectStatus,
-)
+from kam_domain.aggregates.project.enums import ProjectOutcome, ProjectStatus
 from kam_domain.aggregates.project.records import (
     DiscountRequest,
     FeasibilityAssessment,
