@@ -38,6 +38,7 @@ __all__ = [
     "authorise",
     "event_id",
     "guarded_commands",
+    "require_id",
     "require_text",
     "require_utc",
     "utc_now",
@@ -55,6 +56,12 @@ def require_utc(field: str, moment: object) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValidationError(field, "must be timezone-aware (naive datetimes are ambiguous)")
     return moment.astimezone(UTC)
+
+
+def require_id(field: str, value: object) -> None:
+    """Refuse anything but a UUID as a record's or an item's id."""
+    if not isinstance(value, UUID):
+        raise ValidationError(field, f"must be a UUID, not {value!r}")
 
 
 def require_text(

@@ -11,10 +11,9 @@ from uuid import UUID
 
 import attrs
 
-from kam_domain.aggregates.base import KamAggregate, Meta, require_text, require_utc
+from kam_domain.aggregates.base import KamAggregate, Meta, require_id, require_text, require_utc
 from kam_domain.aggregates.client_account.guards import (
     AccountGuards,
-    check_id,
     check_period,
     require_positive,
 )
@@ -120,7 +119,7 @@ class Billing(AccountGuards):
         if self.representative_id is not None and by.member_id != self.representative_id:
             msg = f"actor: {by.name} is not the representative assigned to this account"
             raise NotAssignedToAccount(msg)
-        check_id("agreement_id", agreement_id)
+        require_id("agreement_id", agreement_id)
         number = require_text("number", number, max_length=100)
         value = require_positive("value", value)
         installments = _check_schedule(schedule, value)
@@ -151,7 +150,7 @@ class Billing(AccountGuards):
         """A representative or the financial planner bills the client, under an agreement or not;
         an agreement is never billed beyond its value."""
         self._check_actor(meta, by, *BILLING_ROLES)
-        check_id("invoice_id", invoice_id)
+        require_id("invoice_id", invoice_id)
         amount = require_positive("amount", amount)
         due_at = require_utc("due_at", due_at)
         if due_at <= meta.at:
@@ -181,7 +180,7 @@ class Billing(AccountGuards):
     ) -> None:
         """Book a payment on an invoice, never more than what is still open on it."""
         self._check_actor(meta, by, *BILLING_ROLES)
-        check_id("payment_id", payment_id)
+        require_id("payment_id", payment_id)
         amount = require_positive("amount", amount)
         invoice = self._invoice(invoice_id)
         if amount.currency != invoice.amount.currency:

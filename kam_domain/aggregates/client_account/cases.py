@@ -11,13 +11,8 @@ from uuid import UUID
 
 import attrs
 
-from kam_domain.aggregates.base import KamAggregate, Meta, require_text, require_utc
-from kam_domain.aggregates.client_account.guards import (
-    LONG_TEXT,
-    AccountGuards,
-    check_id,
-    check_period,
-)
+from kam_domain.aggregates.base import KamAggregate, Meta, require_id, require_text, require_utc
+from kam_domain.aggregates.client_account.guards import LONG_TEXT, AccountGuards, check_period
 from kam_domain.aggregates.client_account.records import CaseStatus, ClientCase
 from kam_domain.aggregates.client_account.roles import (
     ANYONE,
@@ -97,7 +92,7 @@ class Cases(AccountGuards):
     ) -> None:
         """Open a complaint or inquiry; its response clock starts at ``meta.at``."""
         self._check_actor(meta, by, *CASE_OPENER_ROLES)
-        check_id("case_id", case_id)
+        require_id("case_id", case_id)
         if not isinstance(kind, CaseKind):
             raise ValidationError("kind", f"must be a CaseKind, not {kind!r}")
         if not isinstance(severity, Severity):

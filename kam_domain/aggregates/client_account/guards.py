@@ -3,12 +3,10 @@ which role, on which team, and the checks on ids, periods and amounts."""
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from kam_domain.aggregates.base import Meta
 from kam_domain.aggregates.client_account.roles import DIRECTORS, KAM
 from kam_domain.aggregates.client_account.state import AccountState
-from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.credentials import Credentials, require_credentials
 from kam_domain.errors import AccountNotKey, NotAssignedToAccount, NotOnTeam, ValidationError
 from kam_domain.values import ActorKind, Money, Period, Role, require_amount
 
@@ -21,11 +19,10 @@ class AccountGuards(AccountState):
 
     def _check_actor(self, meta: Meta, by: object, *roles: Role) -> Credentials:
         """The acting member is active, holds one of ``roles`` and is on this account's team."""
-        check_credentials("actor", by)
-        assert isinstance(by, Credentials)
-        by.require_role("actor", *roles)
-        self._check_team("actor", by)
-        return by
+        creds = require_credentials("actor", by)
+        creds.require_role("actor", *roles)
+        self._check_team("actor", creds)
+        return creds
 
     def _check_decider(self, meta: Meta, by: object, *roles: Role) -> None:
         """As :meth:`_check_actor`, but a policy or system actor may decide without credentials."""
@@ -38,10 +35,9 @@ class AccountGuards(AccountState):
 
     def _check_party(self, field: str, party: object, *roles: Role) -> None:
         """A member named by the command is active, holds one of ``roles``, on this team."""
-        check_credentials(field, party)
-        assert isinstance(party, Credentials)
-        party.require_role(field, *roles)
-        self._check_team(field, party)
+        creds = require_credentials(field, party)
+        creds.require_role(field, *roles)
+        self._check_team(field, creds)
 
     def _check_team(self, field: str, member: Credentials) -> None:
         if member.team_id != self.team_id:
@@ -57,16 +53,6 @@ class AccountGuards(AccountState):
     def _require_key(self) -> None:
         if self.tier is None:
             raise AccountNotKey(f"account_id: {self.name!r} is not designated a key account")
-
-
-def check_credentials(field: str, value: object) -> None:
-    if not isinstance(value, Credentials):
-        raise ValidationError(field, f"must be Credentials, not {type(value).__name__}")
-
-
-def check_id(field: str, value: object) -> None:
-    if not isinstance(value, UUID):
-        raise ValidationError(field, f"must be a UUID, not {value!r}")
 
 
 def check_period(period: object) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from kam_domain.aggregates.base import KamAggregate, Meta, require_text
-from kam_domain.aggregates.client_account.guards import LONG_TEXT, AccountGuards, check_id
+from kam_domain.aggregates.base import KamAggregate, Meta, require_id, require_text
+from kam_domain.aggregates.client_account.guards import LONG_TEXT, AccountGuards
 from kam_domain.aggregates.client_account.records import (
     ClientContact,
     ClientNeed,
@@ -60,7 +60,7 @@ class Intelligence(AccountGuards):
     def record_need(self, meta: Meta, by: Credentials, need_id: UUID, *, description: str) -> None:
         """Someone who works with the client records a need the client has."""
         self._check_actor(meta, by, *FIELD_ROLES)
-        check_id("need_id", need_id)
+        require_id("need_id", need_id)
         description = require_text("description", description, max_length=LONG_TEXT)
         if need_id in self.needs:
             raise AlreadyExists(f"need_id: {need_id} was already recorded")
@@ -80,7 +80,7 @@ class Intelligence(AccountGuards):
         """Put a client contact on the relationship map, owned by a member of the team."""
         self._check_actor(meta, by, *FIELD_ROLES)
         self._check_party("owner", owner, *ANYONE)
-        check_id("contact_id", contact_id)
+        require_id("contact_id", contact_id)
         name = require_text("name", name, max_length=200)
         title = require_text("title", title, max_length=200)
         if not isinstance(influence, ContactInfluence):

@@ -7,13 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Self
 
-from kam_domain.aggregates.base import KamAggregate, Meta, require_text, require_utc
-from kam_domain.aggregates.client_account.guards import (
-    LONG_TEXT,
-    AccountGuards,
-    check_credentials,
-    check_id,
-)
+from kam_domain.aggregates.base import KamAggregate, Meta, require_id, require_text, require_utc
+from kam_domain.aggregates.client_account.guards import LONG_TEXT, AccountGuards
 from kam_domain.aggregates.client_account.records import AccountStrategies, KamAssignment
 from kam_domain.aggregates.client_account.roles import (
     DIRECTORS,
@@ -22,7 +17,7 @@ from kam_domain.aggregates.client_account.roles import (
     REP,
     TECHNICAL,
 )
-from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.credentials import Credentials, require_credentials
 from kam_domain.errors import InvalidTransition, NotOnTeam, ValidationError
 from kam_domain.values import AccountId, MemberId, TeamId, Tier
 
@@ -103,10 +98,10 @@ class People(AccountGuards):
         region: str,
     ) -> Self:
         """A director, KAM, representative or the senior admin manager registers a client."""
-        check_credentials("actor", by)
+        require_credentials("actor", by)
         by.require_role("actor", *REGISTRAR_ROLES)
-        check_id("account_id", account_id)
-        check_id("team_id", team_id)
+        require_id("account_id", account_id)
+        require_id("team_id", team_id)
         if by.team_id != team_id:
             raise NotOnTeam(f"actor: {by.name} is not a member of team {team_id}")
         name = require_text("name", name, max_length=200)

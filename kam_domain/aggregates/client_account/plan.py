@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text
-from kam_domain.aggregates.client_account.guards import LONG_TEXT, AccountGuards, check_credentials
+from kam_domain.aggregates.client_account.guards import LONG_TEXT, AccountGuards
 from kam_domain.aggregates.client_account.records import AccountPlan
 from kam_domain.aggregates.client_account.roles import KAM
-from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.credentials import Credentials, require_credentials
 from kam_domain.errors import (
     InvalidTransition,
     NoAccountableManager,
@@ -122,7 +122,7 @@ class Plan(AccountGuards):
         if by.member_id != self.kam_id:
             msg = f"actor: {by.name} is not the accountable KAM of {self.name!r}"
             raise NotAssignedToAccount(msg)
-        check_credentials("supervisor", supervisor)
+        require_credentials("supervisor", supervisor)
         if by.supervisor_id is None:
             raise SupervisorRequired(f"supervisor: {by.name} has no supervisor recorded")
         if supervisor.member_id != by.supervisor_id:

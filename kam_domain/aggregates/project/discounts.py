@@ -26,10 +26,9 @@ from uuid import UUID
 
 import attrs
 
-from kam_domain.aggregates.base import KamAggregate, Meta, require_text
+from kam_domain.aggregates.base import KamAggregate, Meta, require_id, require_text
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.project.enums import DiscountOutcome
-from kam_domain.aggregates.project.guards import require_uuid
 from kam_domain.aggregates.project.procurement import Procurement
 from kam_domain.aggregates.project.records import (
     HUNDRED,
@@ -207,7 +206,7 @@ class Discounts(Procurement):
         self._require_pricing_open()
         self._require_member("actor", meta, by)
         by.require_role("actor", *REQUESTER_ROLES)
-        require_uuid("request_id", request_id)
+        require_id("request_id", request_id)
         require_percentage("percentage", percentage)
         if percentage.value <= 0:
             raise ValidationError("percentage", "must be more than 0%")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from kam_domain.aggregates.base import Meta
-from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.credentials import Credentials, require_credentials
 from kam_domain.aggregates.project.state import ProjectState
 from kam_domain.errors import (
     CurrencyMismatch,
@@ -26,10 +26,9 @@ class ProjectGuards(ProjectState):
 
     def _require_member(self, field: str, meta: Meta, by: object) -> None:
         """``by`` is an active member of this project's team, acting as themselves."""
-        require_credentials(field, by)
-        assert isinstance(by, Credentials)
-        by.require_active(field)
-        require_team(field, by, self.team_id)
+        creds = require_credentials(field, by)
+        creds.require_active(field)
+        require_team(field, creds, self.team_id)
 
     def _require_project_director(
         self, field: str, meta: Meta, by: Credentials, *, or_director: bool = False
@@ -61,16 +60,6 @@ class ProjectGuards(ProjectState):
         return value
 
 
-def require_credentials(field: str, creds: object) -> None:
-    if not isinstance(creds, Credentials):
-        raise ValidationError(field, f"must be Credentials, not {type(creds).__name__}")
-
-
 def require_team(field: str, creds: Credentials, team_id: UUID) -> None:
     if creds.team_id != team_id:
         raise NotOnTeam(f"{field}: {creds.name} is not on this project's team")
-
-
-def require_uuid(field: str, value: object) -> None:
-    if not isinstance(value, UUID):
-        raise ValidationError(field, f"must be a UUID, not {value!r}")

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Self
 
-from kam_domain.aggregates.base import KamAggregate, Meta, require_text, require_utc
-from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.base import KamAggregate, Meta, require_id, require_text, require_utc
+from kam_domain.aggregates.credentials import Credentials, require_credentials
 from kam_domain.aggregates.project.discounts import DEFAULT_MINIMUM_MARGIN, REQUESTER_ROLES
 from kam_domain.aggregates.project.enums import (
     MILESTONES,
@@ -17,12 +17,7 @@ from kam_domain.aggregates.project.enums import (
     ProjectOutcome,
     ProjectStatus,
 )
-from kam_domain.aggregates.project.guards import (
-    ProjectGuards,
-    require_credentials,
-    require_team,
-    require_uuid,
-)
+from kam_domain.aggregates.project.guards import ProjectGuards, require_team
 from kam_domain.aggregates.project.records import (
     FeasibilityAssessment,
     ImplementationPlan,
@@ -151,9 +146,9 @@ class Lifecycle(ProjectGuards):
         ``account_manager_id`` is the account's accountable KAM (None when it has none); a KAM
         initiates only for accounts they are accountable for.
         """
-        require_uuid("project_id", project_id)
-        require_uuid("team_id", team_id)
-        require_uuid("account_id", account_id)
+        require_id("project_id", project_id)
+        require_id("team_id", team_id)
+        require_id("account_id", account_id)
         require_credentials("actor", by)
         by.require_role(
             "actor", Role.SENIOR_SALES_DIRECTOR, Role.SALES_DIRECTOR, Role.KEY_ACCOUNT_MANAGER

@@ -9,9 +9,9 @@ from uuid import UUID
 
 import attrs
 
-from kam_domain.aggregates.base import KamAggregate, Meta, require_text
+from kam_domain.aggregates.base import KamAggregate, Meta, require_id, require_text
 from kam_domain.aggregates.credentials import Credentials
-from kam_domain.aggregates.project.guards import ProjectGuards, require_uuid
+from kam_domain.aggregates.project.guards import ProjectGuards
 from kam_domain.aggregates.project.records import (
     HUNDRED,
     ProcurementQuote,
@@ -103,7 +103,7 @@ class Procurement(ProjectGuards):
         self._require_open()
         self._require_member("actor", meta, by)
         by.require_role("actor", *QUOTE_ROLES)
-        require_uuid("quote_id", quote_id)
+        require_id("quote_id", quote_id)
         vendor = require_text("vendor", vendor)
         list_price = self._money("list_price", list_price)
         require_percentage("discount", discount)

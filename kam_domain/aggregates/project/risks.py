@@ -7,9 +7,9 @@ from uuid import UUID
 
 import attrs
 
-from kam_domain.aggregates.base import KamAggregate, Meta, require_text
+from kam_domain.aggregates.base import KamAggregate, Meta, require_id, require_text
 from kam_domain.aggregates.credentials import Credentials
-from kam_domain.aggregates.project.guards import ProjectGuards, require_uuid
+from kam_domain.aggregates.project.guards import ProjectGuards
 from kam_domain.aggregates.project.records import ProjectRisk
 from kam_domain.errors import AlreadyExists, InvalidTransition, RiskNotFound, ValidationError
 from kam_domain.values import MemberId, RiskId, Severity
@@ -54,7 +54,7 @@ class Risks(ProjectGuards):
         """Any member of the team records a risk to the project."""
         self._require_open()
         self._require_member("actor", meta, by)
-        require_uuid("risk_id", risk_id)
+        require_id("risk_id", risk_id)
         description = require_text("description", description, max_length=2000)
         if not isinstance(severity, Severity):
             raise ValidationError("severity", f"must be a Severity, not {severity!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.credentials import Credentials, require_credentials
 from kam_domain.aggregates.target.scope import ScopeKind, TargetScope
 from kam_domain.aggregates.target.state import TargetState
 from kam_domain.errors import NotOnTeam, ValidationError
@@ -21,8 +21,7 @@ class TargetGuards(TargetState):
 
 def check_party(field: str, creds: object, team_id: UUID) -> None:
     """``creds`` are credentials of an active member of the target's team."""
-    if not isinstance(creds, Credentials):
-        raise ValidationError(field, f"must be Credentials, not {type(creds).__name__}")
+    creds = require_credentials(field, creds)
     creds.require_active(field)
     if creds.team_id != team_id:
         raise NotOnTeam(f"{field}: {creds.name} is not on this target's team")

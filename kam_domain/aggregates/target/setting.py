@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
-from kam_domain.aggregates.base import KamAggregate, Meta, require_text
+from kam_domain.aggregates.base import KamAggregate, Meta, require_id, require_text
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.target.goals import Goal, check_goals, revenue_currency
 from kam_domain.aggregates.target.guards import (
@@ -91,10 +91,8 @@ class Setting(TargetGuards):
         account's KAM. ``kam`` is the KAM accountable for the scope (the member for a member
         target, the account's KAM for an account target, None for a team target).
         """
-        if not isinstance(target_id, UUID):
-            raise ValidationError("target_id", f"must be a UUID, not {target_id!r}")
-        if not isinstance(team_id, UUID):
-            raise ValidationError("team_id", f"must be a UUID, not {team_id!r}")
+        require_id("target_id", target_id)
+        require_id("team_id", team_id)
         if not isinstance(scope, TargetScope):
             raise ValidationError("scope", f"must be a TargetScope, not {scope!r}")
         if not isinstance(period, Period):
