@@ -2,7 +2,7 @@
 its floor, the minimum margin, and a discount request's life from request to approval,
 escalation or rejection.
 
-The rules every decision meets, whoever decides (a member by hand, or the price-approval policy
+The rules every decision meets, whoever decides (a member by hand, or the discount-approval policy
 in :mod:`kam_domain.policies.discount_approval`, which chooses among them):
 
 - the band's floor lies below the list price by no more than the setter's own authority;

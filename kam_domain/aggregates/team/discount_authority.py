@@ -4,7 +4,7 @@ revocable from a moment on; and the credentials read from them, which say what a
 approve at a given moment and which every other aggregate's commands are handed.
 
 How a discount request is decided against those credentials is the project's
-(:mod:`kam_domain.aggregates.project.discounts`) and the price-approval policy's
+(:mod:`kam_domain.aggregates.project.discounts`) and the discount-approval policy's
 (:mod:`kam_domain.policies.discount_approval`)."""
 
 from __future__ import annotations
