@@ -281,9 +281,9 @@ else:
 
         An aggregate class composed from families (``class Project(Discounts, ...,
         KamAggregate)``) takes their event classes in as its own when it is defined, so
-        eventsourcing redefines them on the aggregate: they are written under the aggregate's
-        topic (``module:Aggregate.Event``), wherever they are declared, as if declared in the
-        aggregate's body. A family declares no ``Event`` base of its own.
+        eventsourcing redefines them on the aggregate: each is written under the aggregate's
+        module and name (``<module>:<Aggregate>.<EventName>``), wherever it is declared, as if
+        declared in the aggregate's body. A family declares no ``Event`` base of its own.
         """
 
 
