@@ -13,11 +13,11 @@ import functools
 import inspect
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from uuid import UUID, uuid4, uuid5
 
 import attrs
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, BaseAggregate
 
 from kam_domain.bounds import check_text
 from kam_domain.errors import (
@@ -32,11 +32,13 @@ from kam_domain.values import Actor, ActorKind
 
 __all__ = [
     "ONE_LINE",
+    "CommandFamily",
     "KamAggregate",
     "Meta",
     "authorise",
     "event_id",
     "guarded_commands",
+    "require_id",
     "require_text",
     "require_utc",
     "utc_now",
@@ -54,6 +56,12 @@ def require_utc(field: str, moment: object) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValidationError(field, "must be timezone-aware (naive datetimes are ambiguous)")
     return moment.astimezone(UTC)
+
+
+def require_id(field: str, value: object) -> None:
+    """Refuse anything but a UUID as a record's or an item's id."""
+    if not isinstance(value, UUID):
+        raise ValidationError(field, f"must be a UUID, not {value!r}")
 
 
 def require_text(
@@ -161,20 +169,38 @@ def guarded_commands(cls: type) -> dict[str, bool]:
     """The commands of ``cls`` whose actor acts with credentials: name -> whether optional.
 
     A command is a public method (or class method) whose parameters go ``meta``, then the
-    acting member's credentials (annotated ``Credentials``, or ``Credentials | None``).
+    acting member's credentials (annotated ``Credentials``, or ``Credentials | None``). The
+    commands of an aggregate include those of the command families it is composed from.
     """
     found = {}
-    for name, member in vars(cls).items():
-        function = member.__func__ if isinstance(member, classmethod) else member
-        if name.startswith("_") or not inspect.isfunction(function):
-            continue
-        parameters = list(inspect.signature(function).parameters.values())[1:]
-        if len(parameters) < 2 or parameters[0].name != "meta":
-            continue
-        annotation = str(parameters[1].annotation)
-        if annotation.split(" | ")[0] == "Credentials":
-            found[name] = annotation.endswith("| None")
+    seen: set[str] = set()
+    for owner in _composed(cls):
+        for name, member in vars(owner).items():
+            if name in seen:
+                continue
+            seen.add(name)
+            function = member.__func__ if isinstance(member, classmethod) else member
+            if name.startswith("_") or not inspect.isfunction(function):
+                continue
+            parameters = list(inspect.signature(function).parameters.values())[1:]
+            if len(parameters) < 2 or parameters[0].name != "meta":
+                continue
+            annotation = str(parameters[1].annotation)
+            if annotation.split(" | ")[0] == "Credentials":
+                found[name] = annotation.endswith("| None")
     return found
+
+
+def _composed(cls: type) -> list[type]:
+    """``cls`` and the command families it is composed from, nearest first: the classes of its
+    MRO before the next aggregate class (whose own families were taken in with it)."""
+    owners = [cls]
+    for base in cls.__mro__[1:]:
+        if issubclass(base, BaseAggregate):
+            break
+        if base is not object:
+            owners.append(base)
+    return owners
 
 
 def _guard(function: Callable[..., Any], *, optional: bool, bound: bool) -> Callable[..., Any]:
@@ -197,10 +223,11 @@ class KamAggregate(Aggregate):
     """Base of the four aggregates: metadata on every event, effective time, ordered history."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        _adopt_events(cls)
         super().__init_subclass__(**kwargs)
         # Every command that takes the actor's credentials passes the one guard first.
         for name, optional in guarded_commands(cls).items():
-            member = vars(cls)[name]
+            member = inspect.getattr_static(cls, name)
             if isinstance(member, classmethod):
                 wrapped = _guard(member.__func__, optional=optional, bound=False)
                 setattr(cls, name, classmethod(wrapped))
@@ -242,6 +269,35 @@ class KamAggregate(Aggregate):
             msg = f"{meta.at.isoformat()} is before this record's last change"
             raise TimestampOutOfOrder(f"at: {msg} ({self.modified_on.isoformat()})")
         self.trigger_event(event_class, **_stamp(meta), **fields)
+
+
+if TYPE_CHECKING:
+    # To the type checker a family is part of its aggregate: it sees the aggregate's methods.
+    CommandFamily = KamAggregate
+else:
+
+    class CommandFamily:
+        """A family of an aggregate's commands, with the events they record (a mixin).
+
+        An aggregate class composed from families (``class Project(Discounts, ...,
+        KamAggregate)``) takes their event classes in as its own when it is defined, so
+        eventsourcing redefines them on the aggregate: each is written under the aggregate's
+        module and name (``<module>:<Aggregate>.<EventName>``), wherever it is declared, as if
+        declared in the aggregate's body. A family declares no ``Event`` base of its own.
+        """
+
+
+def _adopt_events(cls: type) -> None:
+    """Make the events of the families ``cls`` is composed from attributes of ``cls`` itself,
+    before eventsourcing looks for the event classes an aggregate defines."""
+    for family in _composed(cls)[1:]:
+        for name, value in vars(family).items():
+            if name in ("Event", "Created"):
+                msg = f"{family.__qualname__} declares {name}: only an aggregate declares its base"
+                raise TypeError(msg)
+            is_event = isinstance(value, type) and issubclass(value, KamAggregate.Event)
+            if is_event and name not in vars(cls):
+                setattr(cls, name, value)
 
 
 def _stamp(meta: Meta) -> dict[str, Any]:

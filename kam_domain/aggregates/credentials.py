@@ -2,6 +2,9 @@
 
 The application reads them from the Team and hands them to the other aggregates' commands, which
 check them; approval events keep a copy, so an auditor sees the authority that was in force.
+The discount authority they carry is what discount approval checks
+(:mod:`kam_domain.aggregates.project.discounts`); the Team grants it
+(:mod:`kam_domain.aggregates.team.discount_authority`).
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ from kam_domain.errors import (
     MemberInactive,
     RoleRequired,
     SelfApproval,
+    ValidationError,
 )
 from kam_domain.transcoding import transcoded
 from kam_domain.values import GrantId, MemberId, Percentage, Role, TeamId
 
-__all__ = ["Credentials"]
+__all__ = ["Credentials", "require_credentials"]
 
 
 @transcoded
@@ -73,3 +77,10 @@ class Credentials:
             and self.discount_authority is not None
             and discount <= self.discount_authority
         )
+
+
+def require_credentials(field: str, value: object) -> Credentials:
+    """``value``, refused unless it is :class:`Credentials`."""
+    if not isinstance(value, Credentials):
+        raise ValidationError(field, f"must be Credentials, not {type(value).__name__}")
+    return value

@@ -19,7 +19,7 @@ ENTRY_POINT_GROUP = "kam_domain.policies"
 BUILT_IN: tuple[str, ...] = (
     "kam_domain.policies.assignment:AssignmentPolicy",
     "kam_domain.policies.assignment:AssignmentPolicyV2",
-    "kam_domain.policies.price_approval:PriceApprovalPolicy",
+    "kam_domain.policies.discount_approval:DiscountApprovalPolicy",
     "kam_domain.policies.evaluation:EvaluationPolicy",
     "kam_domain.policies.escalation:CaseEscalationPolicy",
     "kam_domain.policies.receivables:CollectionsPolicy",

@@ -39,9 +39,12 @@ CREDENTIAL_FREE = {("Team", "form"), ("Team", "set_top_authority")}
 
 
 def commands() -> Iterator[tuple[type[KamAggregate], str]]:
-    """Every public method of every aggregate that takes command metadata."""
+    """Every public method of every aggregate that takes command metadata, wherever in the
+    aggregate's classes (the families it is composed from) it is defined."""
     for cls in AGGREGATES:
-        for name, member in vars(cls).items():
+        names = {name for owner in cls.__mro__ if owner is not object for name in vars(owner)}
+        for name in sorted(names):
+            member = inspect.getattr_static(cls, name)
             function = member.__func__ if isinstance(member, classmethod) else member
             if name.startswith("_") or not inspect.isfunction(function):
                 continue
@@ -116,7 +119,7 @@ def fixture_records() -> Records:
 def run(records: Records, cls: type[KamAggregate], name: str, actor: Any, by: Any) -> None:
     """Issue the command with only its metadata and credentials: the guard runs first."""
     command_meta = meta(actor, at(2))
-    if isinstance(vars(cls)[name], classmethod):
+    if isinstance(inspect.getattr_static(cls, name), classmethod):
         getattr(cls, name)(command_meta, by, team_id=records.org.team_id)
     else:
         getattr(records.of(cls), name)(command_meta, by)

@@ -1,0 +1,107 @@
+"""Knowing the client: its needs, the relationship map of its people, and what the team learns
+about competitors there."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from kam_domain.aggregates.base import KamAggregate, Meta, require_id, require_text
+from kam_domain.aggregates.client_account.guards import LONG_TEXT, AccountGuards
+from kam_domain.aggregates.client_account.records import (
+    ClientContact,
+    ClientNeed,
+    CompetitorIntel,
+    ContactInfluence,
+)
+from kam_domain.aggregates.client_account.roles import ANYONE, FIELD_ROLES
+from kam_domain.aggregates.credentials import Credentials
+from kam_domain.errors import AlreadyExists, ValidationError
+from kam_domain.values import ContactId, MemberId
+
+if TYPE_CHECKING:
+    from kam_domain.aggregates.client_account import ClientAccount
+
+
+class Intelligence(AccountGuards):
+    """Needs, contacts and competitor intelligence."""
+
+    class NeedRecorded(KamAggregate.Event):
+        need_id: UUID
+        description: str
+
+        def apply(self, account: ClientAccount) -> None:
+            account.needs[self.need_id] = ClientNeed(self.need_id, self.description, self.timestamp)
+
+    class ContactAdded(KamAggregate.Event):
+        contact_id: ContactId
+        name: str
+        title: str
+        influence: ContactInfluence
+        owner_id: MemberId
+
+        def apply(self, account: ClientAccount) -> None:
+            account.contacts[self.contact_id] = ClientContact(
+                self.contact_id,
+                self.name,
+                self.title,
+                self.influence,
+                self.owner_id,
+                self.timestamp,
+            )
+
+    class CompetitorIntelligenceRecorded(KamAggregate.Event):
+        competitor: str
+        note: str
+
+        def apply(self, account: ClientAccount) -> None:
+            account.intelligence.append(CompetitorIntel(self.competitor, self.note, self.timestamp))
+
+    def record_need(self, meta: Meta, by: Credentials, need_id: UUID, *, description: str) -> None:
+        """Someone who works with the client records a need the client has."""
+        self._check_actor(meta, by, *FIELD_ROLES)
+        require_id("need_id", need_id)
+        description = require_text("description", description, max_length=LONG_TEXT)
+        if need_id in self.needs:
+            raise AlreadyExists(f"need_id: {need_id} was already recorded")
+        self._record(self.NeedRecorded, meta, need_id=need_id, description=description)
+
+    def add_contact(
+        self,
+        meta: Meta,
+        by: Credentials,
+        owner: Credentials,
+        contact_id: ContactId,
+        *,
+        name: str,
+        title: str,
+        influence: ContactInfluence,
+    ) -> None:
+        """Put a client contact on the relationship map, owned by a member of the team."""
+        self._check_actor(meta, by, *FIELD_ROLES)
+        self._check_party("owner", owner, *ANYONE)
+        require_id("contact_id", contact_id)
+        name = require_text("name", name, max_length=200)
+        title = require_text("title", title, max_length=200)
+        if not isinstance(influence, ContactInfluence):
+            raise ValidationError("influence", f"must be a ContactInfluence, not {influence!r}")
+        if contact_id in self.contacts:
+            raise AlreadyExists(f"contact_id: {contact_id} is already on the relationship map")
+        self._record(
+            self.ContactAdded,
+            meta,
+            contact_id=contact_id,
+            name=name,
+            title=title,
+            influence=influence,
+            owner_id=owner.member_id,
+        )
+
+    def record_competitor_intelligence(
+        self, meta: Meta, by: Credentials, *, competitor: str, note: str
+    ) -> None:
+        """Record what the team learned about a competitor at this client."""
+        self._check_actor(meta, by, *FIELD_ROLES)
+        competitor = require_text("competitor", competitor, max_length=200)
+        note = require_text("note", note, max_length=LONG_TEXT)
+        self._record(self.CompetitorIntelligenceRecorded, meta, competitor=competitor, note=note)

@@ -1,0 +1,206 @@
+"""The records a client account holds: its strategies, the assignment history, the account plan,
+needs, contacts and competitor intelligence, agreements, invoices, payments, cases and surveys."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from kam_domain.transcoding import transcoded
+from kam_domain.values import (
+    AgreementId,
+    CaseId,
+    CaseKind,
+    ContactId,
+    InvoiceId,
+    MemberId,
+    Money,
+    Severity,
+)
+
+
+class ContactInfluence(enum.Enum):
+    """How much a client contact weighs in the client's decisions."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class CaseStatus(enum.Enum):
+    """Where a client case stands: open → acknowledged → resolved."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+transcoded(ContactInfluence)
+transcoded(CaseStatus)
+
+
+@transcoded
+@attrs.frozen
+class AccountStrategies:
+    """The four strategies a key account is run by: market, client, marketing, competitive."""
+
+    market: str
+    client: str
+    marketing: str
+    competitive: str
+
+
+@transcoded
+@attrs.frozen
+class PaymentInstallment:
+    """One installment of an agreement's payment schedule."""
+
+    due_at: datetime
+    amount: Money
+
+
+@transcoded
+@attrs.frozen
+class KamAssignment:
+    """From ``since``, ``kam_id`` was accountable (None: nobody, the account stopped being key)."""
+
+    kam_id: MemberId | None
+    since: datetime
+    reason: str
+    #: The deciding member (``member:<id>``) or the policy's own account of itself.
+    decided_by: str
+
+
+@transcoded
+@attrs.frozen
+class AccountPlan:
+    """One version of the account plan, agreed by the KAM with their supervisor."""
+
+    version: int
+    client_goals: str
+    execution_plan: str
+    kam_id: MemberId
+    supervisor_id: MemberId
+    agreed_at: datetime
+
+
+@transcoded
+@attrs.frozen
+class ClientNeed:
+    """Something the client needs, as someone serving it recorded it."""
+
+    need_id: UUID
+    description: str
+    recorded_at: datetime
+
+
+@transcoded
+@attrs.frozen
+class ClientContact:
+    """A person at the client on the relationship map, and who on our side owns the relation."""
+
+    contact_id: ContactId
+    name: str
+    title: str
+    influence: ContactInfluence
+    owner_id: MemberId
+    added_at: datetime
+
+
+@transcoded
+@attrs.frozen
+class CompetitorIntel:
+    """What the team learned about a competitor at this client."""
+
+    competitor: str
+    note: str
+    recorded_at: datetime
+
+
+def _as_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+@transcoded
+@attrs.frozen
+class AccountAgreement:
+    """A signed agreement and its payment schedule."""
+
+    agreement_id: AgreementId
+    number: str
+    value: Money
+    schedule: tuple[PaymentInstallment, ...] = attrs.field(converter=_as_tuple)
+    representative_id: MemberId
+    signed_at: datetime
+
+
+@transcoded
+@attrs.frozen
+class AccountInvoice:
+    """An invoice, what has been paid on it, and when it was flagged overdue (if it was)."""
+
+    invoice_id: InvoiceId
+    agreement_id: AgreementId | None
+    amount: Money
+    issued_at: datetime
+    due_at: datetime
+    paid: Money
+    overdue_flagged_at: datetime | None = None
+
+    @property
+    def open_balance(self) -> Money:
+        return self.amount - self.paid
+
+    def is_overdue(self, at: datetime) -> bool:
+        """Past its due date at ``at`` with something still to pay."""
+        return at > self.due_at and not self.open_balance.is_zero
+
+
+@transcoded
+@attrs.frozen
+class AccountPayment:
+    """Money received on an invoice; ``received_at`` places it in a period's revenue."""
+
+    payment_id: UUID
+    invoice_id: InvoiceId
+    amount: Money
+    received_at: datetime
+
+
+@transcoded
+@attrs.frozen
+class ClientCase:
+    """A complaint or inquiry, with the moments that response-time rules measure."""
+
+    case_id: CaseId
+    kind: CaseKind
+    severity: Severity
+    subject: str
+    opened_at: datetime
+    status: CaseStatus = CaseStatus.OPEN
+    acknowledged_at: datetime | None = None
+    escalation_level: int = 0
+    escalated_to: MemberId | None = None
+    escalated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is not CaseStatus.RESOLVED
+
+
+@transcoded
+@attrs.frozen
+class SatisfactionSurvey:
+    """One satisfaction score from 0 to 100, with the client's comment."""
+
+    score: Decimal
+    comment: str | None
+    surveyed_at: datetime
