@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -82,3 +84,26 @@ def recorded(aggregate: KamAggregate) -> list[Any]:
 def nothing_recorded(aggregate: KamAggregate) -> bool:
     """True when a refused command left no pending event behind."""
     return not aggregate.pending_events
+
+
+@contextmanager
+def unchanged(subject: Any) -> Iterator[None]:
+    """Around a refused command: nothing was recorded and nothing changed.
+
+    For an aggregate, its version, its pending events and its state are as they were; for an
+    application (anything with a ``recorder``), the store's newest notification id is.
+    """
+    before = _snapshot(subject)
+    yield
+    assert _snapshot(subject) == before, "the refused command changed or recorded something"
+
+
+def _snapshot(subject: Any) -> Any:
+    if isinstance(subject, KamAggregate):
+        # Deep, so that a command that changed a nested value before refusing is caught too.
+        return subject.version, len(subject.pending_events), copy.deepcopy(vars(subject))
+    recorder = getattr(subject, "recorder", None)
+    if recorder is None:
+        msg = f"unchanged() takes an aggregate or an application, not {type(subject).__name__}"
+        raise TypeError(msg)
+    return recorder.max_notification_id()

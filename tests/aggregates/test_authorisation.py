@@ -29,6 +29,7 @@ from kam_domain.errors import (
 )
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.values import Actor, Money, Percentage, Period, TeamId
+from tests.aggregates.who_may import commands_of
 from tests.conftest import Org, build_org, key_account
 from tests.support import at, meta
 
@@ -39,14 +40,10 @@ CREDENTIAL_FREE = {("Team", "form"), ("Team", "set_top_authority")}
 
 
 def commands() -> Iterator[tuple[type[KamAggregate], str]]:
-    """Every public method of every aggregate that takes command metadata."""
+    """Every public method of every aggregate that takes command metadata, from its bases too."""
     for cls in AGGREGATES:
-        for name, member in vars(cls).items():
-            function = member.__func__ if isinstance(member, classmethod) else member
-            if name.startswith("_") or not inspect.isfunction(function):
-                continue
-            if "meta" in inspect.signature(function).parameters:
-                yield cls, name
+        for name in commands_of(cls):
+            yield cls, name
 
 
 ALL_COMMANDS = sorted(commands(), key=lambda item: (item[0].__name__, item[1]))
@@ -116,7 +113,7 @@ def fixture_records() -> Records:
 def run(records: Records, cls: type[KamAggregate], name: str, actor: Any, by: Any) -> None:
     """Issue the command with only its metadata and credentials: the guard runs first."""
     command_meta = meta(actor, at(2))
-    if isinstance(vars(cls)[name], classmethod):
+    if isinstance(inspect.getattr_static(cls, name), classmethod):
         getattr(cls, name)(command_meta, by, team_id=records.org.team_id)
     else:
         getattr(records.of(cls), name)(command_meta, by)
