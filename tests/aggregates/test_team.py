@@ -111,17 +111,6 @@ def test_director_adds_a_member() -> None:
     assert team.credentials(member_id, at()).active
 
 
-def test_a_representative_cannot_add_members() -> None:
-    """Given a representative, when they add a member, then RoleRequired and nothing recorded."""
-    team, senior = formed()
-    rep = joined(team, senior, Role.KEY_ACCOUNT_REPRESENTATIVE)
-
-    with pytest.raises(RoleRequired, match="actor"):
-        team.join(meta(rep), rep, MemberId(uuid4()), name="X", role=Role.CONSULTANT)
-
-    assert nothing_recorded(team)
-
-
 def test_only_a_senior_director_seats_another_senior_director() -> None:
     """A sales director cannot appoint a senior sales director."""
     team, senior = formed()
