@@ -45,7 +45,7 @@ from kam_domain.errors import (
     ValidationError,
 )
 from kam_domain.values import Actor, Metric, Money, Period, Role, TargetId, TeamId
-from tests.support import at, creds, history, meta, nothing_recorded, recorded, then
+from tests.support import at, creds, history, meta, recorded, then, unchanged
 
 Q1 = Period.parse("2026-Q1")
 YEAR = Period.parse("2026")
@@ -506,12 +506,10 @@ def test_rejects_a_revision_by_another_kam(c: Cast) -> None:
     """Another KAM cannot revise a colleague's target."""
     target = member_target(c)
 
-    with pytest.raises(RoleRequired):
+    with unchanged(target), pytest.raises(RoleRequired):
         target.revise(
             meta(c.kam2, at(10)), c.kam2, c.kam, goals=(RevenueGoal(cny(1)),), reason="Mine now"
         )
-
-    assert nothing_recorded(target)
 
 
 def test_after_the_period_closed_only_the_supervisor_revises(c: Cast) -> None:
@@ -521,10 +519,8 @@ def test_after_the_period_closed_only_the_supervisor_revises(c: Cast) -> None:
     history(target)
     by = c.other_director
 
-    with pytest.raises(SupervisorRequired):
+    with unchanged(target), pytest.raises(SupervisorRequired):
         target.revise(meta(by, at(95)), by, c.kam, goals=(RevenueGoal(cny(1)),), reason="Late")
-
-    assert nothing_recorded(target)
 
 
 def test_the_supervisor_revises_after_close_and_it_is_marked(c: Cast) -> None:
@@ -545,7 +541,7 @@ def test_a_period_that_ended_counts_as_closed_without_a_recorded_close(c: Cast) 
     """Once the period's end has passed, revising needs the supervisor even before a close."""
     target = member_target(c)
 
-    with pytest.raises(SupervisorRequired):
+    with unchanged(target), pytest.raises(SupervisorRequired):
         target.revise(
             meta(c.kam, AFTER_Q1), c.kam, c.kam, goals=(RevenueGoal(cny(1)),), reason="Late"
         )
@@ -560,7 +556,7 @@ def test_after_close_a_team_target_is_revised_only_by_a_senior_director(c: Cast)
     target.close_period(meta(c.director, AFTER_Q1), c.director)
     history(target)
 
-    with pytest.raises(SupervisorRequired):
+    with unchanged(target), pytest.raises(SupervisorRequired):
         target.revise(
             meta(c.director, at(95)), c.director, None, goals=(RevenueGoal(cny(1)),), reason="x"
         )
@@ -584,22 +580,18 @@ def test_rejects_a_malformed_revision(c: Cast, goals: Any, reason: Any, error: t
     """A revision changes the goals, keeps the revenue currency and says why."""
     target = member_target(c)
 
-    with pytest.raises(error):
+    with unchanged(target), pytest.raises(error):
         target.revise(meta(c.director, at(10)), c.director, c.kam, goals=goals, reason=reason)
-
-    assert nothing_recorded(target)
 
 
 def test_rejects_a_revision_once_the_evaluation_is_signed_off(c: Cast) -> None:
     """A signed-off target is final."""
     target = signed(evaluated(member_target(c)), c)
 
-    with pytest.raises(InvalidTransition):
+    with unchanged(target), pytest.raises(InvalidTransition):
         target.revise(
             meta(c.senior, at(95)), c.senior, c.kam, goals=(RevenueGoal(cny(1)),), reason="x"
         )
-
-    assert nothing_recorded(target)
 
 
 def test_goals_at_a_version_show_the_original_and_each_revision(c: Cast) -> None:
@@ -614,7 +606,7 @@ def test_goals_at_a_version_show_the_original_and_each_revision(c: Cast) -> None
 
     assert versions == [GOALS, first, second, second]
     assert target.original_goals == list(GOALS)
-    with pytest.raises(ValidationError):
+    with unchanged(target), pytest.raises(ValidationError):
         target.goals_at(0)
 
 
@@ -624,10 +616,8 @@ def test_rejects_a_command_dated_before_the_last_change(c: Cast) -> None:
     target.revise(meta(c.kam, at(20)), c.kam, c.kam, goals=(RevenueGoal(cny(9)),), reason="x")
     history(target)
 
-    with pytest.raises(TimestampOutOfOrder):
+    with unchanged(target), pytest.raises(TimestampOutOfOrder):
         target.revise(meta(c.kam, at(10)), c.kam, c.kam, goals=GOALS, reason="Back")
-
-    assert nothing_recorded(target)
 
 
 # -- close -------------------------------------------------------------------------------------
@@ -656,10 +646,8 @@ def test_rejects_closing_before_the_period_ends(c: Cast) -> None:
     """A quarter is not closed before its last day has passed."""
     target = member_target(c)
 
-    with pytest.raises(InvalidTransition, match=r"^period:"):
+    with unchanged(target), pytest.raises(InvalidTransition, match=r"^period:"):
         target.close_period(meta(POLICY, at(30)), None)
-
-    assert nothing_recorded(target)
 
 
 def test_rejects_closing_twice(c: Cast) -> None:
@@ -668,20 +656,16 @@ def test_rejects_closing_twice(c: Cast) -> None:
     target.close_period(meta(POLICY, AFTER_Q1), None)
     history(target)
 
-    with pytest.raises(InvalidTransition):
+    with unchanged(target), pytest.raises(InvalidTransition):
         target.close_period(meta(POLICY, at(95)), None)
-
-    assert nothing_recorded(target)
 
 
 def test_rejects_a_member_acting_without_credentials(c: Cast) -> None:
     """Only a policy or the system acts without credentials."""
     target = member_target(c)
 
-    with pytest.raises(ValidationError, match=r"^actor:"):
+    with unchanged(target), pytest.raises(ValidationError, match=r"^actor:"):
         target.close_period(meta(c.director, AFTER_Q1), None)
-
-    assert nothing_recorded(target)
 
 
 # -- evaluate ----------------------------------------------------------------------------------
@@ -729,10 +713,8 @@ def test_rejects_an_evaluation_before_the_period_closed(c: Cast) -> None:
     """Actuals of an open period are not evaluated."""
     target = member_target(c)
 
-    with pytest.raises(PeriodNotClosed):
+    with unchanged(target), pytest.raises(PeriodNotClosed):
         target.evaluate(meta(POLICY, at(30)), None, EvaluationStandard.default(), actuals=ON_GOAL)
-
-    assert nothing_recorded(target)
 
 
 def test_a_score_under_the_threshold_requires_an_action_plan(c: Cast) -> None:
@@ -764,10 +746,8 @@ def test_rejects_an_evaluation_once_signed_off(c: Cast) -> None:
     """A signed-off evaluation is final."""
     target = signed(evaluated(member_target(c)), c)
 
-    with pytest.raises(InvalidTransition):
+    with unchanged(target), pytest.raises(InvalidTransition):
         target.evaluate(meta(POLICY, at(95)), None, EvaluationStandard.default(), actuals=POOR)
-
-    assert nothing_recorded(target)
 
 
 @pytest.mark.parametrize(
@@ -787,10 +767,8 @@ def test_rejects_actuals_that_do_not_match_the_goals(
     """Actuals give exactly the target's metrics once each, revenue in the goal's currency."""
     target = member_target(c)
 
-    with pytest.raises(error):
+    with unchanged(target), pytest.raises(error):
         target.evaluate(meta(POLICY, AFTER_Q1), None, EvaluationStandard.default(), actuals=actuals)
-
-    assert nothing_recorded(target)
 
 
 @pytest.mark.parametrize(
@@ -815,10 +793,8 @@ def test_rejects_a_standard_that_is_not_an_evaluation_standard(c: Cast) -> None:
     """The standard is the team's EvaluationStandard."""
     target = member_target(c)
 
-    with pytest.raises(ValidationError, match=r"^standard:"):
+    with unchanged(target), pytest.raises(ValidationError, match=r"^standard:"):
         target.evaluate(meta(POLICY, AFTER_Q1), None, "default", actuals=ON_GOAL)  # type: ignore[arg-type]
-
-    assert nothing_recorded(target)
 
 
 def test_rejects_a_standard_that_weighs_none_of_the_targets_metrics(c: Cast) -> None:
@@ -828,12 +804,10 @@ def test_rejects_a_standard_that_weighs_none_of_the_targets_metrics(c: Cast) -> 
         weights=((Metric.SALES_REVENUE, Decimal(100)),), bands=(RatingBand(Decimal(0), "D"),)
     )
 
-    with pytest.raises(ValidationError, match=r"^standard:"):
+    with unchanged(target), pytest.raises(ValidationError, match=r"^standard:"):
         target.evaluate(
             meta(POLICY, AFTER_Q1), None, revenue_only, actuals=(SatisfactionActual(90),)
         )
-
-    assert nothing_recorded(target)
 
 
 def test_score_scales_the_weights_of_the_metrics_a_target_sets() -> None:
@@ -906,7 +880,7 @@ def test_one_signature_is_not_a_sign_off(c: Cast) -> None:
     target.sign_off(meta(c.kam, at(91)), c.kam, c.kam, signatory=Signatory.KAM, comments="Agreed")
     history(target)
 
-    with pytest.raises(SignOffIncomplete):
+    with unchanged(target), pytest.raises(SignOffIncomplete):
         target.final_evaluation()
 
     assert not target.is_signed_off
@@ -927,12 +901,10 @@ def test_a_kam_cannot_sign_as_supervisor(c: Cast) -> None:
     """The KAM signing their own evaluation as supervisor is a self-approval."""
     target = evaluated(member_target(c))
 
-    with pytest.raises(SelfApproval):
+    with unchanged(target), pytest.raises(SelfApproval):
         target.sign_off(
             meta(c.kam, at(91)), c.kam, c.kam, signatory=Signatory.SUPERVISOR, comments="Me"
         )
-
-    assert nothing_recorded(target)
 
 
 def test_nobody_signs_in_both_capacities(c: Cast) -> None:
@@ -944,12 +916,10 @@ def test_nobody_signs_in_both_capacities(c: Cast) -> None:
     history(target)
     promoted = creds(Role.SENIOR_SALES_DIRECTOR, team_id=c.team_id, member_id=c.director.member_id)
 
-    with pytest.raises(SelfApproval):
+    with unchanged(target), pytest.raises(SelfApproval):
         target.sign_off(
             meta(promoted, at(92)), promoted, None, signatory=Signatory.SUPERVISOR, comments="Ok"
         )
-
-    assert nothing_recorded(target)
 
 
 def test_rejects_signing_twice_in_the_same_capacity(c: Cast) -> None:
@@ -958,27 +928,23 @@ def test_rejects_signing_twice_in_the_same_capacity(c: Cast) -> None:
     target.sign_off(meta(c.kam, at(91)), c.kam, c.kam, signatory=Signatory.KAM, comments="One")
     history(target)
 
-    with pytest.raises(InvalidTransition, match=r"^signatory:"):
+    with unchanged(target), pytest.raises(InvalidTransition, match=r"^signatory:"):
         target.sign_off(meta(c.kam, at(92)), c.kam, c.kam, signatory=Signatory.KAM, comments="Two")
-
-    assert nothing_recorded(target)
 
 
 def test_rejects_someone_else_signing_as_the_kam(c: Cast) -> None:
     """Only the target's own KAM signs as KAM."""
     target = evaluated(member_target(c))
 
-    with pytest.raises(RoleRequired):
+    with unchanged(target), pytest.raises(RoleRequired):
         target.sign_off(meta(c.kam2, at(91)), c.kam2, c.kam, signatory=Signatory.KAM, comments="x")
-
-    assert nothing_recorded(target)
 
 
 def test_rejects_a_director_who_does_not_supervise_the_kam(c: Cast) -> None:
     """The supervisor is the KAM's own sales director, or a senior sales director."""
     target = evaluated(member_target(c))
 
-    with pytest.raises(SupervisorRequired):
+    with unchanged(target), pytest.raises(SupervisorRequired):
         target.sign_off(
             meta(c.other_director, at(91)),
             c.other_director,
@@ -987,18 +953,16 @@ def test_rejects_a_director_who_does_not_supervise_the_kam(c: Cast) -> None:
             comments="x",
         )
 
-    assert nothing_recorded(target)
-
 
 def test_a_team_target_is_signed_by_a_sales_director_and_the_senior_director(c: Cast) -> None:
     """For the team's target, a sales director signs as KAM and a senior director supervises."""
     target = evaluated(team_target(c))
 
-    with pytest.raises(RoleRequired):
+    with unchanged(target), pytest.raises(RoleRequired):
         target.sign_off(
             meta(c.senior, at(91)), c.senior, None, signatory=Signatory.KAM, comments="x"
         )
-    with pytest.raises(SupervisorRequired):
+    with unchanged(target), pytest.raises(SupervisorRequired):
         target.sign_off(
             meta(c.director, at(91)), c.director, None, signatory=Signatory.SUPERVISOR, comments="x"
         )
@@ -1017,20 +981,16 @@ def test_an_account_without_kam_cannot_be_signed_as_kam(c: Cast) -> None:
     """An account target needs its accountable KAM to sign as KAM."""
     target = evaluated(account_target(c, kam=None))
 
-    with pytest.raises(NoAccountableManager):
+    with unchanged(target), pytest.raises(NoAccountableManager):
         target.sign_off(meta(c.kam, at(91)), c.kam, None, signatory=Signatory.KAM, comments="x")
-
-    assert nothing_recorded(target)
 
 
 def test_rejects_a_sign_off_before_any_evaluation(c: Cast) -> None:
     """There is nothing to sign before the target is evaluated."""
     target = member_target(c)
 
-    with pytest.raises(InvalidTransition):
+    with unchanged(target), pytest.raises(InvalidTransition):
         target.sign_off(meta(c.kam, at(91)), c.kam, c.kam, signatory=Signatory.KAM, comments="x")
-
-    assert nothing_recorded(target)
 
 
 def test_rejects_a_sign_off_of_an_earlier_evaluation(c: Cast) -> None:
@@ -1039,7 +999,7 @@ def test_rejects_a_sign_off_of_an_earlier_evaluation(c: Cast) -> None:
     target.evaluate(meta(POLICY, at(91)), None, EvaluationStandard.default(), actuals=ON_GOAL)
     history(target)
 
-    with pytest.raises(InvalidTransition, match=r"^evaluation_number:"):
+    with unchanged(target), pytest.raises(InvalidTransition, match=r"^evaluation_number:"):
         target.sign_off(
             meta(c.kam, at(92)),
             c.kam,
@@ -1048,8 +1008,6 @@ def test_rejects_a_sign_off_of_an_earlier_evaluation(c: Cast) -> None:
             comments="x",
             evaluation_number=1,
         )
-
-    assert nothing_recorded(target)
 
 
 def test_rejects_a_sign_off_after_the_goals_were_revised(c: Cast) -> None:
@@ -1060,10 +1018,8 @@ def test_rejects_a_sign_off_after_the_goals_were_revised(c: Cast) -> None:
     )
     history(target)
 
-    with pytest.raises(InvalidTransition, match="evaluate again"):
+    with unchanged(target), pytest.raises(InvalidTransition, match="evaluate again"):
         target.sign_off(meta(c.kam, at(92)), c.kam, c.kam, signatory=Signatory.KAM, comments="x")
-
-    assert nothing_recorded(target)
 
 
 @pytest.mark.parametrize(
@@ -1075,10 +1031,8 @@ def test_rejects_a_malformed_sign_off(c: Cast, signatory: Any, comments: Any) ->
     """A sign-off names its capacity as a Signatory and carries comments."""
     target = evaluated(member_target(c))
 
-    with pytest.raises(ValidationError):
+    with unchanged(target), pytest.raises(ValidationError):
         target.sign_off(meta(c.kam, at(91)), c.kam, c.kam, signatory=signatory, comments=comments)
-
-    assert nothing_recorded(target)
 
 
 def test_rejects_a_sign_off_by_a_kam_who_left(c: Cast) -> None:
@@ -1088,10 +1042,8 @@ def test_rejects_a_sign_off_by_a_kam_who_left(c: Cast) -> None:
         Role.KEY_ACCOUNT_MANAGER, team_id=c.team_id, member_id=c.kam.member_id, active=False
     )
 
-    with pytest.raises(MemberInactive):
+    with unchanged(target), pytest.raises(MemberInactive):
         target.sign_off(meta(gone, at(91)), gone, gone, signatory=Signatory.KAM, comments="x")
-
-    assert nothing_recorded(target)
 
 
 # -- action plan -------------------------------------------------------------------------------
@@ -1148,10 +1100,8 @@ def test_rejects_an_action_plan_adjustment(c: Cast, who: str, plan: str, error: 
     target = evaluated(member_target(c), POOR)
     by: Credentials = getattr(c, who)
 
-    with pytest.raises(error):
+    with unchanged(target), pytest.raises(error):
         target.adjust_action_plan(meta(by, at(91)), by, c.kam, plan=plan)
-
-    assert nothing_recorded(target)
 
 
 # -- queries -----------------------------------------------------------------------------------
