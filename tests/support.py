@@ -82,6 +82,11 @@ def recorded(aggregate: KamAggregate) -> list[Any]:
     return list(aggregate.collect_events())
 
 
+def state_of(aggregate: KamAggregate) -> dict[str, Any]:
+    """A deep copy of what the aggregate's events set, without its version and timestamps."""
+    return copy.deepcopy({k: v for k, v in vars(aggregate).items() if not k.startswith("_")})
+
+
 @contextmanager
 def unchanged(subject: Any) -> Iterator[None]:
     """Around a refused command: nothing was recorded and nothing changed.

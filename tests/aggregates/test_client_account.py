@@ -1008,20 +1008,25 @@ def test_the_representative_signs_an_agreement_with_its_schedule() -> None:
 
 
 def test_any_representative_signs_while_none_is_assigned() -> None:
-    """Before a representative is assigned, any representative of the team may sign."""
+    """Before a representative is assigned, any representative of the team may sign; the
+    agreement names them as its signer."""
     c = cast()
     account = managed(c)
+    agreement_id = AgreementId(uuid4())
 
     account.sign_agreement(
         meta(c.rep2, at(4)),
         c.rep2,
-        AgreementId(uuid4()),
+        agreement_id,
         number="HT-1",
         value=cny(10),
         schedule=schedule((30, 10)),
     )
 
     assert then(account) == [ClientAccount.AgreementSigned]
+    agreement = account.agreements[agreement_id]
+    assert (agreement.number, agreement.value) == ("HT-1", cny(10))
+    assert (agreement.representative_id, agreement.signed_at) == (c.rep2.member_id, at(4))
 
 
 def test_once_assigned_only_the_accounts_representative_signs() -> None:
@@ -1161,15 +1166,17 @@ def test_finance_issues_an_invoice_under_an_agreement() -> None:
 
 
 def test_a_representative_invoices_without_an_agreement() -> None:
-    """An invoice need not belong to an agreement."""
+    """An invoice need not belong to an agreement; it is open for its whole amount."""
     c = cast()
     account = served(c)
+    invoice_id = InvoiceId(uuid4())
 
-    account.issue_invoice(
-        meta(c.rep, at(5)), c.rep, InvoiceId(uuid4()), amount=cny(5), due_at=at(20)
-    )
+    account.issue_invoice(meta(c.rep, at(5)), c.rep, invoice_id, amount=cny(5), due_at=at(20))
 
     assert then(account) == [ClientAccount.InvoiceIssued]
+    invoice = account.invoices[invoice_id]
+    assert (invoice.agreement_id, invoice.issued_at, invoice.due_at) == (None, at(5), at(20))
+    assert account.open_balance(invoice_id) == cny(5)
 
 
 def test_an_invoice_under_an_unknown_agreement_is_refused() -> None:

@@ -568,6 +568,12 @@ def test_admin_staff_submit_proposals() -> None:
     project.submit_proposal(meta(c.admin), c.admin, amount=cny(1000), summary="tender")
 
     assert then(project) == [Project.ProposalSubmitted]
+    assert project.latest_proposal is not None
+    assert (project.latest_proposal.submitted_by, project.latest_proposal.summary) == (
+        c.admin.member_id,
+        "tender",
+    )
+    assert project.status is ProjectStatus.PROPOSED
 
 
 @pytest.mark.parametrize(
@@ -1004,6 +1010,8 @@ def test_a_floor_beyond_the_setters_authority_is_refused() -> None:
     project.set_price_band(meta(c.director), c.director, list_price=cny(1000), floor=cny(800))
 
     assert then(project) == [Project.PriceBandSet]
+    assert project.price_band is not None
+    assert (project.price_band.floor, project.price_band.set_by) == (cny(800), c.director.member_id)
 
 
 def test_a_flat_band_needs_no_discount_authority() -> None:
@@ -1015,6 +1023,8 @@ def test_a_flat_band_needs_no_discount_authority() -> None:
     project.set_price_band(meta(pd), pd, list_price=cny(1000), floor=cny(1000))
 
     assert then(project) == [Project.PriceBandSet]
+    assert project.price_band is not None
+    assert (project.price_band.list_price, project.price_band.floor) == (cny(1000), cny(1000))
 
 
 def test_the_band_is_revisable_and_the_latest_counts() -> None:
@@ -1348,6 +1358,11 @@ def test_a_lowered_minimum_margin_lets_the_project_director_approve() -> None:
     project.approve_discount(meta(c.pd), c.pd, request_id)
 
     assert then(project) == [Project.DiscountApproved]
+    decision = project.decision(request_id)
+    assert decision is not None
+    assert decision.outcome is DiscountOutcome.APPROVED
+    assert decision.credentials == c.pd
+    assert project.pending_discount_requests() == []
 
 
 def test_confirmed_procurement_counts_against_the_margin_and_unconfirmed_does_not() -> None:
@@ -1552,6 +1567,10 @@ def test_stale_requests_are_rejected_after_signing() -> None:
     project.reject_discount(meta(c.pd), c.pd, request_id, reason="contract signed")
 
     assert then(project) == [Project.DiscountRejected]
+    decision = project.decision(request_id)
+    assert decision is not None
+    assert (decision.outcome, decision.reason) == (DiscountOutcome.REJECTED, "contract signed")
+    assert project.pending_discount_requests() == []
 
 
 @pytest.mark.parametrize(
@@ -1622,6 +1641,8 @@ def test_nobody_confirms_a_quote_they_recorded() -> None:
     project.confirm_quote(meta(c.director), c.director, quote_id)
 
     assert then(project) == [Project.QuoteConfirmed]
+    assert project.quotes[quote_id].confirmed_by == c.director.member_id
+    assert project.procurement_cost() == cny(800)
 
 
 def test_confirming_needs_the_project_director_a_known_quote_and_only_once() -> None:

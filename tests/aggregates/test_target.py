@@ -500,6 +500,9 @@ def test_any_director_revises_before_the_period_closes(c: Cast) -> None:
     )
 
     assert then(target) == [Target.Revised]
+    assert target.current_goals == (RevenueGoal(cny(900)),)
+    [revision] = target.revisions
+    assert (revision.approved_by, revision.after_close) == (c.other_director.member_id, False)
 
 
 def test_rejects_a_revision_by_another_kam(c: Cast) -> None:
@@ -563,6 +566,10 @@ def test_after_close_a_team_target_is_revised_only_by_a_senior_director(c: Cast)
     target.revise(meta(c.senior, at(95)), c.senior, None, goals=(RevenueGoal(cny(1)),), reason="x")
 
     assert then(target) == [Target.Revised]
+    assert target.current_goals == (RevenueGoal(cny(1)),)
+    assert [(r.approved_by, r.after_close) for r in target.revisions] == [
+        (c.senior.member_id, True)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -640,6 +647,7 @@ def test_director_closes_the_period(c: Cast) -> None:
     target.close_period(meta(c.other_director, AFTER_Q1), c.other_director)
 
     assert then(target) == [Target.PeriodClosed]
+    assert target.closed_at == AFTER_Q1
 
 
 def test_rejects_closing_before_the_period_ends(c: Cast) -> None:
@@ -707,6 +715,9 @@ def test_evaluation_is_possible_once_the_period_ended_without_a_recorded_close(c
     )
 
     assert then(target) == [Target.Evaluated]
+    assert target.closed_at is None
+    assert target.latest_evaluation is not None
+    assert (target.latest_evaluation.number, target.latest_evaluation.at) == (1, AFTER_Q1)
 
 
 def test_rejects_an_evaluation_before_the_period_closed(c: Cast) -> None:
@@ -895,6 +906,10 @@ def test_a_senior_director_may_sign_as_supervisor(c: Cast) -> None:
     )
 
     assert then(target) == [Target.SignedOff]
+    signature = target.sign_off_state().signature(Signatory.SUPERVISOR)
+    assert signature is not None
+    assert (signature.member_id, signature.comments) == (c.senior.member_id, "Ok")
+    assert not target.is_signed_off
 
 
 def test_a_kam_cannot_sign_as_supervisor(c: Cast) -> None:

@@ -16,7 +16,7 @@ from kam_domain.aggregates.team import Team
 from kam_domain.values import Percentage, Role
 from tests.aggregates.role_scene import Scene
 from tests.aggregates.who_may import CASES, COMPANY_COMMANDS, Case, commands_of
-from tests.support import then, unchanged
+from tests.support import state_of, then, unchanged
 
 AGGREGATES = (Team, ClientAccount, Project, Target)
 
@@ -56,15 +56,19 @@ def test_only_the_roles_the_table_names_run_each_command(
     scene: Scene, entry: Case, role: Role
 ) -> None:
     """Given a record in the state the command needs, when a member of ``role`` issues it, then
-    an allowed role (or one docs/domain.md gives the work) records the command's event and any
-    other is refused with the command's exception for that role, nothing recorded."""
+    an allowed role (or one docs/domain.md gives the work) records the command's event, which
+    changes the record's state, and any other is refused with the command's exception for that
+    role, nothing recorded."""
     record = scene.fresh(entry.state)
     by = scene.by[role]
 
     if role in entry.roles or role in entry.documented:
+        before = {} if record is None else state_of(record)
+
         done = entry.command(scene, record, by)
 
         assert then(done) == [entry.event]
+        assert state_of(done) != before, "the event changed nothing"
     elif record is None:
         with pytest.raises(entry.refusal_for(role), match=r"^(actor|approver|scope)"):
             entry.command(scene, record, by)

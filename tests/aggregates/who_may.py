@@ -199,7 +199,7 @@ def _set_capacity(s: Scene, team: Team, by: Credentials) -> Team:
 
 @case(Team, "set_tier_weights", DIRECTORS, Team.TierWeightsSet, state="team")
 def _set_tier_weights(s: Scene, team: Team, by: Credentials) -> Team:
-    team.set_tier_weights(s.meta(by), by, TierWeights())
+    team.set_tier_weights(s.meta(by), by, TierWeights(strategic=4))
     return team
 
 
