@@ -158,7 +158,7 @@ class Scene:
 
     def _importing(self) -> Team:
         """The team, where the KAM may import history."""
-        team = self.fresh("team")
+        team: Team = self.fresh("team")
         head = self.by[Role.SENIOR_SALES_DIRECTOR]
         team.grant_history_import(meta(head, at(1)), head, self.ids[Role.KEY_ACCOUNT_MANAGER])
         return team
@@ -177,7 +177,7 @@ class Scene:
 
     def _key(self) -> ClientAccount:
         """Designated key, with the scene's KAM accountable (no representative yet)."""
-        account = self.fresh("registered")
+        account: ClientAccount = self.fresh("registered")
         director = self.by[Role.SALES_DIRECTOR]
         account.designate_key(
             meta(director, at(1)), director, tier=Tier.MAJOR, strategies=STRATEGIES
@@ -188,7 +188,7 @@ class Scene:
         return account
 
     def _planned(self) -> ClientAccount:
-        account = self.fresh("key")
+        account: ClientAccount = self.fresh("key")
         kam = self.by[Role.KEY_ACCOUNT_MANAGER]
         account.agree_plan(
             meta(kam, at(2)),
@@ -201,7 +201,7 @@ class Scene:
 
     def _invoiced(self) -> ClientAccount:
         """An invoice of 1000 CNY issued on day 2, due on day 5, unpaid."""
-        account = self.fresh("key")
+        account: ClientAccount = self.fresh("key")
         finance = self.by[Role.FINANCIAL_PLANNER]
         account.issue_invoice(
             meta(finance, at(2)), finance, self.invoice_id, amount=cny(1000), due_at=at(5)
@@ -209,7 +209,7 @@ class Scene:
         return account
 
     def _case_open(self) -> ClientAccount:
-        account = self.fresh("key")
+        account: ClientAccount = self.fresh("key")
         rep = self.by[Role.KEY_ACCOUNT_REPRESENTATIVE]
         account.open_case(
             meta(rep, at(2)),
@@ -222,7 +222,7 @@ class Scene:
         return account
 
     def _case_acknowledged(self) -> ClientAccount:
-        account = self.fresh("case_open")
+        account: ClientAccount = self.fresh("case_open")
         kam = self.by[Role.KEY_ACCOUNT_MANAGER]
         account.acknowledge_case(meta(kam, at(3)), kam, self.case_id)
         return account
@@ -243,7 +243,7 @@ class Scene:
         )
 
     def _assessed(self) -> Project:
-        project = self.fresh("project")
+        project: Project = self.fresh("project")
         pd = self.by[Role.PROJECT_DIRECTOR]
         project.assess_feasibility(
             meta(pd, at(2)), pd, verdict=FeasibilityVerdict.FEASIBLE, value_positioning="core"
@@ -251,19 +251,19 @@ class Scene:
         return project
 
     def _proposed(self) -> Project:
-        project = self.fresh("assessed")
+        project: Project = self.fresh("assessed")
         pd = self.by[Role.PROJECT_DIRECTOR]
         project.submit_proposal(meta(pd, at(3)), pd, amount=cny(1000), summary="the bid")
         return project
 
     def _contracted(self) -> Project:
-        project = self.fresh("proposed")
+        project: Project = self.fresh("proposed")
         rep = self.by[Role.KEY_ACCOUNT_REPRESENTATIVE]
         project.sign_contract(meta(rep, at(4)), rep, value=cny(1000))
         return project
 
     def _implementing(self) -> Project:
-        project = self.fresh("contracted")
+        project: Project = self.fresh("contracted")
         pd = self.by[Role.PROJECT_DIRECTOR]
         project.plan_implementation(
             meta(pd, at(5)), pd, milestones=[("install", at(30))], headcount=3
@@ -272,14 +272,14 @@ class Scene:
 
     def _priced(self) -> Project:
         """A band of 1000 CNY with a floor of 900 (10 % deep), set by the project director."""
-        project = self.fresh("project")
+        project: Project = self.fresh("project")
         pd = self.by[Role.PROJECT_DIRECTOR]
         project.set_price_band(meta(pd, at(2)), pd, list_price=cny(1000), floor=cny(900))
         return project
 
     def _requested(self) -> Project:
         """A 4 % discount requested by the representative, pending."""
-        project = self.fresh("priced")
+        project: Project = self.fresh("priced")
         rep = self.by[Role.KEY_ACCOUNT_REPRESENTATIVE]
         project.request_discount(
             meta(rep, at(3)),
@@ -292,7 +292,7 @@ class Scene:
 
     def _quoted(self) -> Project:
         """A vendor's quote recorded by the financial planner."""
-        project = self.fresh("project")
+        project: Project = self.fresh("project")
         finance = self.by[Role.FINANCIAL_PLANNER]
         project.record_quote(
             meta(finance, at(2)),
@@ -305,7 +305,7 @@ class Scene:
         return project
 
     def _risky(self) -> Project:
-        project = self.fresh("project")
+        project: Project = self.fresh("project")
         kam = self.by[Role.KEY_ACCOUNT_MANAGER]
         project.identify_risk(meta(kam, at(2)), kam, self.risk_id, description="late delivery")
         return project
@@ -326,13 +326,13 @@ class Scene:
         )
 
     def _closed(self) -> Target:
-        target = self.fresh("target")
+        target: Target = self.fresh("target")
         director = self.by[Role.SALES_DIRECTOR]
         target.close_period(meta(director, CLOSED), director)
         return target
 
     def _evaluated(self) -> Target:
-        target = self.fresh("closed")
+        target: Target = self.fresh("closed")
         director = self.by[Role.SALES_DIRECTOR]
         target.evaluate(
             meta(director, CLOSED),
