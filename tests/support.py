@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -79,6 +82,35 @@ def recorded(aggregate: KamAggregate) -> list[Any]:
     return list(aggregate.collect_events())
 
 
-def nothing_recorded(aggregate: KamAggregate) -> bool:
-    """True when a refused command left no pending event behind."""
-    return not aggregate.pending_events
+def state_of(aggregate: KamAggregate) -> dict[str, Any]:
+    """A deep copy of what the aggregate's events set, without its version and timestamps."""
+    return copy.deepcopy({k: v for k, v in vars(aggregate).items() if not k.startswith("_")})
+
+
+@contextmanager
+def unchanged(subject: Any) -> Iterator[None]:
+    """Around a refused command: nothing was recorded and nothing changed.
+
+    For an aggregate, its version, its pending events and its state are as they were; for an
+    application (anything with a ``recorder``), the store's newest notification id is; for an
+    SQLite store's URL (what the command line is given), its files hold the same bytes (or are
+    still absent).
+    """
+    before = _snapshot(subject)
+    yield
+    assert _snapshot(subject) == before, "the refused command changed or recorded something"
+
+
+def _snapshot(subject: Any) -> Any:
+    if isinstance(subject, KamAggregate):
+        # Deep, so that a command that changed a nested value before refusing is caught too.
+        return subject.version, len(subject.pending_events), copy.deepcopy(vars(subject))
+    if isinstance(subject, str) and subject.startswith("sqlite:///"):
+        path = Path(subject.removeprefix("sqlite:///").split("?")[0])
+        files = (path, path.with_name(f"{path.name}-wal"))
+        return [file.read_bytes() if file.exists() else None for file in files]
+    recorder = getattr(subject, "recorder", None)
+    if recorder is None:
+        msg = f"unchanged() takes an aggregate or an application, not {type(subject).__name__}"
+        raise TypeError(msg)
+    return recorder.max_notification_id()

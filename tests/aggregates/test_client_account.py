@@ -54,7 +54,7 @@ from kam_domain.values import (
     TeamId,
     Tier,
 )
-from tests.support import at, creds, history, meta, nothing_recorded, recorded, then
+from tests.support import at, creds, history, meta, recorded, then, unchanged
 
 STRATEGIES = AccountStrategies(
     market="grow in the provincial networks",
@@ -253,31 +253,6 @@ def test_a_kam_registers_a_client_of_their_team() -> None:
     assert account.accountable_kam is None
 
 
-@pytest.mark.parametrize("role", ["senior", "director", "kam", "rep", "admin"])
-def test_directors_kams_representatives_and_the_senior_admin_register(role: str) -> None:
-    """Every registrar role may register a client."""
-    c = cast()
-    by: Credentials = getattr(c, role)
-
-    account = ClientAccount.register(
-        meta(by), by, AccountId(uuid4()), team_id=c.team_id, name="A", industry="i", region="r"
-    )
-
-    assert then(account) == [ClientAccount.Registered]
-
-
-@pytest.mark.parametrize("role", ["support", "finance", "assistant", "project_director"])
-def test_other_roles_cannot_register_clients(role: str) -> None:
-    """Technical staff, finance, assistants and project directors do not register clients."""
-    c = cast()
-    by: Credentials = getattr(c, role)
-
-    with pytest.raises(RoleRequired, match="actor"):
-        ClientAccount.register(
-            meta(by), by, AccountId(uuid4()), team_id=c.team_id, name="A", industry="i", region="r"
-        )
-
-
 def test_a_member_who_left_cannot_register() -> None:
     """A departed KAM's credentials are refused with MemberInactive."""
     c = cast()
@@ -357,10 +332,8 @@ def test_a_command_dated_before_the_last_change_is_refused() -> None:
     c = cast()
     account = key(c)
 
-    with pytest.raises(TimestampOutOfOrder):
+    with unchanged(account), pytest.raises(TimestampOutOfOrder):
         account.undesignate_key(meta(c.director, at(0)), c.director, reason="mistake")
-
-    assert nothing_recorded(account)
 
 
 # -- key-account designation ------------------------------------------------------------------
@@ -402,23 +375,10 @@ def test_redesignation_that_changes_nothing_is_refused() -> None:
     c = cast()
     account = key(c, Tier.MAJOR)
 
-    with pytest.raises(InvalidTransition, match="tier"):
+    with unchanged(account), pytest.raises(InvalidTransition, match="tier"):
         account.designate_key(
             meta(c.director, at(2)), c.director, tier=Tier.MAJOR, strategies=STRATEGIES
         )
-
-    assert nothing_recorded(account)
-
-
-def test_only_sales_directors_designate_key_accounts() -> None:
-    """A KAM cannot designate a key account."""
-    c = cast()
-    account = registered(c)
-
-    with pytest.raises(RoleRequired, match="actor"):
-        account.designate_key(meta(c.kam, at(1)), c.kam, tier=Tier.MAJOR, strategies=STRATEGIES)
-
-    assert nothing_recorded(account)
 
 
 def test_designation_needs_a_tier() -> None:
@@ -426,7 +386,7 @@ def test_designation_needs_a_tier() -> None:
     c = cast()
     account = registered(c)
 
-    with pytest.raises(ValidationError, match="tier"):
+    with unchanged(account), pytest.raises(ValidationError, match="tier"):
         account.designate_key(meta(c.director), c.director, tier="major", strategies=STRATEGIES)  # type: ignore[arg-type]
 
 
@@ -437,12 +397,10 @@ def test_designation_needs_all_four_strategies(strategy: str) -> None:
     account = registered(c)
     texts = {"market": "m", "client": "c", "marketing": "k", "competitive": "p", strategy: ""}
 
-    with pytest.raises(ValidationError, match=f"strategies.{strategy}"):
+    with unchanged(account), pytest.raises(ValidationError, match=f"strategies.{strategy}"):
         account.designate_key(
             meta(c.director), c.director, tier=Tier.MAJOR, strategies=AccountStrategies(**texts)
         )
-
-    assert nothing_recorded(account)
 
 
 def test_a_director_from_another_team_cannot_designate() -> None:
@@ -451,7 +409,7 @@ def test_a_director_from_another_team_cannot_designate() -> None:
     account = registered(c)
     outsider = creds(Role.SALES_DIRECTOR)
 
-    with pytest.raises(NotAuthorised, match="actor"):
+    with unchanged(account), pytest.raises(NotAuthorised, match="actor"):
         account.designate_key(meta(outsider), outsider, tier=Tier.MAJOR, strategies=STRATEGIES)
 
 
@@ -475,10 +433,8 @@ def test_undesignating_an_ordinary_account_is_refused() -> None:
     c = cast()
     account = registered(c)
 
-    with pytest.raises(AccountNotKey):
+    with unchanged(account), pytest.raises(AccountNotKey):
         account.undesignate_key(meta(c.director, at(1)), c.director, reason="no")
-
-    assert nothing_recorded(account)
 
 
 def test_undesignation_needs_a_reason() -> None:
@@ -486,7 +442,7 @@ def test_undesignation_needs_a_reason() -> None:
     c = cast()
     account = key(c)
 
-    with pytest.raises(ValidationError, match="reason"):
+    with unchanged(account), pytest.raises(ValidationError, match="reason"):
         account.undesignate_key(meta(c.director, at(2)), c.director, reason="")
 
 
@@ -525,10 +481,8 @@ def test_reassigning_the_same_kam_is_refused() -> None:
     c = cast()
     account = managed(c)
 
-    with pytest.raises(InvalidTransition, match="kam"):
+    with unchanged(account), pytest.raises(InvalidTransition, match="kam"):
         account.assign_kam(meta(c.director, at(5)), c.director, c.kam, reason="again")
-
-    assert nothing_recorded(account)
 
 
 def test_only_a_key_account_gets_an_accountable_kam() -> None:
@@ -536,10 +490,8 @@ def test_only_a_key_account_gets_an_accountable_kam() -> None:
     c = cast()
     account = registered(c)
 
-    with pytest.raises(AccountNotKey):
+    with unchanged(account), pytest.raises(AccountNotKey):
         account.assign_kam(meta(c.director, at(1)), c.director, c.kam, reason="r")
-
-    assert nothing_recorded(account)
 
 
 @pytest.mark.parametrize("role", ["rep", "director", "project_director"])
@@ -548,7 +500,7 @@ def test_the_accountable_member_must_be_a_key_account_manager(role: str) -> None
     c = cast()
     account = key(c)
 
-    with pytest.raises(RoleRequired, match="kam"):
+    with unchanged(account), pytest.raises(RoleRequired, match="kam"):
         account.assign_kam(meta(c.director, at(2)), c.director, getattr(c, role), reason="r")
 
 
@@ -557,7 +509,7 @@ def test_a_kam_who_left_cannot_be_assigned() -> None:
     c = cast()
     account = key(c)
 
-    with pytest.raises(MemberInactive, match="kam"):
+    with unchanged(account), pytest.raises(MemberInactive, match="kam"):
         account.assign_kam(meta(c.director, at(2)), c.director, c.gone, reason="r")
 
 
@@ -566,7 +518,7 @@ def test_a_kam_of_another_team_cannot_be_assigned() -> None:
     c = cast()
     account = key(c)
 
-    with pytest.raises(NotAuthorised, match="kam"):
+    with unchanged(account), pytest.raises(NotAuthorised, match="kam"):
         account.assign_kam(meta(c.director, at(2)), c.director, c.stranger, reason="r")
 
 
@@ -575,7 +527,7 @@ def test_a_kam_cannot_assign_accounts_to_themselves() -> None:
     c = cast()
     account = key(c)
 
-    with pytest.raises(RoleRequired, match="actor"):
+    with unchanged(account), pytest.raises(RoleRequired, match="actor"):
         account.assign_kam(meta(c.kam, at(2)), c.kam, c.kam, reason="I want it")
 
 
@@ -584,7 +536,7 @@ def test_manual_assignment_needs_a_reason() -> None:
     c = cast()
     account = key(c)
 
-    with pytest.raises(ValidationError, match="reason"):
+    with unchanged(account), pytest.raises(ValidationError, match="reason"):
         account.assign_kam(meta(c.director, at(2)), c.director, c.kam, reason=" ")
 
 
@@ -622,10 +574,8 @@ def test_a_member_cannot_assign_without_credentials() -> None:
     c = cast()
     account = key(c)
 
-    with pytest.raises(ValidationError, match="actor"):
+    with unchanged(account), pytest.raises(ValidationError, match="actor"):
         account.assign_kam(meta(c.director, at(2)), None, c.kam, reason="r")
-
-    assert nothing_recorded(account)
 
 
 def test_the_history_says_who_was_accountable_on_any_date() -> None:
@@ -680,10 +630,8 @@ def test_another_kam_cannot_staff_the_account() -> None:
     c = cast()
     account = managed(c)
 
-    with pytest.raises(NotAssignedToAccount):
+    with unchanged(account), pytest.raises(NotAssignedToAccount):
         account.assign_representative(meta(c.kam2, at(3)), c.kam2, c.rep)
-
-    assert nothing_recorded(account)
 
 
 def test_the_representative_must_hold_that_role() -> None:
@@ -691,7 +639,7 @@ def test_the_representative_must_hold_that_role() -> None:
     c = cast()
     account = managed(c)
 
-    with pytest.raises(RoleRequired, match="representative"):
+    with unchanged(account), pytest.raises(RoleRequired, match="representative"):
         account.assign_representative(meta(c.kam, at(3)), c.kam, c.consultant)
 
 
@@ -700,7 +648,7 @@ def test_assigning_the_same_representative_again_is_refused() -> None:
     c = cast()
     account = served(c)
 
-    with pytest.raises(InvalidTransition):
+    with unchanged(account), pytest.raises(InvalidTransition):
         account.assign_representative(meta(c.kam, at(4)), c.kam, c.rep)
 
 
@@ -722,17 +670,8 @@ def test_the_technical_contact_must_be_technical_staff() -> None:
     c = cast()
     account = managed(c)
 
-    with pytest.raises(RoleRequired, match="technical_contact"):
+    with unchanged(account), pytest.raises(RoleRequired, match="technical_contact"):
         account.assign_technical_contact(meta(c.kam, at(3)), c.kam, c.rep)
-
-
-def test_a_representative_cannot_staff_the_account() -> None:
-    """Only directors and the account's KAM assign people to it."""
-    c = cast()
-    account = managed(c)
-
-    with pytest.raises(RoleRequired, match="actor"):
-        account.assign_technical_contact(meta(c.rep, at(3)), c.rep, c.support)
 
 
 # -- the account plan -------------------------------------------------------------------------
@@ -767,12 +706,10 @@ def test_a_plan_needs_an_accountable_kam() -> None:
     c = cast()
     account = key(c)
 
-    with pytest.raises(NoAccountableManager):
+    with unchanged(account), pytest.raises(NoAccountableManager):
         account.agree_plan(
             meta(c.kam, at(2)), c.kam, c.director, client_goals="g", execution_plan="p"
         )
-
-    assert nothing_recorded(account)
 
 
 def test_only_the_accountable_kam_agrees_the_plan() -> None:
@@ -780,7 +717,7 @@ def test_only_the_accountable_kam_agrees_the_plan() -> None:
     c = cast()
     account = managed(c)
 
-    with pytest.raises(NotAssignedToAccount):
+    with unchanged(account), pytest.raises(NotAssignedToAccount):
         account.agree_plan(
             meta(c.kam2, at(3)), c.kam2, c.director, client_goals="g", execution_plan="p"
         )
@@ -791,12 +728,10 @@ def test_the_plan_needs_the_kams_recorded_supervisor() -> None:
     c = cast()
     account = managed(c)
 
-    with pytest.raises(SupervisorRequired, match="supervisor"):
+    with unchanged(account), pytest.raises(SupervisorRequired, match="supervisor"):
         account.agree_plan(
             meta(c.kam, at(3)), c.kam, c.senior, client_goals="g", execution_plan="p"
         )
-
-    assert nothing_recorded(account)
 
 
 def test_a_kam_without_a_supervisor_cannot_agree_a_plan() -> None:
@@ -807,7 +742,7 @@ def test_a_kam_without_a_supervisor_cannot_agree_a_plan() -> None:
     account.assign_kam(meta(c.director, at(2)), c.director, lone, reason="r")
     history(account)
 
-    with pytest.raises(SupervisorRequired):
+    with unchanged(account), pytest.raises(SupervisorRequired):
         account.agree_plan(
             meta(lone, at(3)), lone, c.director, client_goals="g", execution_plan="p"
         )
@@ -821,7 +756,7 @@ def test_a_supervisor_who_left_cannot_agree_the_plan() -> None:
         Role.SALES_DIRECTOR, team_id=c.team_id, member_id=c.director.member_id, active=False
     )
 
-    with pytest.raises(MemberInactive, match="supervisor"):
+    with unchanged(account), pytest.raises(MemberInactive, match="supervisor"):
         account.agree_plan(
             meta(c.kam, at(3)), c.kam, departed, client_goals="g", execution_plan="p"
         )
@@ -834,7 +769,7 @@ def test_a_plan_needs_goals_and_an_execution_plan(field: str) -> None:
     account = managed(c)
     texts = {"client_goals": "g", "execution_plan": "p", field: ""}
 
-    with pytest.raises(ValidationError, match=field):
+    with unchanged(account), pytest.raises(ValidationError, match=field):
         account.agree_plan(meta(c.kam, at(3)), c.kam, c.director, **texts)
 
 
@@ -845,7 +780,7 @@ def test_agreeing_a_second_plan_is_refused() -> None:
     account.agree_plan(meta(c.kam, at(3)), c.kam, c.director, client_goals="g", execution_plan="p")
     history(account)
 
-    with pytest.raises(InvalidTransition):
+    with unchanged(account), pytest.raises(InvalidTransition):
         account.agree_plan(
             meta(c.kam, at(4)), c.kam, c.director, client_goals="h", execution_plan="q"
         )
@@ -875,7 +810,7 @@ def test_revising_before_any_plan_is_refused() -> None:
     c = cast()
     account = managed(c)
 
-    with pytest.raises(InvalidTransition):
+    with unchanged(account), pytest.raises(InvalidTransition):
         account.revise_plan(
             meta(c.kam, at(3)), c.kam, c.director, client_goals="g", execution_plan="p"
         )
@@ -888,7 +823,7 @@ def test_a_revision_that_changes_nothing_is_refused() -> None:
     account.agree_plan(meta(c.kam, at(3)), c.kam, c.director, client_goals="g", execution_plan="p")
     history(account)
 
-    with pytest.raises(InvalidTransition):
+    with unchanged(account), pytest.raises(InvalidTransition):
         account.revise_plan(
             meta(c.kam, at(4)), c.kam, c.director, client_goals="g", execution_plan="p"
         )
@@ -901,7 +836,7 @@ def test_a_revision_needs_the_supervisor_too() -> None:
     account.agree_plan(meta(c.kam, at(3)), c.kam, c.director, client_goals="g", execution_plan="p")
     history(account)
 
-    with pytest.raises(SupervisorRequired):
+    with unchanged(account), pytest.raises(SupervisorRequired):
         account.revise_plan(
             meta(c.kam, at(4)), c.kam, c.admin, client_goals="h", execution_plan="p"
         )
@@ -910,27 +845,17 @@ def test_a_revision_needs_the_supervisor_too() -> None:
 # -- knowing the client -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["kam", "rep", "support", "consultant", "director", "senior"])
-def test_the_people_serving_the_client_record_its_needs(role: str) -> None:
-    """KAMs, representatives, technical staff and directors record client needs."""
+def test_the_people_serving_the_client_record_its_needs() -> None:
+    """A need the KAM records is kept under its id with its description."""
     c = cast()
     account = served(c)
-    by: Credentials = getattr(c, role)
+    by = c.kam
     need_id = uuid4()
 
     account.record_need(meta(by, at(5)), by, need_id, description="5G private network")
 
     assert then(account) == [ClientAccount.NeedRecorded]
     assert account.needs[need_id].description == "5G private network"
-
-
-def test_finance_does_not_record_client_needs() -> None:
-    """A financial planner is not one of the people who record needs."""
-    c = cast()
-    account = served(c)
-
-    with pytest.raises(RoleRequired):
-        account.record_need(meta(c.finance, at(5)), c.finance, uuid4(), description="x")
 
 
 def test_a_need_is_recorded_once() -> None:
@@ -941,7 +866,7 @@ def test_a_need_is_recorded_once() -> None:
     account.record_need(meta(c.kam, at(5)), c.kam, need_id, description="x")
     history(account)
 
-    with pytest.raises(AlreadyExists, match="need_id"):
+    with unchanged(account), pytest.raises(AlreadyExists, match="need_id"):
         account.record_need(meta(c.kam, at(6)), c.kam, need_id, description="y")
 
 
@@ -971,7 +896,7 @@ def test_the_relationship_owner_must_be_an_active_member() -> None:
     c = cast()
     account = served(c)
 
-    with pytest.raises(MemberInactive, match="owner"):
+    with unchanged(account), pytest.raises(MemberInactive, match="owner"):
         account.add_contact(
             meta(c.rep, at(5)),
             c.rep,
@@ -988,7 +913,7 @@ def test_the_relationship_owner_must_be_on_the_team() -> None:
     c = cast()
     account = served(c)
 
-    with pytest.raises(NotAuthorised, match="owner"):
+    with unchanged(account), pytest.raises(NotAuthorised, match="owner"):
         account.add_contact(
             meta(c.rep, at(5)),
             c.rep,
@@ -1005,7 +930,7 @@ def test_influence_must_be_one_of_high_medium_low() -> None:
     c = cast()
     account = served(c)
 
-    with pytest.raises(ValidationError, match="influence"):
+    with unchanged(account), pytest.raises(ValidationError, match="influence"):
         account.add_contact(
             meta(c.rep, at(5)),
             c.rep,
@@ -1026,7 +951,7 @@ def test_a_contact_is_added_once() -> None:
     account.add_contact(meta(c.rep, at(5)), c.rep, c.kam, contact_id, **kwargs)
     history(account)
 
-    with pytest.raises(AlreadyExists, match="contact_id"):
+    with unchanged(account), pytest.raises(AlreadyExists, match="contact_id"):
         account.add_contact(meta(c.rep, at(6)), c.rep, c.kam, contact_id, **kwargs)
 
 
@@ -1049,7 +974,7 @@ def test_competitor_intelligence_names_the_competitor() -> None:
     c = cast()
     account = served(c)
 
-    with pytest.raises(ValidationError, match="competitor"):
+    with unchanged(account), pytest.raises(ValidationError, match="competitor"):
         account.record_competitor_intelligence(meta(c.kam, at(5)), c.kam, competitor="", note="n")
 
 
@@ -1083,20 +1008,25 @@ def test_the_representative_signs_an_agreement_with_its_schedule() -> None:
 
 
 def test_any_representative_signs_while_none_is_assigned() -> None:
-    """Before a representative is assigned, any representative of the team may sign."""
+    """Before a representative is assigned, any representative of the team may sign; the
+    agreement names them as its signer."""
     c = cast()
     account = managed(c)
+    agreement_id = AgreementId(uuid4())
 
     account.sign_agreement(
         meta(c.rep2, at(4)),
         c.rep2,
-        AgreementId(uuid4()),
+        agreement_id,
         number="HT-1",
         value=cny(10),
         schedule=schedule((30, 10)),
     )
 
     assert then(account) == [ClientAccount.AgreementSigned]
+    agreement = account.agreements[agreement_id]
+    assert (agreement.number, agreement.value) == ("HT-1", cny(10))
+    assert (agreement.representative_id, agreement.signed_at) == (c.rep2.member_id, at(4))
 
 
 def test_once_assigned_only_the_accounts_representative_signs() -> None:
@@ -1104,28 +1034,10 @@ def test_once_assigned_only_the_accounts_representative_signs() -> None:
     c = cast()
     account = served(c)
 
-    with pytest.raises(NotAssignedToAccount):
+    with unchanged(account), pytest.raises(NotAssignedToAccount):
         account.sign_agreement(
             meta(c.rep2, at(4)),
             c.rep2,
-            AgreementId(uuid4()),
-            number="HT-1",
-            value=cny(10),
-            schedule=schedule((30, 10)),
-        )
-
-    assert nothing_recorded(account)
-
-
-def test_a_kam_does_not_sign_agreements() -> None:
-    """Signing is the representative's job."""
-    c = cast()
-    account = served(c)
-
-    with pytest.raises(RoleRequired):
-        account.sign_agreement(
-            meta(c.kam, at(4)),
-            c.kam,
             AgreementId(uuid4()),
             number="HT-1",
             value=cny(10),
@@ -1151,7 +1063,7 @@ def test_the_schedule_must_fit_the_value(
     c = cast()
     account = served(c)
 
-    with pytest.raises(error, match=reason):
+    with unchanged(account), pytest.raises(error, match=reason):
         account.sign_agreement(
             meta(c.rep, at(4)),
             c.rep,
@@ -1161,8 +1073,6 @@ def test_the_schedule_must_fit_the_value(
             schedule=schedule(*parts),
         )
 
-    assert nothing_recorded(account)
-
 
 def test_the_schedule_is_in_the_agreements_currency() -> None:
     """An installment in another currency is CurrencyMismatch."""
@@ -1170,7 +1080,7 @@ def test_the_schedule_is_in_the_agreements_currency() -> None:
     account = served(c)
     mixed = (PaymentInstallment(at(30), cny(60)), PaymentInstallment(at(60), Money.of(40, "USD")))
 
-    with pytest.raises(CurrencyMismatch, match="schedule"):
+    with unchanged(account), pytest.raises(CurrencyMismatch, match="schedule"):
         account.sign_agreement(
             meta(c.rep, at(4)),
             c.rep,
@@ -1187,7 +1097,7 @@ def test_installment_due_dates_must_be_timezone_aware() -> None:
     account = served(c)
     naive = (PaymentInstallment(datetime(2026, 3, 1), cny(100)),)
 
-    with pytest.raises(ValidationError, match="schedule"):
+    with unchanged(account), pytest.raises(ValidationError, match="schedule"):
         account.sign_agreement(
             meta(c.rep, at(4)),
             c.rep,
@@ -1204,7 +1114,7 @@ def test_an_agreement_value_is_positive_money(value: Any) -> None:
     c = cast()
     account = served(c)
 
-    with pytest.raises(ValidationError, match="value"):
+    with unchanged(account), pytest.raises(ValidationError, match="value"):
         account.sign_agreement(
             meta(c.rep, at(4)),
             c.rep,
@@ -1220,7 +1130,7 @@ def test_agreement_numbers_are_unique_within_the_account() -> None:
     c = cast()
     account, _ = contracted(c)
 
-    with pytest.raises(AlreadyExists, match="number"):
+    with unchanged(account), pytest.raises(AlreadyExists, match="number"):
         account.sign_agreement(
             meta(c.rep, at(5)),
             c.rep,
@@ -1256,15 +1166,17 @@ def test_finance_issues_an_invoice_under_an_agreement() -> None:
 
 
 def test_a_representative_invoices_without_an_agreement() -> None:
-    """An invoice need not belong to an agreement."""
+    """An invoice need not belong to an agreement; it is open for its whole amount."""
     c = cast()
     account = served(c)
+    invoice_id = InvoiceId(uuid4())
 
-    account.issue_invoice(
-        meta(c.rep, at(5)), c.rep, InvoiceId(uuid4()), amount=cny(5), due_at=at(20)
-    )
+    account.issue_invoice(meta(c.rep, at(5)), c.rep, invoice_id, amount=cny(5), due_at=at(20))
 
     assert then(account) == [ClientAccount.InvoiceIssued]
+    invoice = account.invoices[invoice_id]
+    assert (invoice.agreement_id, invoice.issued_at, invoice.due_at) == (None, at(5), at(20))
+    assert account.open_balance(invoice_id) == cny(5)
 
 
 def test_an_invoice_under_an_unknown_agreement_is_refused() -> None:
@@ -1272,7 +1184,7 @@ def test_an_invoice_under_an_unknown_agreement_is_refused() -> None:
     c = cast()
     account, _ = contracted(c)
 
-    with pytest.raises(AgreementNotFound, match="agreement_id"):
+    with unchanged(account), pytest.raises(AgreementNotFound, match="agreement_id"):
         account.issue_invoice(
             meta(c.finance, at(5)),
             c.finance,
@@ -1289,7 +1201,7 @@ def test_an_agreement_is_never_invoiced_beyond_its_value() -> None:
     account, _ = invoiced(c)
     agreement_id = next(iter(account.agreements))
 
-    with pytest.raises(AgreementValueExceeded):
+    with unchanged(account), pytest.raises(AgreementValueExceeded):
         account.issue_invoice(
             meta(c.finance, at(6)),
             c.finance,
@@ -1299,15 +1211,13 @@ def test_an_agreement_is_never_invoiced_beyond_its_value() -> None:
             agreement_id=agreement_id,
         )
 
-    assert nothing_recorded(account)
-
 
 def test_an_invoice_is_in_its_agreements_currency() -> None:
     """Invoicing a CNY agreement in USD is CurrencyMismatch."""
     c = cast()
     account, agreement_id = contracted(c)
 
-    with pytest.raises(CurrencyMismatch):
+    with unchanged(account), pytest.raises(CurrencyMismatch):
         account.issue_invoice(
             meta(c.finance, at(5)),
             c.finance,
@@ -1324,7 +1234,7 @@ def test_an_invoice_falls_due_after_it_is_issued(due_day: int) -> None:
     c = cast()
     account = served(c)
 
-    with pytest.raises(ValidationError, match="due_at"):
+    with unchanged(account), pytest.raises(ValidationError, match="due_at"):
         account.issue_invoice(
             meta(c.rep, at(5)), c.rep, InvoiceId(uuid4()), amount=cny(5), due_at=at(due_day)
         )
@@ -1335,7 +1245,7 @@ def test_an_invoice_due_date_must_be_timezone_aware() -> None:
     c = cast()
     account = served(c)
 
-    with pytest.raises(ValidationError, match="due_at"):
+    with unchanged(account), pytest.raises(ValidationError, match="due_at"):
         account.issue_invoice(
             meta(c.rep, at(5)),
             c.rep,
@@ -1351,20 +1261,9 @@ def test_an_invoice_amount_is_positive_money(amount: Any) -> None:
     c = cast()
     account = served(c)
 
-    with pytest.raises(ValidationError, match="amount"):
+    with unchanged(account), pytest.raises(ValidationError, match="amount"):
         account.issue_invoice(
             meta(c.rep, at(5)), c.rep, InvoiceId(uuid4()), amount=amount, due_at=at(9)
-        )
-
-
-def test_a_kam_does_not_issue_invoices() -> None:
-    """Billing is for representatives and the financial planner."""
-    c = cast()
-    account = served(c)
-
-    with pytest.raises(RoleRequired):
-        account.issue_invoice(
-            meta(c.kam, at(5)), c.kam, InvoiceId(uuid4()), amount=cny(5), due_at=at(9)
         )
 
 
@@ -1373,7 +1272,7 @@ def test_an_invoice_is_issued_once() -> None:
     c = cast()
     account, invoice_id = invoiced(c)
 
-    with pytest.raises(AlreadyExists, match="invoice_id"):
+    with unchanged(account), pytest.raises(AlreadyExists, match="invoice_id"):
         account.issue_invoice(meta(c.rep, at(6)), c.rep, invoice_id, amount=cny(5), due_at=at(9))
 
 
@@ -1402,10 +1301,9 @@ def test_rejects_payment_beyond_open_balance() -> None:
     account.receive_payment(meta(c.rep, at(12)), c.rep, uuid4(), invoice_id, amount=cny(50))
     history(account)
 
-    with pytest.raises(PaymentExceedsBalance, match="amount"):
+    with unchanged(account), pytest.raises(PaymentExceedsBalance, match="amount"):
         account.receive_payment(meta(c.rep, at(13)), c.rep, uuid4(), invoice_id, amount=cny(11))
 
-    assert nothing_recorded(account)
     assert account.open_balance(invoice_id) == cny(10)
 
 
@@ -1416,7 +1314,7 @@ def test_an_invoice_paid_in_full_takes_no_more_payments() -> None:
     account.receive_payment(meta(c.finance, at(12)), c.finance, uuid4(), invoice_id, amount=cny(60))
     history(account)
 
-    with pytest.raises(PaymentExceedsBalance):
+    with unchanged(account), pytest.raises(PaymentExceedsBalance):
         account.receive_payment(meta(c.rep, at(13)), c.rep, uuid4(), invoice_id, amount=cny("0.01"))
 
     assert account.total_open_balance() == {}
@@ -1427,7 +1325,7 @@ def test_a_payment_is_in_the_invoices_currency() -> None:
     c = cast()
     account, invoice_id = invoiced(c)
 
-    with pytest.raises(CurrencyMismatch, match="amount"):
+    with unchanged(account), pytest.raises(CurrencyMismatch, match="amount"):
         account.receive_payment(
             meta(c.rep, at(12)), c.rep, uuid4(), invoice_id, amount=Money.of(5, "USD")
         )
@@ -1438,7 +1336,7 @@ def test_a_payment_names_a_known_invoice() -> None:
     c = cast()
     account, _ = invoiced(c)
 
-    with pytest.raises(InvoiceNotFound, match="invoice_id"):
+    with unchanged(account), pytest.raises(InvoiceNotFound, match="invoice_id"):
         account.receive_payment(
             meta(c.rep, at(12)), c.rep, uuid4(), InvoiceId(uuid4()), amount=cny(5)
         )
@@ -1450,7 +1348,7 @@ def test_a_payment_is_positive_money(amount: Any) -> None:
     c = cast()
     account, invoice_id = invoiced(c)
 
-    with pytest.raises(ValidationError, match="amount"):
+    with unchanged(account), pytest.raises(ValidationError, match="amount"):
         account.receive_payment(meta(c.rep, at(12)), c.rep, uuid4(), invoice_id, amount=amount)
 
 
@@ -1462,19 +1360,8 @@ def test_a_payment_is_booked_once() -> None:
     account.receive_payment(meta(c.rep, at(12)), c.rep, payment_id, invoice_id, amount=cny(5))
     history(account)
 
-    with pytest.raises(AlreadyExists, match="payment_id"):
+    with unchanged(account), pytest.raises(AlreadyExists, match="payment_id"):
         account.receive_payment(meta(c.rep, at(13)), c.rep, payment_id, invoice_id, amount=cny(5))
-
-
-def test_technical_staff_do_not_book_payments() -> None:
-    """Booking payments is for representatives and the financial planner."""
-    c = cast()
-    account, invoice_id = invoiced(c)
-
-    with pytest.raises(RoleRequired):
-        account.receive_payment(
-            meta(c.support, at(12)), c.support, uuid4(), invoice_id, amount=cny(5)
-        )
 
 
 # -- overdue ----------------------------------------------------------------------------------
@@ -1495,27 +1382,13 @@ def test_the_collections_policy_flags_an_invoice_past_due() -> None:
     assert account.invoices[invoice_id].overdue_flagged_at == at(31)
 
 
-@pytest.mark.parametrize("role", ["rep", "kam", "finance"])
-def test_representatives_kams_and_finance_flag_overdue_invoices(role: str) -> None:
-    """A member of the collecting roles may flag an invoice overdue."""
-    c = cast()
-    account, invoice_id = invoiced(c)
-    by: Credentials = getattr(c, role)
-
-    account.flag_overdue(meta(by, at(31)), by, invoice_id)
-
-    assert then(account) == [ClientAccount.PaymentOverdue]
-
-
 def test_an_invoice_not_yet_past_due_is_not_overdue() -> None:
     """On its due date an invoice is not overdue yet."""
     c = cast()
     account, invoice_id = invoiced(c)
 
-    with pytest.raises(InvalidTransition, match="not due"):
+    with unchanged(account), pytest.raises(InvalidTransition, match="not due"):
         account.flag_overdue(meta(c.rep, at(30)), c.rep, invoice_id)
-
-    assert nothing_recorded(account)
 
 
 def test_a_paid_invoice_is_never_overdue() -> None:
@@ -1525,7 +1398,7 @@ def test_a_paid_invoice_is_never_overdue() -> None:
     account.receive_payment(meta(c.rep, at(12)), c.rep, uuid4(), invoice_id, amount=cny(60))
     history(account)
 
-    with pytest.raises(InvalidTransition, match="paid"):
+    with unchanged(account), pytest.raises(InvalidTransition, match="paid"):
         account.flag_overdue(meta(c.rep, at(31)), c.rep, invoice_id)
 
 
@@ -1536,17 +1409,8 @@ def test_an_invoice_is_flagged_overdue_once() -> None:
     account.flag_overdue(meta(c.rep, at(31)), c.rep, invoice_id)
     history(account)
 
-    with pytest.raises(InvalidTransition, match="already"):
+    with unchanged(account), pytest.raises(InvalidTransition, match="already"):
         account.flag_overdue(meta(Actor.system("clock"), at(32)), None, invoice_id)
-
-
-def test_technical_staff_do_not_flag_overdue_invoices() -> None:
-    """A technical support member cannot flag an invoice."""
-    c = cast()
-    account, invoice_id = invoiced(c)
-
-    with pytest.raises(RoleRequired):
-        account.flag_overdue(meta(c.support, at(31)), c.support, invoice_id)
 
 
 def test_a_member_cannot_flag_without_credentials() -> None:
@@ -1554,7 +1418,7 @@ def test_a_member_cannot_flag_without_credentials() -> None:
     c = cast()
     account, invoice_id = invoiced(c)
 
-    with pytest.raises(ValidationError, match="actor"):
+    with unchanged(account), pytest.raises(ValidationError, match="actor"):
         account.flag_overdue(meta(c.rep, at(31)), None, invoice_id)
 
 
@@ -1596,12 +1460,11 @@ def test_a_case_goes_from_open_to_acknowledged_to_resolved() -> None:
     assert account.open_cases() == []
 
 
-@pytest.mark.parametrize("role", ["rep", "kam", "admin", "finance", "assistant", "director"])
-def test_representatives_kams_admin_staff_and_directors_open_cases(role: str) -> None:
-    """Every case-opening role may open a case."""
+def test_a_representative_opens_a_case() -> None:
+    """A case a representative opens is open."""
     c = cast()
     account = served(c)
-    by: Credentials = getattr(c, role)
+    by = c.rep
 
     account.open_case(
         meta(by, at(5)),
@@ -1613,22 +1476,6 @@ def test_representatives_kams_admin_staff_and_directors_open_cases(role: str) ->
     )
 
     assert account.open_cases()[0].status is CaseStatus.OPEN
-
-
-def test_technical_staff_do_not_open_cases() -> None:
-    """A consultant cannot open a case."""
-    c = cast()
-    account = served(c)
-
-    with pytest.raises(RoleRequired):
-        account.open_case(
-            meta(c.consultant, at(5)),
-            c.consultant,
-            CaseId(uuid4()),
-            kind=CaseKind.INQUIRY,
-            severity=Severity.LOW,
-            subject="s",
-        )
 
 
 @pytest.mark.parametrize(
@@ -1645,7 +1492,7 @@ def test_a_case_needs_a_kind_a_severity_and_a_subject(field: str, kwargs: dict[s
     account = served(c)
     given = {"kind": CaseKind.COMPLAINT, "severity": Severity.HIGH, "subject": "s", **kwargs}
 
-    with pytest.raises(ValidationError, match=field):
+    with unchanged(account), pytest.raises(ValidationError, match=field):
         account.open_case(meta(c.rep, at(5)), c.rep, CaseId(uuid4()), **given)
 
 
@@ -1654,7 +1501,7 @@ def test_a_case_is_opened_once() -> None:
     c = cast()
     account, case_id = with_case(c)
 
-    with pytest.raises(AlreadyExists, match="case_id"):
+    with unchanged(account), pytest.raises(AlreadyExists, match="case_id"):
         account.open_case(
             meta(c.rep, at(11)),
             c.rep,
@@ -1681,7 +1528,7 @@ def test_a_member_who_left_cannot_acknowledge() -> None:
     c = cast()
     account, case_id = with_case(c)
 
-    with pytest.raises(MemberInactive):
+    with unchanged(account), pytest.raises(MemberInactive):
         account.acknowledge_case(meta(c.gone, at(11)), c.gone, case_id)
 
 
@@ -1690,7 +1537,7 @@ def test_a_case_is_acknowledged_once() -> None:
     c = cast()
     account, case_id = acknowledged(c)
 
-    with pytest.raises(InvalidTransition):
+    with unchanged(account), pytest.raises(InvalidTransition):
         account.acknowledge_case(meta(c.rep, at(11)), c.rep, case_id)
 
 
@@ -1699,7 +1546,7 @@ def test_acknowledging_an_unknown_case_is_refused() -> None:
     c = cast()
     account, _ = with_case(c)
 
-    with pytest.raises(CaseNotFound, match="case_id"):
+    with unchanged(account), pytest.raises(CaseNotFound, match="case_id"):
         account.acknowledge_case(meta(c.rep, at(11)), c.rep, CaseId(uuid4()))
 
 
@@ -1737,7 +1584,7 @@ def test_escalation_only_goes_up() -> None:
     account.escalate_case(meta(c.kam, at(11)), c.kam, c.director, case_id, level=1, reason="r")
     history(account)
 
-    with pytest.raises(InvalidTransition, match="level"):
+    with unchanged(account), pytest.raises(InvalidTransition, match="level"):
         account.escalate_case(
             meta(c.admin, at(12)), c.admin, c.senior, case_id, level=1, reason="r"
         )
@@ -1749,7 +1596,7 @@ def test_an_escalation_level_is_a_whole_number_from_one(level: Any) -> None:
     c = cast()
     account, case_id = with_case(c)
 
-    with pytest.raises(ValidationError, match="level"):
+    with unchanged(account), pytest.raises(ValidationError, match="level"):
         account.escalate_case(
             meta(c.kam, at(11)), c.kam, c.director, case_id, level=level, reason="r"
         )
@@ -1760,17 +1607,8 @@ def test_a_case_is_escalated_to_an_active_member() -> None:
     c = cast()
     account, case_id = with_case(c)
 
-    with pytest.raises(MemberInactive, match="to"):
+    with unchanged(account), pytest.raises(MemberInactive, match="to"):
         account.escalate_case(meta(c.kam, at(11)), c.kam, c.gone, case_id, level=1, reason="r")
-
-
-def test_representatives_do_not_escalate() -> None:
-    """Escalation is for directors, admin staff and KAMs."""
-    c = cast()
-    account, case_id = with_case(c)
-
-    with pytest.raises(RoleRequired):
-        account.escalate_case(meta(c.rep, at(11)), c.rep, c.director, case_id, level=1, reason="r")
 
 
 def test_a_resolved_case_is_not_escalated() -> None:
@@ -1780,7 +1618,7 @@ def test_a_resolved_case_is_not_escalated() -> None:
     account.resolve_case(meta(c.kam, at(11)), c.kam, case_id, resolution="done")
     history(account)
 
-    with pytest.raises(InvalidTransition):
+    with unchanged(account), pytest.raises(InvalidTransition):
         account.escalate_case(
             meta(c.admin, at(12)), c.admin, c.director, case_id, level=1, reason="r"
         )
@@ -1791,10 +1629,8 @@ def test_a_case_is_acknowledged_before_it_is_resolved() -> None:
     c = cast()
     account, case_id = with_case(c)
 
-    with pytest.raises(InvalidTransition, match="open"):
+    with unchanged(account), pytest.raises(InvalidTransition, match="open"):
         account.resolve_case(meta(c.kam, at(11)), c.kam, case_id, resolution="done")
-
-    assert nothing_recorded(account)
 
 
 def test_a_case_is_resolved_once() -> None:
@@ -1804,17 +1640,8 @@ def test_a_case_is_resolved_once() -> None:
     account.resolve_case(meta(c.kam, at(11)), c.kam, case_id, resolution="done")
     history(account)
 
-    with pytest.raises(InvalidTransition, match="resolved"):
+    with unchanged(account), pytest.raises(InvalidTransition, match="resolved"):
         account.resolve_case(meta(c.kam, at(12)), c.kam, case_id, resolution="again")
-
-
-def test_finance_does_not_resolve_cases() -> None:
-    """Resolving is for KAMs, representatives, technical staff and directors."""
-    c = cast()
-    account, case_id = acknowledged(c)
-
-    with pytest.raises(RoleRequired):
-        account.resolve_case(meta(c.finance, at(11)), c.finance, case_id, resolution="done")
 
 
 def test_a_resolution_is_described() -> None:
@@ -1822,19 +1649,18 @@ def test_a_resolution_is_described() -> None:
     c = cast()
     account, case_id = acknowledged(c)
 
-    with pytest.raises(ValidationError, match="resolution"):
+    with unchanged(account), pytest.raises(ValidationError, match="resolution"):
         account.resolve_case(meta(c.kam, at(11)), c.kam, case_id, resolution=" ")
 
 
 # -- satisfaction -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["kam", "rep", "admin", "assistant"])
-def test_kams_representatives_and_admin_survey_satisfaction(role: str) -> None:
+def test_a_kam_surveys_satisfaction() -> None:
     """A satisfaction score is recorded with its comment and moment."""
     c = cast()
     account = served(c)
-    by: Credentials = getattr(c, role)
+    by = c.kam
 
     account.survey_satisfaction(meta(by, at(5)), by, score=Decimal("87.5"), comment="responsive")
 
@@ -1849,19 +1675,8 @@ def test_a_satisfaction_score_is_a_decimal_from_0_to_100(score: Any) -> None:
     c = cast()
     account = served(c)
 
-    with pytest.raises(ValidationError, match="score"):
+    with unchanged(account), pytest.raises(ValidationError, match="score"):
         account.survey_satisfaction(meta(c.kam, at(5)), c.kam, score=score)
-
-    assert nothing_recorded(account)
-
-
-def test_technical_staff_do_not_survey_satisfaction() -> None:
-    """A technical support member cannot record a survey."""
-    c = cast()
-    account = served(c)
-
-    with pytest.raises(RoleRequired):
-        account.survey_satisfaction(meta(c.support, at(5)), c.support, score=90)
 
 
 # -- queries for evaluations ------------------------------------------------------------------
@@ -1956,7 +1771,7 @@ def test_the_acknowledged_share_needs_a_window_for_every_severity() -> None:
     c = cast()
     account, _ = with_case(c)
 
-    with pytest.raises(ValidationError, match="within"):
+    with unchanged(account), pytest.raises(ValidationError, match="within"):
         account.acknowledged_share({Severity.HIGH: timedelta(hours=4)})
 
 
@@ -1965,9 +1780,9 @@ def test_queries_refuse_malformed_moments_and_periods() -> None:
     c = cast()
     account, _ = invoiced(c)
 
-    with pytest.raises(ValidationError, match="at"):
+    with unchanged(account), pytest.raises(ValidationError, match="at"):
         account.overdue_invoices(datetime(2026, 3, 1))
-    with pytest.raises(ValidationError, match="period"):
+    with unchanged(account), pytest.raises(ValidationError, match="period"):
         account.payments_within("2026-Q1")  # type: ignore[arg-type]
 
 
@@ -1976,5 +1791,5 @@ def test_open_balance_of_an_unknown_invoice_is_not_found() -> None:
     c = cast()
     account, _ = invoiced(c)
 
-    with pytest.raises(InvoiceNotFound):
+    with unchanged(account), pytest.raises(InvoiceNotFound):
         account.open_balance(InvoiceId(UUID(int=0)))

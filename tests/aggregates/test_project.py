@@ -53,7 +53,17 @@ from kam_domain.values import (
     Severity,
     TeamId,
 )
-from tests.support import T0, at, creds, given, history, meta, nothing_recorded, recorded, then
+from tests.support import (
+    T0,
+    at,
+    creds,
+    given,
+    history,
+    meta,
+    recorded,
+    then,
+    unchanged,
+)
 
 ACCOUNT = AccountId(uuid4())
 POLICY = Actor.policy("price_approval", 1)
@@ -261,36 +271,6 @@ def test_kam_initiates_a_project_led_by_a_project_director() -> None:
     assert project.status is ProjectStatus.INITIATED
 
 
-@pytest.mark.parametrize("who", ["senior", "director"])
-def test_sales_directors_may_initiate(who: str) -> None:
-    """Either grade of sales director may initiate a project for an account of the team."""
-    c = cast()
-    by = getattr(c, who)
-
-    project = Project.initiate(
-        meta(by),
-        by,
-        ProjectId(uuid4()),
-        team_id=c.team_id,
-        account_id=ACCOUNT,
-        name="Core",
-        currency="CNY",
-        project_director=c.pd,
-        account_manager_id=c.kam.member_id,
-    )
-
-    assert then(project) == [Project.Initiated]
-
-
-@pytest.mark.parametrize("who", ["rep", "pd", "finance", "support"])
-def test_only_directors_and_kams_initiate(who: str) -> None:
-    """A representative, project director, planner or support engineer cannot initiate."""
-    c = cast()
-
-    with pytest.raises(RoleRequired, match="actor"):
-        initiated_by(c, getattr(c, who))
-
-
 def test_a_kam_of_another_team_cannot_initiate() -> None:
     """Credentials from another team are refused for the team's account."""
     c = cast()
@@ -391,21 +371,10 @@ def test_director_hands_the_project_to_another_project_director() -> None:
 
     assert then(project) == [Project.ProjectDirectorChanged]
     assert project.project_director_id == c.pd2.member_id
-    with pytest.raises(RoleRequired, match="actor"):
+    with unchanged(project), pytest.raises(RoleRequired, match="actor"):
         project.assess_feasibility(
             meta(c.pd), c.pd, verdict=FeasibilityVerdict.FEASIBLE, value_positioning="v"
         )
-
-
-def test_only_a_director_changes_the_project_director() -> None:
-    """A KAM cannot hand the project over; nothing is recorded."""
-    c = cast()
-    project = initiated(c)
-
-    with pytest.raises(RoleRequired, match="actor"):
-        project.change_project_director(meta(c.kam), c.kam, c.pd2, reason="workload")
-
-    assert nothing_recorded(project)
 
 
 def test_changing_to_the_same_project_director_is_refused() -> None:
@@ -413,10 +382,8 @@ def test_changing_to_the_same_project_director_is_refused() -> None:
     c = cast()
     project = initiated(c)
 
-    with pytest.raises(InvalidTransition, match="project_director_id"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="project_director_id"):
         project.change_project_director(meta(c.senior), c.senior, c.pd, reason="again")
-
-    assert nothing_recorded(project)
 
 
 # -- feasibility -------------------------------------------------------------------------------
@@ -459,19 +426,16 @@ def test_reassessing_replaces_the_verdict() -> None:
     assert project.feasibility.risks == ()
 
 
-@pytest.mark.parametrize("who", ["pd2", "director", "kam"])
-def test_only_the_projects_own_director_assesses_feasibility(who: str) -> None:
-    """Another project director, a sales director or a KAM cannot assess; nothing is recorded."""
+def test_only_the_projects_own_director_assesses_feasibility() -> None:
+    """Another project director cannot assess; nothing is recorded."""
     c = cast()
     project = initiated(c)
-    by = getattr(c, who)
+    by = c.pd2
 
-    with pytest.raises(RoleRequired, match="actor"):
+    with unchanged(project), pytest.raises(RoleRequired, match="actor"):
         project.assess_feasibility(
             meta(by), by, verdict=FeasibilityVerdict.FEASIBLE, value_positioning="v"
         )
-
-    assert nothing_recorded(project)
 
 
 @pytest.mark.parametrize(
@@ -494,10 +458,8 @@ def test_feasibility_refuses_bad_input(changes: dict[str, Any], field: str) -> N
     }
     kwargs.update(changes)
 
-    with pytest.raises(ValidationError, match=field):
+    with unchanged(project), pytest.raises(ValidationError, match=field):
         project.assess_feasibility(meta(c.pd), c.pd, **kwargs)
-
-    assert nothing_recorded(project)
 
 
 # -- presales ----------------------------------------------------------------------------------
@@ -525,10 +487,8 @@ def test_assigning_the_same_engineer_twice_is_refused() -> None:
     project.assign_presales_support(meta(c.pd), c.pd, c.support)
     history(project)
 
-    with pytest.raises(AlreadyExists, match="member_id"):
+    with unchanged(project), pytest.raises(AlreadyExists, match="member_id"):
         project.assign_presales_support(meta(c.pd), c.pd, c.support)
-
-    assert nothing_recorded(project)
 
 
 @pytest.mark.parametrize(
@@ -551,21 +511,8 @@ def test_presales_support_is_active_technical_staff_of_the_team(
         "left": left(c.support),
     }
 
-    with pytest.raises(error, match="member_id"):
+    with unchanged(project), pytest.raises(error, match="member_id"):
         project.assign_presales_support(meta(c.pd), c.pd, candidates[member])
-
-    assert nothing_recorded(project)
-
-
-def test_a_kam_does_not_assign_presales_support() -> None:
-    """Assigning presales support needs the project director or a sales director."""
-    c = cast()
-    project = initiated(c)
-
-    with pytest.raises(RoleRequired, match="actor"):
-        project.assign_presales_support(meta(c.kam), c.kam, c.support)
-
-    assert nothing_recorded(project)
 
 
 def test_presales_support_ends_with_the_contract() -> None:
@@ -573,10 +520,8 @@ def test_presales_support_ends_with_the_contract() -> None:
     c = cast()
     project = contracted(c)
 
-    with pytest.raises(InvalidTransition, match="presales"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="presales"):
         project.assign_presales_support(meta(c.pd), c.pd, c.support)
-
-    assert nothing_recorded(project)
 
 
 # -- proposal ----------------------------------------------------------------------------------
@@ -602,10 +547,8 @@ def test_a_proposal_needs_a_feasibility_assessment() -> None:
     c = cast()
     project = initiated(c)
 
-    with pytest.raises(InvalidTransition, match="feasibility"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="feasibility"):
         project.submit_proposal(meta(c.kam), c.kam, amount=cny(1000), summary="s")
-
-    assert nothing_recorded(project)
 
 
 def test_a_project_assessed_not_feasible_takes_no_proposal() -> None:
@@ -613,23 +556,8 @@ def test_a_project_assessed_not_feasible_takes_no_proposal() -> None:
     c = cast()
     project = assessed(c, FeasibilityVerdict.NOT_FEASIBLE)
 
-    with pytest.raises(InvalidTransition, match="not feasible"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="not feasible"):
         project.submit_proposal(meta(c.kam), c.kam, amount=cny(1000), summary="s")
-
-    assert nothing_recorded(project)
-
-
-@pytest.mark.parametrize("who", ["rep", "support", "consultant"])
-def test_representatives_and_engineers_do_not_submit_proposals(who: str) -> None:
-    """Proposals come from the project director, KAMs, directors or admin staff."""
-    c = cast()
-    project = assessed(c)
-    by = getattr(c, who)
-
-    with pytest.raises(RoleRequired, match="actor"):
-        project.submit_proposal(meta(by), by, amount=cny(1000), summary="s")
-
-    assert nothing_recorded(project)
 
 
 def test_admin_staff_submit_proposals() -> None:
@@ -640,6 +568,12 @@ def test_admin_staff_submit_proposals() -> None:
     project.submit_proposal(meta(c.admin), c.admin, amount=cny(1000), summary="tender")
 
     assert then(project) == [Project.ProposalSubmitted]
+    assert project.latest_proposal is not None
+    assert (project.latest_proposal.submitted_by, project.latest_proposal.summary) == (
+        c.admin.member_id,
+        "tender",
+    )
+    assert project.status is ProjectStatus.PROPOSED
 
 
 @pytest.mark.parametrize(
@@ -659,21 +593,19 @@ def test_a_proposal_amount_is_positive_money_in_the_projects_currency(
     c = cast()
     project = assessed(c)
 
-    with pytest.raises(error, match="amount"):
+    with unchanged(project), pytest.raises(error, match="amount"):
         project.submit_proposal(meta(c.kam), c.kam, amount=amount, summary="s")  # type: ignore[arg-type]
-
-    assert nothing_recorded(project)
 
 
 # -- contract ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("who", ["rep", "director", "senior"])
-def test_a_representative_or_director_signs_the_contract(who: str) -> None:
-    """Given a proposal, when a representative or director signs, then ContractSigned."""
+def test_a_representative_signs_the_contract() -> None:
+    """Given a proposal, when a representative signs, then ContractSigned and the project is
+    contracted with pricing closed."""
     c = cast()
     project = proposed(c)
-    by = getattr(c, who)
+    by = c.rep
 
     project.sign_contract(meta(by, at(5)), by, value=cny(950))
 
@@ -685,28 +617,13 @@ def test_a_representative_or_director_signs_the_contract(who: str) -> None:
     assert not project.pricing_open
 
 
-@pytest.mark.parametrize("who", ["kam", "pd"])
-def test_kams_and_project_directors_do_not_sign(who: str) -> None:
-    """Signing is the representative's (or a director's) act."""
-    c = cast()
-    project = proposed(c)
-    by = getattr(c, who)
-
-    with pytest.raises(RoleRequired, match="actor"):
-        project.sign_contract(meta(by), by, value=cny(950))
-
-    assert nothing_recorded(project)
-
-
 def test_a_contract_follows_a_proposal() -> None:
     """Without a submitted proposal there is nothing to sign."""
     c = cast()
     project = assessed(c)
 
-    with pytest.raises(InvalidTransition, match="contract"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="contract"):
         project.sign_contract(meta(c.rep), c.rep, value=cny(950))
-
-    assert nothing_recorded(project)
 
 
 def test_a_contract_is_signed_once() -> None:
@@ -714,10 +631,8 @@ def test_a_contract_is_signed_once() -> None:
     c = cast()
     project = contracted(c)
 
-    with pytest.raises(InvalidTransition, match="contract"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="contract"):
         project.sign_contract(meta(c.rep), c.rep, value=cny(950))
-
-    assert nothing_recorded(project)
 
 
 def test_a_contract_value_below_the_floor_is_refused() -> None:
@@ -725,10 +640,8 @@ def test_a_contract_value_below_the_floor_is_refused() -> None:
     c = cast()
     project = proposed(c)
 
-    with pytest.raises(PriceBelowFloor, match="value"):
+    with unchanged(project), pytest.raises(PriceBelowFloor, match="value"):
         project.sign_contract(meta(c.senior), c.senior, value=cny(899))
-
-    assert nothing_recorded(project)
 
 
 def test_a_contract_is_lost_before_signing() -> None:
@@ -741,7 +654,7 @@ def test_a_contract_is_lost_before_signing() -> None:
     assert then(project) == [Project.ContractLost]
     assert project.status is ProjectStatus.LOST
     assert project.lost_reason == "competitor undercut us"
-    with pytest.raises(InvalidTransition):
+    with unchanged(project), pytest.raises(InvalidTransition):
         project.submit_proposal(meta(c.kam), c.kam, amount=cny(900), summary="s")
 
 
@@ -750,10 +663,8 @@ def test_a_signed_contract_cannot_be_lost() -> None:
     c = cast()
     project = contracted(c)
 
-    with pytest.raises(InvalidTransition, match="contract"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="contract"):
         project.mark_lost(meta(c.kam), c.kam, reason="r")
-
-    assert nothing_recorded(project)
 
 
 @pytest.mark.parametrize(
@@ -767,10 +678,8 @@ def test_marking_lost_needs_a_sales_role_and_a_reason(
     project = proposed(c)
     by = getattr(c, who)
 
-    with pytest.raises(error):
+    with unchanged(project), pytest.raises(error):
         project.mark_lost(meta(by), by, reason=reason)
-
-    assert nothing_recorded(project)
 
 
 # -- implementation ----------------------------------------------------------------------------
@@ -809,21 +718,8 @@ def test_implementation_is_planned_only_after_signing() -> None:
     c = cast()
     project = proposed(c)
 
-    with pytest.raises(InvalidTransition, match="plan"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="plan"):
         project.plan_implementation(meta(c.pd), c.pd, milestones=PLAN, headcount=4)
-
-    assert nothing_recorded(project)
-
-
-def test_only_the_project_director_plans() -> None:
-    """A KAM cannot plan implementation."""
-    c = cast()
-    project = contracted(c)
-
-    with pytest.raises(RoleRequired, match="actor"):
-        project.plan_implementation(meta(c.kam), c.kam, milestones=PLAN, headcount=4)
-
-    assert nothing_recorded(project)
 
 
 @pytest.mark.parametrize(
@@ -847,10 +743,8 @@ def test_a_plan_needs_named_dated_milestones_and_a_headcount(
     c = cast()
     project = contracted(c)
 
-    with pytest.raises(ValidationError, match=field):
+    with unchanged(project), pytest.raises(ValidationError, match=field):
         project.plan_implementation(meta(c.pd), c.pd, milestones=milestones, headcount=headcount)
-
-    assert nothing_recorded(project)
 
 
 def test_milestones_are_reached_in_order() -> None:
@@ -890,10 +784,8 @@ def test_milestones_are_neither_skipped_nor_repeated(
         project.reach_milestone(meta(c.pd), c.pd, step)
     history(project)
 
-    with pytest.raises(InvalidTransition, match=match):
+    with unchanged(project), pytest.raises(InvalidTransition, match=match):
         project.reach_milestone(meta(c.pd), c.pd, milestone)
-
-    assert nothing_recorded(project)
 
 
 def test_milestones_need_a_plan() -> None:
@@ -901,10 +793,8 @@ def test_milestones_need_a_plan() -> None:
     c = cast()
     project = contracted(c)
 
-    with pytest.raises(InvalidTransition, match="planned"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="planned"):
         project.reach_milestone(meta(c.pd), c.pd, ProjectMilestone.INSTALLED)
-
-    assert nothing_recorded(project)
 
 
 @pytest.mark.parametrize(
@@ -923,10 +813,8 @@ def test_milestones_come_from_the_project_director_or_technical_staff(
     project = implementing(c)
     by = getattr(c, who)
 
-    with pytest.raises(error):
+    with unchanged(project), pytest.raises(error):
         project.reach_milestone(meta(by), by, milestone)
-
-    assert nothing_recorded(project)
 
 
 # -- risks -------------------------------------------------------------------------------------
@@ -962,10 +850,8 @@ def test_a_risk_id_is_identified_once() -> None:
     project.identify_risk(meta(c.kam), c.kam, risk_id, description="d")
     history(project)
 
-    with pytest.raises(AlreadyExists, match="risk_id"):
+    with unchanged(project), pytest.raises(AlreadyExists, match="risk_id"):
         project.identify_risk(meta(c.kam), c.kam, risk_id, description="d")
-
-    assert nothing_recorded(project)
 
 
 @pytest.mark.parametrize(
@@ -986,10 +872,8 @@ def test_identifying_a_risk_refuses_bad_input(
     kwargs.update(changes)
     risk_id = kwargs.pop("risk_id")
 
-    with pytest.raises(error, match=field):
+    with unchanged(project), pytest.raises(error, match=field):
         project.identify_risk(meta(c.kam), c.kam, risk_id, **kwargs)
-
-    assert nothing_recorded(project)
 
 
 def test_closing_a_risk_needs_a_known_open_risk_and_the_project_director() -> None:
@@ -1000,16 +884,14 @@ def test_closing_a_risk_needs_a_known_open_risk_and_the_project_director() -> No
     project.identify_risk(meta(c.kam), c.kam, risk_id, description="d")
     history(project)
 
-    with pytest.raises(RiskNotFound, match="risk_id"):
+    with unchanged(project), pytest.raises(RiskNotFound, match="risk_id"):
         project.close_risk(meta(c.pd), c.pd, RiskId(uuid4()), resolution="r")
-    with pytest.raises(RoleRequired, match="actor"):
+    with unchanged(project), pytest.raises(RoleRequired, match="actor"):
         project.close_risk(meta(c.kam), c.kam, risk_id, resolution="r")
     project.close_risk(meta(c.director), c.director, risk_id, resolution="r")
     history(project)
-    with pytest.raises(InvalidTransition, match="already closed"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="already closed"):
         project.close_risk(meta(c.pd), c.pd, risk_id, resolution="r")
-
-    assert nothing_recorded(project)
 
 
 # -- closing -----------------------------------------------------------------------------------
@@ -1028,15 +910,14 @@ def test_a_signed_project_closes_won_and_nothing_follows() -> None:
     assert then(project) == [Project.Closed]
     assert (project.status, project.outcome) == (ProjectStatus.CLOSED, ProjectOutcome.WON)
     assert project.pending_discount_requests() == []
-    with pytest.raises(InvalidTransition, match="closed"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="closed"):
         project.record_cost(meta(c.finance), c.finance, amount=cny(1), category="travel")
-    with pytest.raises(InvalidTransition, match="closed"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="closed"):
         project.identify_risk(meta(c.kam), c.kam, RiskId(uuid4()), description="d")
-    with pytest.raises(InvalidTransition, match="closed"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="closed"):
         project.reject_discount(meta(c.pd), c.pd, request_id, reason="stale")
-    with pytest.raises(InvalidTransition, match="closed"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="closed"):
         project.close(meta(c.pd), c.pd, outcome=ProjectOutcome.CANCELLED)
-    assert nothing_recorded(project)
 
 
 @pytest.mark.parametrize(
@@ -1058,10 +939,8 @@ def test_the_outcome_must_match_the_project(
         project.mark_lost(meta(c.kam), c.kam, reason="price")
         history(project)
 
-    with pytest.raises(InvalidTransition, match=match):
+    with unchanged(project), pytest.raises(InvalidTransition, match=match):
         project.close(meta(c.pd), c.pd, outcome=outcome)
-
-    assert nothing_recorded(project)
 
 
 @pytest.mark.parametrize(
@@ -1099,10 +978,8 @@ def test_closing_needs_the_leads_an_outcome_and_a_real_note(
     project = proposed(c)
     by = getattr(c, who)
 
-    with pytest.raises(error):
+    with unchanged(project), pytest.raises(error):
         project.close(meta(by), by, outcome=outcome, note=note)
-
-    assert nothing_recorded(project)
 
 
 # -- price band --------------------------------------------------------------------------------
@@ -1128,12 +1005,13 @@ def test_a_floor_beyond_the_setters_authority_is_refused() -> None:
     c = cast()
     project = initiated(c)
 
-    with pytest.raises(AuthorityExceeded, match="floor"):
+    with unchanged(project), pytest.raises(AuthorityExceeded, match="floor"):
         project.set_price_band(meta(c.pd), c.pd, list_price=cny(1000), floor=cny(800))
-    assert nothing_recorded(project)
     project.set_price_band(meta(c.director), c.director, list_price=cny(1000), floor=cny(800))
 
     assert then(project) == [Project.PriceBandSet]
+    assert project.price_band is not None
+    assert (project.price_band.floor, project.price_band.set_by) == (cny(800), c.director.member_id)
 
 
 def test_a_flat_band_needs_no_discount_authority() -> None:
@@ -1145,6 +1023,8 @@ def test_a_flat_band_needs_no_discount_authority() -> None:
     project.set_price_band(meta(pd), pd, list_price=cny(1000), floor=cny(1000))
 
     assert then(project) == [Project.PriceBandSet]
+    assert project.price_band is not None
+    assert (project.price_band.list_price, project.price_band.floor) == (cny(1000), cny(1000))
 
 
 def test_the_band_is_revisable_and_the_latest_counts() -> None:
@@ -1175,23 +1055,18 @@ def test_a_band_is_positive_money_with_floor_at_most_list(
     c = cast()
     project = initiated(c)
 
-    with pytest.raises(error, match=field):
+    with unchanged(project), pytest.raises(error, match=field):
         project.set_price_band(meta(c.pd), c.pd, list_price=list_price, floor=floor)
 
-    assert nothing_recorded(project)
 
-
-@pytest.mark.parametrize("who", ["kam", "pd2", "finance"])
-def test_only_the_project_director_or_a_sales_director_sets_the_band(who: str) -> None:
-    """A KAM, another project director or the financial planner cannot set the band."""
+def test_only_the_project_director_or_a_sales_director_sets_the_band() -> None:
+    """Another project director (not this project's) cannot set the band."""
     c = cast()
     project = initiated(c)
-    by = getattr(c, who)
+    by = c.pd2
 
-    with pytest.raises(RoleRequired, match="actor"):
+    with unchanged(project), pytest.raises(RoleRequired, match="actor"):
         project.set_price_band(meta(by), by, list_price=cny(1000), floor=cny(1000))
-
-    assert nothing_recorded(project)
 
 
 def test_the_band_is_fixed_once_the_contract_is_signed() -> None:
@@ -1199,10 +1074,8 @@ def test_the_band_is_fixed_once_the_contract_is_signed() -> None:
     c = cast()
     project = contracted(c)
 
-    with pytest.raises(InvalidTransition, match="pricing"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="pricing"):
         project.set_price_band(meta(c.pd), c.pd, list_price=cny(1000), floor=cny(950))
-
-    assert nothing_recorded(project)
 
 
 # -- minimum margin ----------------------------------------------------------------------------
@@ -1233,21 +1106,18 @@ def test_the_minimum_margin_needs_a_director_and_a_percentage(
     project = initiated(c)
     by = getattr(c, who)
 
-    with pytest.raises(error):
+    with unchanged(project), pytest.raises(error):
         project.set_minimum_margin(meta(by), by, minimum_margin=minimum, reason="r")
-
-    assert nothing_recorded(project)
 
 
 # -- discount requests -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("who", ["kam", "rep", "pd", "director"])
-def test_approver_roles_and_representatives_request_discounts(who: str) -> None:
+def test_a_representative_requests_a_discount() -> None:
     """A request records the percentage, the requester and the price it asks for."""
     c = cast()
     project = priced(c)
-    by = getattr(c, who)
+    by = c.rep
     request_id = DiscountRequestId(uuid4())
 
     project.request_discount(
@@ -1264,28 +1134,13 @@ def test_approver_roles_and_representatives_request_discounts(who: str) -> None:
     assert project.decision(request_id) is None
 
 
-@pytest.mark.parametrize("who", ["support", "finance", "admin"])
-def test_other_roles_do_not_request_discounts(who: str) -> None:
-    """Engineers and back office do not negotiate prices."""
-    c = cast()
-    project = priced(c)
-    by = getattr(c, who)
-
-    with pytest.raises(RoleRequired, match="actor"):
-        requested(project, by, 5)
-
-    assert nothing_recorded(project)
-
-
 def test_a_discount_needs_a_price_band() -> None:
     """Without a band there is no list price to discount: InvalidTransition."""
     c = cast()
     project = assessed(c)
 
-    with pytest.raises(InvalidTransition, match="price band"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="price band"):
         requested(project, c.kam, 5)
-
-    assert nothing_recorded(project)
 
 
 def test_a_request_below_the_floor_is_refused_at_once() -> None:
@@ -1293,10 +1148,8 @@ def test_a_request_below_the_floor_is_refused_at_once() -> None:
     c = cast()
     project = priced(c)
 
-    with pytest.raises(PriceBelowFloor, match="percentage"):
+    with unchanged(project), pytest.raises(PriceBelowFloor, match="percentage"):
         requested(project, c.kam, 11)
-
-    assert nothing_recorded(project)
 
 
 @pytest.mark.parametrize(
@@ -1309,10 +1162,8 @@ def test_requesters_are_active_members_of_the_team(requester: str, error: type[E
     project = priced(c)
     by = left(c.kam) if requester == "left" else outsider(Role.KEY_ACCOUNT_MANAGER, 5)
 
-    with pytest.raises(error, match="actor"):
+    with unchanged(project), pytest.raises(error, match="actor"):
         requested(project, by, 5)
-
-    assert nothing_recorded(project)
 
 
 @pytest.mark.parametrize(
@@ -1338,10 +1189,8 @@ def test_a_request_refuses_bad_input(
     kwargs.update(changes)
     request_id = kwargs.pop("request_id")
 
-    with pytest.raises(error, match=field):
+    with unchanged(project), pytest.raises(error, match=field):
         project.request_discount(meta(c.kam), c.kam, request_id, **kwargs)
-
-    assert nothing_recorded(project)
 
 
 def test_a_request_id_is_used_once() -> None:
@@ -1350,12 +1199,10 @@ def test_a_request_id_is_used_once() -> None:
     project = priced(c)
     request_id = requested(project, c.kam, 5)
 
-    with pytest.raises(AlreadyExists, match="request_id"):
+    with unchanged(project), pytest.raises(AlreadyExists, match="request_id"):
         project.request_discount(
             meta(c.kam), c.kam, request_id, percentage=pct(5), justification="j"
         )
-
-    assert nothing_recorded(project)
 
 
 # -- approval ----------------------------------------------------------------------------------
@@ -1390,10 +1237,8 @@ def test_an_approval_beyond_authority_is_refused() -> None:
     project = priced(c)
     request_id = requested(project, c.rep, 8)
 
-    with pytest.raises(AuthorityExceeded, match="approver"):
+    with unchanged(project), pytest.raises(AuthorityExceeded, match="approver"):
         project.approve_discount(meta(c.kam), c.kam, request_id)
-
-    assert nothing_recorded(project)
 
 
 def test_nobody_approves_their_own_request() -> None:
@@ -1402,10 +1247,8 @@ def test_nobody_approves_their_own_request() -> None:
     project = priced(c)
     request_id = requested(project, c.pd, 5)
 
-    with pytest.raises(SelfApproval, match="approver"):
+    with unchanged(project), pytest.raises(SelfApproval, match="approver"):
         project.approve_discount(meta(c.pd), c.pd, request_id)
-
-    assert nothing_recorded(project)
 
 
 @pytest.mark.parametrize(
@@ -1425,10 +1268,8 @@ def test_approvers_are_active_approvers_of_the_team(approver: str, error: type[E
         approver
     ]
 
-    with pytest.raises(error, match="approver"):
+    with unchanged(project), pytest.raises(error, match="approver"):
         project.approve_discount(meta(by), by, request_id)
-
-    assert nothing_recorded(project)
 
 
 def test_a_member_approves_only_as_themselves() -> None:
@@ -1437,10 +1278,8 @@ def test_a_member_approves_only_as_themselves() -> None:
     project = priced(c)
     request_id = requested(project, c.rep, 8)
 
-    with pytest.raises(NotAuthorised, match="approver"):
+    with unchanged(project), pytest.raises(NotAuthorised, match="approver"):
         project.approve_discount(meta(c.kam), c.pd, request_id)
-
-    assert nothing_recorded(project)
 
 
 def test_a_decided_request_is_not_decided_again() -> None:
@@ -1451,12 +1290,10 @@ def test_a_decided_request_is_not_decided_again() -> None:
     project.approve_discount(meta(c.pd), c.pd, request_id)
     history(project)
 
-    with pytest.raises(AlreadyDecided, match="request_id"):
+    with unchanged(project), pytest.raises(AlreadyDecided, match="request_id"):
         project.approve_discount(meta(c.director), c.director, request_id)
-    with pytest.raises(AlreadyDecided, match="request_id"):
+    with unchanged(project), pytest.raises(AlreadyDecided, match="request_id"):
         project.reject_discount(meta(c.director), c.director, request_id, reason="r")
-
-    assert nothing_recorded(project)
 
 
 def test_an_unknown_request_is_not_found() -> None:
@@ -1464,12 +1301,10 @@ def test_an_unknown_request_is_not_found() -> None:
     c = cast()
     project = priced(c)
 
-    with pytest.raises(DiscountRequestNotFound, match="request_id"):
+    with unchanged(project), pytest.raises(DiscountRequestNotFound, match="request_id"):
         project.approve_discount(meta(c.pd), c.pd, DiscountRequestId(uuid4()))
-    with pytest.raises(DiscountRequestNotFound):
+    with unchanged(project), pytest.raises(DiscountRequestNotFound):
         project.decision(DiscountRequestId(uuid4()))
-
-    assert nothing_recorded(project)
 
 
 def test_the_floor_holds_at_approval_whoever_approves() -> None:
@@ -1480,10 +1315,8 @@ def test_the_floor_holds_at_approval_whoever_approves() -> None:
     project.set_price_band(meta(c.pd), c.pd, list_price=cny(1000), floor=cny(950))
     history(project)
 
-    with pytest.raises(PriceBelowFloor, match="floor"):
+    with unchanged(project), pytest.raises(PriceBelowFloor, match="floor"):
         project.approve_discount(meta(c.senior), c.senior, request_id)
-
-    assert nothing_recorded(project)
 
 
 def margin_squeezed(c: Cast) -> tuple[Project, DiscountRequestId]:
@@ -1499,10 +1332,8 @@ def test_a_margin_under_the_minimum_needs_a_sales_director() -> None:
     c = cast()
     project, request_id = margin_squeezed(c)
 
-    with pytest.raises(MarginBelowMinimum, match="sales director"):
+    with unchanged(project), pytest.raises(MarginBelowMinimum, match="sales director"):
         project.approve_discount(meta(c.pd), c.pd, request_id)
-
-    assert nothing_recorded(project)
 
 
 def test_a_sales_director_approves_under_the_minimum_margin() -> None:
@@ -1527,6 +1358,11 @@ def test_a_lowered_minimum_margin_lets_the_project_director_approve() -> None:
     project.approve_discount(meta(c.pd), c.pd, request_id)
 
     assert then(project) == [Project.DiscountApproved]
+    decision = project.decision(request_id)
+    assert decision is not None
+    assert decision.outcome is DiscountOutcome.APPROVED
+    assert decision.credentials == c.pd
+    assert project.pending_discount_requests() == []
 
 
 def test_confirmed_procurement_counts_against_the_margin_and_unconfirmed_does_not() -> None:
@@ -1539,10 +1375,8 @@ def test_confirmed_procurement_counts_against_the_margin_and_unconfirmed_does_no
     project.confirm_quote(meta(c.pd), c.pd, quote_id)
     history(project)
 
-    with pytest.raises(MarginBelowMinimum):
+    with unchanged(project), pytest.raises(MarginBelowMinimum):
         project.approve_discount(meta(c.pd), c.pd, request_id)
-
-    assert nothing_recorded(project)
 
 
 def test_a_policy_approves_within_the_requesters_own_authority() -> None:
@@ -1563,10 +1397,8 @@ def test_a_policy_does_not_stretch_the_requesters_authority() -> None:
     project = priced(c)
     request_id = requested(project, c.kam, 8)
 
-    with pytest.raises(AuthorityExceeded):
+    with unchanged(project), pytest.raises(AuthorityExceeded):
         project.approve_discount(meta(POLICY), c.kam, request_id)
-
-    assert nothing_recorded(project)
 
 
 def test_decided_by_names_the_rule_when_given() -> None:
@@ -1575,7 +1407,7 @@ def test_decided_by_names_the_rule_when_given() -> None:
     project = priced(c)
     request_id = requested(project, c.kam, 5)
 
-    with pytest.raises(ValidationError, match="decided_by"):
+    with unchanged(project), pytest.raises(ValidationError, match="decided_by"):
         project.approve_discount(meta(c.pd), c.pd, request_id, decided_by=" ")
     project.approve_discount(meta(c.pd), c.pd, request_id, decided_by="board minute 12")
 
@@ -1592,10 +1424,8 @@ def test_approval_closes_with_the_contract() -> None:
     project.sign_contract(meta(c.rep), c.rep, value=cny(950))
     history(project)
 
-    with pytest.raises(InvalidTransition, match="pricing"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="pricing"):
         project.approve_discount(meta(c.pd), c.pd, request_id)
-
-    assert nothing_recorded(project)
 
 
 # -- escalation --------------------------------------------------------------------------------
@@ -1613,7 +1443,7 @@ def test_an_approver_escalates_beyond_their_authority_and_only_that_level_approv
     [event] = recorded(project)
     assert (event.to_role, event.escalated_by) == (Role.SALES_DIRECTOR, c.pd)
     assert project.discount_requests[request_id].escalated_to is Role.SALES_DIRECTOR
-    with pytest.raises(RoleRequired, match="escalated"):
+    with unchanged(project), pytest.raises(RoleRequired, match="escalated"):
         project.approve_discount(meta(c.pd), c.pd, request_id)
     project.approve_discount(meta(c.director), c.director, request_id)
 
@@ -1641,12 +1471,10 @@ def test_only_policies_and_systems_escalate_without_credentials() -> None:
     project = priced(c)
     request_id = requested(project, c.kam, 5)
 
-    with pytest.raises(ValidationError, match="actor"):
+    with unchanged(project), pytest.raises(ValidationError, match="actor"):
         project.escalate_discount(
             meta(c.pd), None, request_id, to_role=Role.SALES_DIRECTOR, reason="r"
         )
-
-    assert nothing_recorded(project)
 
 
 @pytest.mark.parametrize(
@@ -1672,10 +1500,8 @@ def test_escalation_goes_up_from_an_approver_who_is_not_the_requester(
         else getattr(c, by)
     )
 
-    with pytest.raises(error, match=match):
+    with unchanged(project), pytest.raises(error, match=match):
         project.escalate_discount(meta(actor), actor, request_id, to_role=to_role, reason="r")
-
-    assert nothing_recorded(project)
 
 
 def test_escalation_never_goes_back_down() -> None:
@@ -1688,12 +1514,10 @@ def test_escalation_never_goes_back_down() -> None:
     )
     history(project)
 
-    with pytest.raises(InvalidTransition, match="already escalated"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="already escalated"):
         project.escalate_discount(
             meta(POLICY), None, request_id, to_role=Role.SALES_DIRECTOR, reason="r"
         )
-
-    assert nothing_recorded(project)
 
 
 # -- rejection ---------------------------------------------------------------------------------
@@ -1743,6 +1567,10 @@ def test_stale_requests_are_rejected_after_signing() -> None:
     project.reject_discount(meta(c.pd), c.pd, request_id, reason="contract signed")
 
     assert then(project) == [Project.DiscountRejected]
+    decision = project.decision(request_id)
+    assert decision is not None
+    assert (decision.outcome, decision.reason) == (DiscountOutcome.REJECTED, "contract signed")
+    assert project.pending_discount_requests() == []
 
 
 @pytest.mark.parametrize(
@@ -1761,10 +1589,8 @@ def test_rejection_needs_an_approver_at_the_requests_level(by: str, error: type[
         history(project)
     actor = c.pd if by == "pd_after_escalation" else getattr(c, by)
 
-    with pytest.raises(error, match="actor"):
+    with unchanged(project), pytest.raises(error, match="actor"):
         project.reject_discount(meta(actor), actor, request_id, reason="no")
-
-    assert nothing_recorded(project)
 
 
 def test_a_rejection_needs_a_reason() -> None:
@@ -1773,10 +1599,8 @@ def test_a_rejection_needs_a_reason() -> None:
     project = priced(c)
     request_id = requested(project, c.kam, 5)
 
-    with pytest.raises(ValidationError, match="reason"):
+    with unchanged(project), pytest.raises(ValidationError, match="reason"):
         project.reject_discount(meta(c.pd), c.pd, request_id, reason="")
-
-    assert nothing_recorded(project)
 
 
 # -- procurement -------------------------------------------------------------------------------
@@ -1812,12 +1636,13 @@ def test_nobody_confirms_a_quote_they_recorded() -> None:
     project = initiated(c)
     quote_id = recorded_quote(project, c.pd)
 
-    with pytest.raises(SelfApproval, match="actor"):
+    with unchanged(project), pytest.raises(SelfApproval, match="actor"):
         project.confirm_quote(meta(c.pd), c.pd, quote_id)
-    assert nothing_recorded(project)
     project.confirm_quote(meta(c.director), c.director, quote_id)
 
     assert then(project) == [Project.QuoteConfirmed]
+    assert project.quotes[quote_id].confirmed_by == c.director.member_id
+    assert project.procurement_cost() == cny(800)
 
 
 def test_confirming_needs_the_project_director_a_known_quote_and_only_once() -> None:
@@ -1826,16 +1651,14 @@ def test_confirming_needs_the_project_director_a_known_quote_and_only_once() -> 
     project = initiated(c)
     quote_id = recorded_quote(project, c.support)
 
-    with pytest.raises(RoleRequired, match="actor"):
+    with unchanged(project), pytest.raises(RoleRequired, match="actor"):
         project.confirm_quote(meta(c.kam), c.kam, quote_id)
-    with pytest.raises(QuoteNotFound, match="quote_id"):
+    with unchanged(project), pytest.raises(QuoteNotFound, match="quote_id"):
         project.confirm_quote(meta(c.pd), c.pd, QuoteId(uuid4()))
     project.confirm_quote(meta(c.pd), c.pd, quote_id)
     history(project)
-    with pytest.raises(InvalidTransition, match="already confirmed"):
+    with unchanged(project), pytest.raises(InvalidTransition, match="already confirmed"):
         project.confirm_quote(meta(c.pd), c.pd, quote_id)
-
-    assert nothing_recorded(project)
 
 
 @pytest.mark.parametrize(
@@ -1865,10 +1688,8 @@ def test_recording_a_quote_refuses_bad_input(
     kwargs.update(changes)
     quote_id = kwargs.pop("quote_id")
 
-    with pytest.raises(error, match=field):
+    with unchanged(project), pytest.raises(error, match=field):
         project.record_quote(meta(by), by, quote_id, **kwargs)
-
-    assert nothing_recorded(project)
 
 
 def test_a_quote_id_is_recorded_once() -> None:
@@ -1877,12 +1698,10 @@ def test_a_quote_id_is_recorded_once() -> None:
     project = initiated(c)
     quote_id = recorded_quote(project, c.support)
 
-    with pytest.raises(AlreadyExists, match="quote_id"):
+    with unchanged(project), pytest.raises(AlreadyExists, match="quote_id"):
         project.record_quote(
             meta(c.support), c.support, quote_id, vendor="V", list_price=cny(1), discount=pct(0)
         )
-
-    assert nothing_recorded(project)
 
 
 # -- costs, revenue and P&L --------------------------------------------------------------------
@@ -1948,10 +1767,8 @@ def test_costs_and_revenue_come_from_finance_or_the_project_director(
     project = initiated(c)
     by = getattr(c, who)
 
-    with pytest.raises(error, match=field):
+    with unchanged(project), pytest.raises(error, match=field):
         getattr(project, command)(meta(by), by, amount=amount, category=category)
-
-    assert nothing_recorded(project)
 
 
 # -- time --------------------------------------------------------------------------------------
@@ -1964,10 +1781,8 @@ def test_a_command_dated_before_the_last_change_is_refused() -> None:
     project.record_cost(meta(c.finance, at(5)), c.finance, amount=cny(1), category="c")
     history(project)
 
-    with pytest.raises(TimestampOutOfOrder, match="at"):
+    with unchanged(project), pytest.raises(TimestampOutOfOrder, match="at"):
         project.record_cost(meta(c.finance, at(4)), c.finance, amount=cny(1), category="c")
-
-    assert nothing_recorded(project)
 
 
 def test_state_rebuilt_from_the_events_equals_the_state_that_recorded_them() -> None:

@@ -38,7 +38,7 @@ from kam_domain.values import (
     Tier,
 )
 from tests.conftest import Org
-from tests.support import at
+from tests.support import at, unchanged
 
 STRATEGIES = AccountStrategies(
     market="provincial networks",
@@ -111,7 +111,7 @@ def test_account_names_are_unique(app: KamApplication, org: Org) -> None:
     """A second account named like the first is AlreadyExists and nothing is recorded."""
     registered(app, org)
 
-    with pytest.raises(AlreadyExists, match="name"):
+    with unchanged(app), pytest.raises(AlreadyExists, match="name"):
         app.register_account(
             org.team_id, org.rep, name="ACME telecom", industry="x", region="y", at=at(2)
         )
@@ -128,7 +128,7 @@ def test_hosts_may_bring_their_own_account_ids(app: KamApplication, org: Org) ->
     )
 
     assert account_id == own
-    with pytest.raises(AlreadyExists, match="account_id"):
+    with unchanged(app), pytest.raises(AlreadyExists, match="account_id"):
         app.register_account(
             org.team_id, org.kam, name="B", industry="i", region="r", account_id=own, at=at(1)
         )
@@ -139,11 +139,11 @@ def test_unknown_accounts_are_not_found(app: KamApplication, org: Org) -> None:
     registered(app, org)
 
     for missing in ("Nobody Ltd", str(uuid4()), uuid4()):
-        with pytest.raises(AccountNotFound):
+        with unchanged(app), pytest.raises(AccountNotFound):
             app.find_account(missing)
-    with pytest.raises(AccountNotFound, match="account_id"):
+    with unchanged(app), pytest.raises(AccountNotFound, match="account_id"):
         app.get_account(org.team_id)
-    with pytest.raises(AccountNotFound):
+    with unchanged(app), pytest.raises(AccountNotFound):
         app.open_case(
             uuid4(), org.rep, kind=CaseKind.INQUIRY, severity=Severity.LOW, subject="s", at=at(2)
         )
@@ -167,7 +167,7 @@ def test_accounts_are_listed_per_team(app: KamApplication, org: Org) -> None:
     assert [a.id for a in app.accounts(org.team_id)] == [ours]
     assert [a.id for a in app.accounts(other_team)] == [theirs]
     assert {a.id for a in app.accounts()} == {ours, theirs}
-    with pytest.raises(TeamNotFound):
+    with unchanged(app), pytest.raises(TeamNotFound):
         app.accounts(uuid4())
 
 
@@ -183,7 +183,7 @@ def test_a_member_of_another_team_cannot_act_on_the_account(app: KamApplication,
         at=at(0),
     )
 
-    with pytest.raises(MemberNotFound, match="actor"):
+    with unchanged(app), pytest.raises(MemberNotFound, match="actor"):
         app.designate_key_account(
             account_id, other_director, tier=Tier.MAJOR, strategies=STRATEGIES, at=at(2)
         )
@@ -225,7 +225,7 @@ def test_unknown_kam_ids_are_member_not_found(app: KamApplication, org: Org) -> 
     """Naming a KAM who is not on the team is MemberNotFound for kam_id."""
     account_id = served(app, org)
 
-    with pytest.raises(MemberNotFound, match="kam_id"):
+    with unchanged(app), pytest.raises(MemberNotFound, match="kam_id"):
         app.assign_kam(account_id, org.director, uuid4(), reason="r", at=at(10))
 
 
@@ -234,7 +234,7 @@ def test_a_kam_who_left_loses_nothing_silently(app: KamApplication, org: Org) ->
     account_id = served(app, org)
     app.remove_member(org.team_id, org.senior, org.kam, reason="moved on", at=at(8))
 
-    with pytest.raises(NotAssignedToAccount):
+    with unchanged(app), pytest.raises(NotAssignedToAccount):
         app.assign_representative(account_id, org.kam2, org.rep, at=at(9))
 
     assert app.get_account(account_id).accountable_kam == org.kam
@@ -322,12 +322,10 @@ def test_an_invoice_is_paid_in_part_and_flagged_overdue(app: KamApplication, org
 def test_a_refused_payment_leaves_the_account_unchanged(app: KamApplication, org: Org) -> None:
     """A payment beyond the open balance is refused and the stored version does not move."""
     account_id, invoice_id = billed(app, org)
-    version = app.get_account(account_id).version
 
-    with pytest.raises(PaymentExceedsBalance):
+    with unchanged(app), pytest.raises(PaymentExceedsBalance):
         app.record_payment(account_id, org.rep, invoice_id, amount=cny(61), at=at(20))
 
-    assert app.get_account(account_id).version == version
     assert app.get_account(account_id).open_balance(invoice_id) == cny(60)
 
 
@@ -335,7 +333,7 @@ def test_a_representative_cannot_issue_what_only_roles_may(app: KamApplication, 
     """Role checks hold through the facade: a KAM cannot sign an agreement."""
     account_id = served(app, org)
 
-    with pytest.raises(RoleRequired):
+    with unchanged(app), pytest.raises(RoleRequired):
         app.sign_agreement(
             account_id,
             org.kam,
@@ -350,7 +348,7 @@ def test_overdue_invoices_need_an_aware_moment(app: KamApplication, org: Org) ->
     """A naive moment is refused."""
     billed(app, org)
 
-    with pytest.raises(ValidationError, match="at"):
+    with unchanged(app), pytest.raises(ValidationError, match="at"):
         app.overdue_invoices(org.team_id, datetime(2026, 3, 1))
 
 
@@ -394,7 +392,7 @@ def test_a_complaint_is_acknowledged_escalated_and_resolved(app: KamApplication,
 
 def test_open_cases_of_an_unknown_team_is_team_not_found(app: KamApplication, org: Org) -> None:
     """Queries name the team they could not find."""
-    with pytest.raises(TeamNotFound):
+    with unchanged(app), pytest.raises(TeamNotFound):
         app.open_cases(uuid4())
 
 

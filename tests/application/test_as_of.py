@@ -16,7 +16,7 @@ from kam_domain.ledger import IndexedRecorder
 from kam_domain.testing.storage import state
 from kam_domain.values import Percentage, Role
 from tests.conftest import Org, key_account
-from tests.support import T0, at
+from tests.support import T0, at, unchanged
 
 HOUR = timedelta(hours=1)
 
@@ -65,7 +65,7 @@ def test_as_of_a_moment_equals_replaying_the_events_up_to_it(
                 prefix = [event for event in history if event.timestamp <= probe]
                 assert history[: len(prefix)] == prefix  # each history is in time order
                 if not prefix:
-                    with pytest.raises(TeamNotFound):
+                    with unchanged(app), pytest.raises(TeamNotFound):
                         app.get_team(team_id, at=probe)
                     continue
                 replayed = None
@@ -87,7 +87,7 @@ def test_every_aggregate_answers_as_of_a_moment(app: KamApplication, org: Org) -
 
     assert before.kam_id == org.kam
     assert after.kam_id == org.kam2
-    with pytest.raises(AccountNotFound):
+    with unchanged(app), pytest.raises(AccountNotFound):
         app.get_account(account, at=at(0))
 
 
@@ -103,7 +103,7 @@ def test_as_of_is_looked_up_in_the_index(app: KamApplication, org: Org) -> None:
 
 def test_a_moment_must_be_timezone_aware_and_alone(app: KamApplication, org: Org) -> None:
     """A naive moment, or a moment with a version, is a ValidationError naming ``at``."""
-    with pytest.raises(ValidationError, match=r"^at: "):
+    with unchanged(app), pytest.raises(ValidationError, match=r"^at: "):
         app.get_team(org.team_id, at=T0.replace(tzinfo=None))
-    with pytest.raises(ValidationError, match=r"^at: "):
+    with unchanged(app), pytest.raises(ValidationError, match=r"^at: "):
         app.get_team(org.team_id, version=1, at=T0)

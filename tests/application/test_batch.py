@@ -12,6 +12,7 @@ from kam_domain.errors import AlreadyExists, RuleViolated
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.values import MemberId, Role, Tier
 from tests.conftest import STRATEGIES, Org, build_org
+from tests.support import unchanged
 
 
 def test_nothing_is_written_until_the_batch_ends(app: KamApplication, org: Org) -> None:
@@ -35,17 +36,15 @@ def test_nothing_is_written_until_the_batch_ends(app: KamApplication, org: Org) 
 
 def test_a_failing_block_writes_nothing(app: KamApplication, org: Org) -> None:
     """When the block raises, none of its commands is recorded."""
-    before = app.recorder.max_notification_id()
 
     def import_that_breaks_off() -> None:
         with app.batch():
             app.add_member(org.team_id, org.senior, name="New", role=Role.CONSULTANT)
             raise RuntimeError("the import file is truncated")
 
-    with pytest.raises(RuntimeError):
+    with unchanged(app), pytest.raises(RuntimeError):
         import_that_breaks_off()
 
-    assert app.recorder.max_notification_id() == before
     assert [m.name for m in app.members(org.team_id, Role.CONSULTANT)] == []
 
 
@@ -53,7 +52,7 @@ def test_a_refused_command_in_a_batch_leaves_the_others(app: KamApplication, org
     """A host that catches a refusal inside the block keeps the other commands."""
     with app.batch():
         app.register_account(org.team_id, org.director, name="Acme", industry="x", region="y")
-        with pytest.raises(AlreadyExists):
+        with unchanged(app), pytest.raises(AlreadyExists):
             app.register_account(org.team_id, org.director, name="ACME", industry="x", region="y")
         app.register_account(org.team_id, org.director, name="Beta", industry="x", region="y")
 
@@ -118,7 +117,7 @@ def test_a_refused_command_leaves_no_trace_in_a_batch(store: str) -> None:
 
     with app.batch():
         app.set_capacity(org.team_id, org.senior, org.kam2, capacity=7)
-        with pytest.raises(RuleViolated):
+        with unchanged(app), pytest.raises(RuleViolated):
             app.set_capacity_then_refuse(org.team_id, org.senior, org.kam)
         seen_inside = app.get_team(org.team_id).capacity_of(org.kam)
         app.add_member(org.team_id, org.senior, name="After", role=Role.CONSULTANT)
@@ -157,7 +156,7 @@ def test_a_refused_command_in_a_batch_leaves_no_trace_of_a_new_record(
     is still the one the store holds and the batch records only the accepted commands."""
     with app.batch():
         app.register_account(org.team_id, org.director, name="Acme", industry="x", region="y")
-        with pytest.raises(AlreadyExists):
+        with unchanged(app), pytest.raises(AlreadyExists):
             app.register_account(org.team_id, org.director, name="Acme", industry="x", region="y")
         team_version_inside = app.get_team(org.team_id).version
 

@@ -11,6 +11,7 @@ from kam_domain.errors import RuleViolated, ValidationError
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.values import MemberId
 from tests.conftest import build_org
+from tests.support import unchanged
 
 
 class _HostApplication(KamApplication):
@@ -36,7 +37,7 @@ def test_a_refused_command_leaves_the_cached_record_as_stored(store: str) -> Non
     org = build_org(app)
     before = app.get_team(org.team_id)
 
-    with pytest.raises(RuleViolated):
+    with unchanged(app), pytest.raises(RuleViolated):
         app.set_capacity_then_refuse(org.team_id, org.senior, org.kam)
 
     after = app.get_team(org.team_id)

@@ -11,6 +11,7 @@ from kam_domain.application import KamApplication
 from kam_domain.errors import MemberNotFound, RoleRequired, TeamNotFound
 from kam_domain.values import Actor, Percentage, Role
 from tests.conftest import Org
+from tests.support import unchanged
 
 
 def test_org_fixture_gives_every_role_its_authority(app: KamApplication, org: Org) -> None:
@@ -40,24 +41,20 @@ def test_team_reloads_equal_from_a_fresh_application(
 
 
 def test_refused_command_leaves_the_team_unchanged(app: KamApplication, org: Org) -> None:
-    """A representative adding a member is refused and the team's version does not move."""
-    version = app.get_team(org.team_id).version
-
-    with pytest.raises(RoleRequired):
+    """A representative adding a member is refused and nothing is recorded."""
+    with unchanged(app), pytest.raises(RoleRequired):
         app.add_member(org.team_id, org.rep, name="Intruder", role=Role.CONSULTANT)
-
-    assert app.get_team(org.team_id).version == version
 
 
 def test_unknown_team_is_named(app: KamApplication) -> None:
     """A command on a team that does not exist is TeamNotFound naming team_id."""
-    with pytest.raises(TeamNotFound, match="team_id"):
+    with unchanged(app), pytest.raises(TeamNotFound, match="team_id"):
         app.add_member(uuid4(), uuid4(), name="X", role=Role.CONSULTANT)
 
 
 def test_unknown_actor_is_named(app: KamApplication, org: Org) -> None:
     """An actor who is not on the team is MemberNotFound naming the actor."""
-    with pytest.raises(MemberNotFound, match="actor"):
+    with unchanged(app), pytest.raises(MemberNotFound, match="actor"):
         app.add_member(org.team_id, uuid4(), name="X", role=Role.CONSULTANT)
 
 

@@ -24,7 +24,7 @@ from kam_domain.values import Actor
 from tests import postgres_server
 from tests.conftest import Org, build_org, key_account
 from tests.policy_acts import act_as_policy
-from tests.support import at
+from tests.support import at, unchanged
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -311,7 +311,7 @@ def test_trail_table_and_unknown_records(
 
     status, out, _ = run(capsys, "trail", "--store", url, "--account", "Huaxia Mobile")
     unknown, _, err = run(capsys, "trail", "--store", url, "--project", str(uuid4()))
-    with pytest.raises(SystemExit) as usage:
+    with unchanged(url), pytest.raises(SystemExit) as usage:
         main(["audit", "trail", "--store", url, "--target", "not-an-id"])
 
     assert status == 0

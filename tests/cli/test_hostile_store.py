@@ -24,7 +24,7 @@ from kam_domain.values import Money, Role
 from tests import postgres_server
 from tests.application.test_accounts import billed
 from tests.conftest import build_org
-from tests.support import at
+from tests.support import at, unchanged
 
 HUGE = "1e100000000"
 
@@ -34,11 +34,10 @@ def test_the_huge_invoice_is_refused_and_nothing_is_written(app: KamApplication)
     too; the log does not change."""
     org = build_org(app)
     account_id, _ = billed(app, org)
-    head = app.recorder.max_notification_id()
 
     with pytest.raises(NumberOutOfRange, match=r"^amount: must be less than 10\^15"):
         Money.of(HUGE, "CNY")
-    with pytest.raises(NumberOutOfRange, match=r"^amount"):
+    with unchanged(app), pytest.raises(NumberOutOfRange, match=r"^amount"):
         app.issue_invoice(
             account_id,
             org.finance,
@@ -47,20 +46,15 @@ def test_the_huge_invoice_is_refused_and_nothing_is_written(app: KamApplication)
             at=at(7),
         )
 
-    assert app.recorder.max_notification_id() == head
-
 
 def test_a_name_with_an_escape_sequence_or_a_lone_surrogate_is_refused(app: KamApplication) -> None:
     """A member name holding ESC or a lone surrogate is UnsafeText naming the field, not a
     UnicodeEncodeError from the store; nothing is written."""
     org = build_org(app)
-    head = app.recorder.max_notification_id()
 
     for name in ("Li\x1b[2J", "Li\ud800", "Li\u202eiL"):
-        with pytest.raises(UnsafeText, match=r"^name: holds"):
+        with unchanged(app), pytest.raises(UnsafeText, match=r"^name: holds"):
             app.add_member(org.team_id, org.director, name=name, role=Role.KEY_ACCOUNT_MANAGER)
-
-    assert app.recorder.max_notification_id() == head
 
 
 _STORED_60 = '{"_type_":"decimal_str","_data_":"60"}'

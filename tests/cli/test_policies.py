@@ -21,6 +21,7 @@ from kam_domain.policies.records import CLOCK_ID, Clock, PolicySettings, setting
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.values import Actor, ActorKind, Period
 from tests.policies.toy import ECHO, ECHO_V2, Echo, EchoV2, send
+from tests.support import unchanged
 
 
 @pytest.fixture(name="store")
@@ -253,7 +254,7 @@ def test_malformed_arguments_are_usage_errors(
     arguments: list[str], store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Arguments that cannot be read exit 2 before anything is opened or recorded."""
-    with pytest.raises(SystemExit) as exited:
+    with unchanged(store), pytest.raises(SystemExit) as exited:
         main([*arguments, "--store", store])
 
     assert exited.value.code == 2

@@ -22,6 +22,7 @@ from kam_domain.cli import main
 from kam_domain.demo import QUARTER, build_demo
 from kam_domain.reports import Scorecard, scorecard
 from kam_domain.reports.scorecard import RECORD_COLUMNS
+from tests.support import unchanged
 
 #: Where no browser is installed the rendering tests skip, unless this is set (CI sets it).
 REQUIRE_BROWSER = "KAM_REQUIRE_BROWSER"
@@ -127,7 +128,7 @@ def test_refuses_unknown_team_naive_moment_and_bad_period(
     assert status == 1
     assert err.startswith("kam: at: ")
 
-    with pytest.raises(SystemExit) as exited:
+    with unchanged(store), pytest.raises(SystemExit) as exited:
         main(["report", "scorecard", "--store", store, "--period", "2026-Q5"])
     assert exited.value.code == 2
 

@@ -17,7 +17,7 @@ from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.values import AccountId, MemberId, Role, Tier
 from tests.conftest import STRATEGIES, Org, build_org
 from tests.policies.team_story import Story, TeamContext
-from tests.support import T0, nothing_recorded
+from tests.support import T0, unchanged
 
 # -- designation --------------------------------------------------------------------------------
 
@@ -374,10 +374,9 @@ def test_refuses_to_override_a_manual_assignment_made_after_the_decision() -> No
     story.assign(account, chen)
     record = story.accounts[account]
 
-    with pytest.raises(InvalidTransition, match="changed after the decision"):
+    with unchanged(record), pytest.raises(InvalidTransition, match="changed after the decision"):
         decision.actions[0].apply(record, story.policy_meta(), TeamContext(story))
 
-    assert nothing_recorded(record)
     assert record.accountable_kam == chen
 
 
@@ -392,10 +391,8 @@ def test_refuses_to_assign_a_kam_who_left_after_the_decision() -> None:
     story.leave(li)
     record = story.accounts[account]
 
-    with pytest.raises(MemberInactive):
+    with unchanged(record), pytest.raises(MemberInactive):
         decision.actions[0].apply(record, story.policy_meta(), TeamContext(story))
-
-    assert nothing_recorded(record)
 
 
 def test_describes_each_action_for_the_decision_record() -> None:

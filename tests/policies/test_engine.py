@@ -17,6 +17,7 @@ from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.runtime.engine import ENGINE_TRACKING
 from kam_domain.values import Actor, Role, Tier
 from tests.conftest import STRATEGIES, Org, build_org
+from tests.support import unchanged
 
 
 class Noticer(Policy):
@@ -311,9 +312,9 @@ def test_versions_are_activated_by_recorded_events(store: str) -> None:
         (1, "flag"),
         (2, "flag v2"),
     ]
-    with pytest.raises(ValidationError, match="version"):
+    with unchanged(app), pytest.raises(ValidationError, match="version"):
         app.activate_policy_version("noticer", 3, Actor.system("company"), reason="none")
-    with pytest.raises(PolicyNotFound):
+    with unchanged(app), pytest.raises(PolicyNotFound):
         app.activate_policy_version("nosuch", 1, Actor.system("company"), reason="none")
     app.close()
 
@@ -331,7 +332,7 @@ def test_parameters_are_recorded_configuration(store: str) -> None:
         "Before became key",
         "After became strategic",
     ]
-    with pytest.raises(ValidationError, match="parameters"):
+    with unchanged(app), pytest.raises(ValidationError, match="parameters"):
         app.configure_policy("noticer", {"colour": "red"}, Actor.system("company"), reason="x")
     app.close()
 

@@ -39,7 +39,7 @@ from kam_domain.values import (
     Role,
 )
 from tests.policies.staff import Staff, carry_out, staffed
-from tests.support import at, meta
+from tests.support import at, meta, unchanged
 
 ACCOUNT = AccountId(uuid4())
 REQUESTED = at(1)
@@ -248,7 +248,7 @@ def test_another_member_of_the_requesters_role_may_cover_it() -> None:
     assert decision.outcome == "escalate project_director"
     carried_out(decision, staff, project)
     requester = staff.creds(staff.pd, at(2))
-    with pytest.raises(SelfApproval):
+    with unchanged(project), pytest.raises(SelfApproval):
         project.approve_discount(meta(requester, at(2)), requester, request_id)
     other = staff.creds(pd2, at(2))
     project.approve_discount(meta(other, at(2)), other, request_id)

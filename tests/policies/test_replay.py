@@ -15,6 +15,7 @@ from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.values import Actor, Money, Percentage, Tier
 from tests.conftest import STRATEGIES, Org, build_org
 from tests.policies.test_engine import Fragile, Noticer
+from tests.support import unchanged
 
 
 class ChangedNoticer(Noticer):
@@ -135,7 +136,7 @@ def test_replay_names_unknown_versions() -> None:
     """Replaying a version nobody registered is refused before anything is read."""
     app = KamApplication("memory://")
 
-    with pytest.raises(Exception, match="assignment@9"):
+    with unchanged(app), pytest.raises(Exception, match="assignment@9"):
         app.replay(versions={"assignment": 9})
     app.close()
 
