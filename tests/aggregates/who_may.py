@@ -352,15 +352,9 @@ def _record_need(s: Scene, account: ClientAccount, by: Credentials) -> ClientAcc
 @case(
     ClientAccount,
     "add_contact",
-    FIELD,
+    FIELD | ADMIN_STAFF,
     ClientAccount.ContactAdded,
     state="key",
-    documented=dict.fromkeys(
-        ADMIN_STAFF,
-        "docs/domain.md gives admin staff the relationships with client executives "
-        "(add_client_contact), but ClientAccount.add_contact refuses every admin role with "
-        "RoleRequired (its FIELD_ROLES leave admin staff out)",
-    ),
 )
 def _add_contact(s: Scene, account: ClientAccount, by: Credentials) -> ClientAccount:
     account.add_contact(
@@ -507,14 +501,9 @@ def _survey_satisfaction(s: Scene, account: ClientAccount, by: Credentials) -> C
 @case(
     Project,
     "initiate",
-    DIRECTORS | {KAM},
+    DIRECTORS | {KAM, PD},
     Project.Initiated,
     variant="the account's KAM",
-    documented={
-        PD: "docs/domain.md lists initiate_project among the project director's commands "
-        "(feasibility before initiation), but Project.initiate refuses a project director "
-        "with RoleRequired (directors and the account's KAM only)",
-    },
 )
 def _initiate(s: Scene, _: None, by: Credentials) -> Project:
     return Project.initiate(

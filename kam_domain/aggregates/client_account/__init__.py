@@ -65,6 +65,7 @@ from kam_domain.aggregates.client_account.roles import (
     ESCALATOR_ROLES,
     FIELD_ROLES,
     REGISTRAR_ROLES,
+    RELATIONSHIP_ROLES,
     RESOLVER_ROLES,
     SURVEYOR_ROLES,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "FIELD_ROLES",
     "MAX_ESCALATION_LEVEL",
     "REGISTRAR_ROLES",
+    "RELATIONSHIP_ROLES",
     "RESOLVER_ROLES",
     "SURVEYOR_ROLES",
     "AccountAgreement",

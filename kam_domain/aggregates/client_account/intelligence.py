@@ -14,7 +14,7 @@ from kam_domain.aggregates.client_account.records import (
     CompetitorIntel,
     ContactInfluence,
 )
-from kam_domain.aggregates.client_account.roles import ANYONE, FIELD_ROLES
+from kam_domain.aggregates.client_account.roles import ANYONE, FIELD_ROLES, RELATIONSHIP_ROLES
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.errors import AlreadyExists, ValidationError
 from kam_domain.values import ContactId, MemberId
@@ -78,7 +78,7 @@ class Intelligence(AccountGuards):
         influence: ContactInfluence,
     ) -> None:
         """Put a client contact on the relationship map, owned by a member of the team."""
-        self._check_actor(meta, by, *FIELD_ROLES)
+        self._check_actor(meta, by, *RELATIONSHIP_ROLES)
         self._check_party("owner", owner, *ANYONE)
         require_id("contact_id", contact_id)
         name = require_text("name", name, max_length=200)

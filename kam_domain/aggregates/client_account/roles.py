@@ -21,6 +21,9 @@ ANYONE = tuple(Role)
 REGISTRAR_ROLES = (*DIRECTORS, KAM, REP, Role.SENIOR_ADMIN_MANAGER)
 #: Who records what the team learns about the client: needs, contacts, competitors.
 FIELD_ROLES = (KAM, REP, *TECHNICAL, *DIRECTORS)
+#: Who keeps the relationship map: the field, and admin staff, who know the client's people
+#: (熟悉客户企业中相应人员的性格、观点).
+RELATIONSHIP_ROLES = (*FIELD_ROLES, *ADMIN)
 #: Who bills the client and books what it pays (representatives collect, finance plans).
 BILLING_ROLES = (REP, Role.FINANCIAL_PLANNER)
 #: Who may flag an unpaid invoice as overdue.

@@ -141,23 +141,32 @@ class Lifecycle(ProjectGuards):
         project_director: Credentials,
         account_manager_id: MemberId | None = None,
     ) -> Self:
-        """立项: a director or a KAM opens a project for an account of their team.
+        """立项: a director, a KAM or a project director opens a project for an account of
+        their team.
 
         ``account_manager_id`` is the account's accountable KAM (None when it has none); a KAM
-        initiates only for accounts they are accountable for.
+        initiates only for accounts they are accountable for, and a project director only the
+        projects they will direct (feasibility comes before initiation, and is theirs).
         """
         require_id("project_id", project_id)
         require_id("team_id", team_id)
         require_id("account_id", account_id)
         require_credentials("actor", by)
         by.require_role(
-            "actor", Role.SENIOR_SALES_DIRECTOR, Role.SALES_DIRECTOR, Role.KEY_ACCOUNT_MANAGER
+            "actor",
+            Role.SENIOR_SALES_DIRECTOR,
+            Role.SALES_DIRECTOR,
+            Role.KEY_ACCOUNT_MANAGER,
+            Role.PROJECT_DIRECTOR,
         )
         require_team("actor", by, team_id)
         if by.role is Role.KEY_ACCOUNT_MANAGER and by.member_id != account_manager_id:
             msg = f"actor: {by.name} is not the accountable manager of account {account_id}"
             raise NotAuthorised(msg)
         require_credentials("project_director_id", project_director)
+        if by.role is Role.PROJECT_DIRECTOR and by.member_id != project_director.member_id:
+            msg = f"actor: {by.name} initiates only projects they direct themselves"
+            raise NotAuthorised(msg)
         project_director.require_role("project_director_id", Role.PROJECT_DIRECTOR)
         require_team("project_director_id", project_director, team_id)
         name = require_text("name", name)
