@@ -35,10 +35,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 from urllib.parse import unquote
 from uuid import UUID
 
@@ -64,18 +64,15 @@ from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from kam_domain.errors import InvalidStoreUrl, NotAKamStore, StoreNotFound
-from kam_domain.ledger import (
-    CHAIN_FORMAT,
-    GENESIS,
-    ChainFormat,
-    ChainLink,
-    SealedRow,
-    TimelineEntry,
-    moment,
-    seal,
-    seal_adopted,
-    timestamps_of,
-    written_now,
+from kam_domain.ledger import ChainFormat, ChainLink, SealedRow
+from kam_domain.sealing import (
+    HIGHEST,
+    LOWEST,
+    IndexRow,
+    LinkRow,
+    Sealing,
+    TimelineRow,
+    by_position,
 )
 from kam_domain.storage import READ_ONLY_KEY, StoreUrl, bounded_parameter
 
@@ -101,9 +98,6 @@ SCHEMA_VERSION = 2
 #: version 2 adds the hash chain and the as-of index, which this module's recorders create
 #: (sealing, when the chain is new, the events already stored).
 MIGRATIONS: dict[int, tuple[str, ...]] = {1: (), 2: ()}
-
-#: Events sealed per statement when a chain is created over events already stored.
-_PAGE = 1000
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _COMPONENT = "storage"
@@ -163,20 +157,14 @@ class PostgresAdapter:
         return env
 
 
-class _Abort(BaseException):
-    """Carries an error out of eventsourcing's insert, past its ``except Exception``.
+#: eventsourcing retries a read or write whose connection failed; so do this module's.
+_retried = retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
 
-    eventsourcing catches exceptions raised while ids are fetched and re-raises them only after
-    its transaction block has ended normally, that is, committed. An error in sealing must
-    roll the events back instead, so it leaves as this and is turned back into itself outside.
-    """
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(error)
-        self.error = error
+Cursor = psycopg.Cursor[DictRow]
+T = TypeVar("T")
 
 
-class _Sealing(es_postgres.PostgresApplicationRecorder):
+class _Sealing(Sealing[Cursor], es_postgres.PostgresApplicationRecorder):
     """Writes each event's chain link and as-of index row in the transaction that inserts it."""
 
     def __init__(self, datastore: es_postgres.PostgresDatastore, **kwargs: Any) -> None:
@@ -241,16 +229,10 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
             '(originator_id, originator_version, "timestamp", notification_id) '
             "VALUES (%s, %s, %s, %s)"
         )
-        # Each side is cut to its first ``limit`` rows from the start, which hold the page
-        # whatever the other side holds. Bounded below only, each is read down its index even
-        # where the tables were never analysed (a range bounded on both sides is guessed small,
-        # and read whole and sorted). The join comes out in position order; the rows are put
-        # in order and cut to ``limit`` by the reader, which spares the server a sort.
         self._select_max_link = sql("SELECT MAX(position) AS position FROM {schema}.{chain}")
         self._select_formats = sql(
             "SELECT format, since, adopted_through FROM {schema}.{formats} ORDER BY since"
         )
-        self._select_current_format = sql("SELECT 1 FROM {schema}.{formats} WHERE format = %s")
         self._insert_format = sql(
             "INSERT INTO {schema}.{formats} (format, since, adopted_through) VALUES (%s, %s, %s)"
         )
@@ -314,151 +296,126 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
             "WHERE a.originator_id = %s ORDER BY a.originator_version"
         )
 
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as curs:
+            if not self._chain_is_current(curs):
+                self._lock_table(curs)
+                self._adopt(curs)
+
+    @_retried
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        # eventsourcing's insert already retries a lost connection.
-        try:
-            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
-            return ids
-        except _Abort as abort:
-            raise abort.error from abort.error.__cause__
-
-    def _fetch_ids_after_insert_events(
-        self,
-        curs: psycopg.Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        **kwargs: Any,
-    ) -> Sequence[int] | None:
-        # Runs inside the inserting transaction, after the table lock every writer takes
-        # first: no other writer can add a link between reading the last one and adding these.
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if not ids:
-            return ids
-        try:
-            events = [
-                (position, self._as_read(event))
-                for position, event in zip(ids, stored_events, strict=True)
-            ]
-            self._seal(curs, events)
-            self._index(curs, events, timestamps_of(kwargs))
-        except psycopg.Error:
-            raise  # the server has failed the transaction: it cannot commit
-        except Exception as error:
-            raise _Abort(error) from error
+        # eventsourcing's own insert catches whatever is raised once the events are inserted
+        # and raises it again only after its transaction block has committed: links that fail
+        # would leave the events unsealed. This transaction is this method's own, committed
+        # when the block ends normally and rolled back on any error. Its steps are
+        # eventsourcing's, in its order: the rows a process recorder writes first (tracking),
+        # then the table lock every writer takes, NOTIFY and the events' INSERT; then, under
+        # that lock, the links (no other writer can add one between reading the last and
+        # adding these). The public hook proposed in docs/architecture.md would make it
+        # eventsourcing's insert again, pipelined.
+        ids: Sequence[int] | None = None
+        with self.datastore.transaction(commit=True) as curs:
+            self._insert_events(curs, stored_events, **kwargs)
+            if stored_events:
+                self._insert_stored_events(curs, stored_events, **kwargs)
+                ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+                if ids:
+                    self._seal_inserted(curs, ids, stored_events, kwargs)
         return ids
 
     def _as_read(self, event: StoredEvent) -> StoredEvent:
-        """``event`` with its originator id as the store gives it back (what verify hashes)."""
         identity = event.originator_id
         if self.datastore.originator_id_type == "uuid" and not isinstance(identity, UUID):
             return dataclasses.replace(event, originator_id=UUID(str(identity)))
         return event
 
-    def _seal(
-        self,
-        curs: psycopg.Cursor[DictRow],
-        events: list[tuple[int, StoredEvent]],
-        *,
-        adopted: bool = False,
-    ) -> None:
-        curs.execute(self._select_last_link, prepare=True)
-        last = curs.fetchone()
-        previous = GENESIS if last is None else bytes(last["link"])
-        if adopted:
-            links = seal_adopted(previous, events)
-        else:
-            links = seal(
-                previous, events, written_now(None if last is None else last["written_at"])
-            )
-        curs.executemany(
+    def _last_link(self, c: Cursor) -> LinkRow | None:
+        c.execute(self._select_last_link, prepare=True)
+        row = c.fetchone()
+        return None if row is None else (row["position"], row["link"], row["written_at"])
+
+    def _write_links(self, c: Cursor, links: Sequence[ChainLink]) -> None:
+        c.executemany(
             self._insert_link, [(link.position, link.link, link.written_at) for link in links]
         )
 
-    def _index(
-        self,
-        curs: psycopg.Cursor[DictRow],
-        events: list[tuple[int, StoredEvent]],
-        timestamps: Mapping[tuple[UUID | str, int], datetime],
-    ) -> None:
-        rows = [
-            (event.originator_id, event.originator_version, at, position)
-            for position, event in events
-            if (at := timestamps.get((event.originator_id, event.originator_version)))
+    def _write_index(self, c: Cursor, rows: Sequence[IndexRow]) -> None:
+        c.executemany(
+            self._insert_asof,
+            [(r.originator_id, r.originator_version, r.timestamp, r.position) for r in rows],
+        )
+
+    def _formats_in(self, c: Cursor) -> Sequence[ChainFormat]:
+        c.execute(self._select_formats)
+        return [
+            ChainFormat(row["format"], row["since"], row["adopted_through"]) for row in c.fetchall()
         ]
-        if rows:
-            curs.executemany(self._insert_asof, rows)
 
-    def _create_table(self, curs: psycopg.Cursor[DictRow]) -> None:
-        super()._create_table(curs)
-        self._adopt(curs)
+    def _write_format(self, c: Cursor, recorded: ChainFormat) -> None:
+        c.execute(self._insert_format, (recorded.format, recorded.since, recorded.adopted_through))
 
-    def _adopt(self, curs: psycopg.Cursor[DictRow]) -> None:
-        """Record the chain's format once; events stored before the chain existed are sealed."""
-        curs.execute(self._select_current_format, (CHAIN_FORMAT,))
-        if curs.fetchone() is not None:
-            return
-        self._lock_table(curs)
-        curs.execute(self._select_formats)
-        recorded = {row["format"] for row in curs.fetchall()}
-        if CHAIN_FORMAT in recorded:
-            return
-        curs.execute(self._select_max_link)
-        row = curs.fetchone()
-        after: int = (row["position"] if row else None) or 0
-        adopted: int | None = None
-        while not recorded:
-            curs.execute(self._select_unsealed, (after, _PAGE))
-            rows = curs.fetchall()
-            if not rows:
-                break
-            self._seal(
-                curs,
-                [
-                    (
-                        row["notification_id"],
-                        StoredEvent(
-                            originator_id=row["originator_id"],
-                            originator_version=row["originator_version"],
-                            topic=row["topic"],
-                            state=bytes(row["state"]),
-                        ),
-                    )
-                    for row in rows
-                ],
-                adopted=True,
+    def _last_position_in(self, c: Cursor) -> int | None:
+        c.execute(self._select_max_link)
+        row = c.fetchone()
+        return None if row is None else row["position"]
+
+    def _unsealed(self, c: Cursor, after: int, limit: int) -> Sequence[tuple[int, StoredEvent]]:
+        c.execute(self._select_unsealed, (after, limit))
+        return [
+            (
+                row["notification_id"],
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                ),
             )
-            after = adopted = rows[-1]["notification_id"]
-        if adopted is not None:
-            curs.execute(self._insert_format, (1, 1, adopted))
-        # A chain in format 1 goes on in format 2 from its next position.
-        curs.execute(self._insert_format, (CHAIN_FORMAT, after + 1, None))
+            for row in c.fetchall()
+        ]
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def select_links(
-        self, start: int | None, limit: int, stop: int | None = None
-    ) -> Sequence[ChainLink]:
+    @contextmanager
+    def _reading(self) -> Iterator[Cursor]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            yield curs
+
+    @_retried
+    def _read(self, query: Callable[[Cursor], T]) -> T:
+        return super()._read(query)
+
+    def _link_rows(self, c: Cursor, low: int, stop: int | None, limit: int) -> Iterable[LinkRow]:
         statement = self._select_links
-        params: list[int] = [-(2**63) if start is None else start]
+        params: list[int] = [low]
         if stop is not None:
             statement += SQL(" AND position <= %s")
             params.append(stop)
         statement += SQL(" ORDER BY position LIMIT %s")
         params.append(limit)
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params, prepare=True)
-            return [
-                ChainLink(row["position"], bytes(row["link"]), row["written_at"])
-                for row in curs.fetchall()
-            ]
+        c.execute(statement, params, prepare=True)
+        return [(row["position"], row["link"], row["written_at"]) for row in c.fetchall()]
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _version_row(self, c: Cursor, originator_id: UUID, at: datetime) -> int | None:
+        c.execute(self.version_at_statement, (originator_id, at), prepare=True)
+        row = c.fetchone()
+        return None if row is None else int(row["originator_version"])
+
+    def _timeline_rows(self, c: Cursor, originator_id: UUID) -> Iterable[TimelineRow]:
+        c.execute(self._select_timeline, (originator_id,), prepare=True)
+        return [
+            (row["originator_version"], row["timestamp"], row["notification_id"], row["written_at"])
+            for row in c.fetchall()
+        ]
+
+    @_retried
     def select_sealed(
         self, start: int | None, limit: int, stop: int | None = None
     ) -> Sequence[SealedRow]:
         params = {
-            "low": -(2**63) if start is None else start,
-            "high": 2**63 - 1 if stop is None else stop,
+            "low": LOWEST if start is None else start,
+            "high": HIGHEST if stop is None else stop,
             "limit": limit,
         }
         with (
@@ -468,46 +425,7 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
         ):
             curs.execute(self._select_sealed, params, prepare=True)
             rows: list[SealedRow] = curs.fetchall()
-        rows.sort(key=_position)
-        del rows[limit:]
-        return rows
-
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def max_link_position(self) -> int | None:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._select_max_link)
-            row = curs.fetchone()
-            return None if row is None else row["position"]
-
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def chain_formats(self) -> Sequence[ChainFormat]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._select_formats)
-            return [
-                ChainFormat(row["format"], row["since"], row["adopted_through"])
-                for row in curs.fetchall()
-            ]
-
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def version_at(self, originator_id: UUID, at: datetime) -> int | None:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.version_at_statement, (originator_id, at), prepare=True)
-            row = curs.fetchone()
-            return None if row is None else int(row["originator_version"])
-
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def timeline(self, originator_id: UUID) -> Sequence[TimelineEntry]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._select_timeline, (originator_id,), prepare=True)
-            return [
-                TimelineEntry(
-                    row["originator_version"],
-                    row["timestamp"].astimezone(UTC),
-                    row["notification_id"],
-                    None if row["written_at"] is None else moment(row["written_at"]),
-                )
-                for row in curs.fetchall()
-            ]
+        return by_position(rows, limit)
 
 
 class PostgresApplicationRecorder(_Sealing):
@@ -703,10 +621,6 @@ def _refuse_newer(current: int, schema: str) -> None:
             f"{SCHEMA_VERSION}; upgrade kam-domain before opening it"
         )
         raise OperationalError(msg)
-
-
-def _position(row: SealedRow) -> int:
-    return row[0]
 
 
 def _lock(conn: psycopg.Connection[Any], schema: str) -> None:
