@@ -93,8 +93,7 @@ class Sealing(Generic[C]):
     ``C`` is what the backend's hooks work through: a cursor in the transaction at hand (the
     memory recorder, which has none, passes None). A subclass calls :meth:`_seal_inserted`
     from inside the transaction that inserts events, once their positions are known, and
-    :meth:`_adopt` from inside a write transaction that holds its write lock when the chain
-    may be new, and supplies the hooks below.
+    :meth:`_adopt_chain` once its tables exist, and supplies the hooks below.
     """
 
     # -- hooks: writing, inside the inserting transaction ----------------------------------
@@ -116,6 +115,11 @@ class Sealing(Generic[C]):
         return event
 
     # -- hooks: adopting events stored before the chain, inside a write transaction --------
+
+    def _writing(self) -> AbstractContextManager[C]:
+        """A write transaction that holds the write lock every inserting writer takes, from
+        its start; committed when its block ends normally, rolled back on any exception."""
+        raise NotImplementedError
 
     def _formats_in(self, c: C) -> Sequence[ChainFormat]:
         """The chain's recorded formats, by the position each starts at."""
@@ -200,14 +204,20 @@ class Sealing(Generic[C]):
             links = seal(previous, events, written_now(before))
         self._write_links(c, links)
 
+    def _adopt_chain(self) -> None:
+        """Make the chain current, once its tables exist (when the store is opened to write):
+        record its formats, and seal the events stored before it existed in format 1 (their
+        written time is unknown). A chain in format 1 goes on in format 2 from its next
+        position, its old links verifying as they are."""
+        if self._read(self._chain_is_current):
+            return
+        with self._writing() as c:
+            self._adopt(c)
+
     def _chain_is_current(self, c: C) -> bool:
-        """Whether the chain records the format this library writes (nothing to adopt)."""
         return any(recorded.format == CHAIN_FORMAT for recorded in self._formats_in(c))
 
     def _adopt(self, c: C) -> None:
-        """Record the chain's formats; events stored before the chain existed are sealed, in
-        format 1 (their written time is unknown). A chain in format 1 goes on in format 2
-        from its next position, its old links verifying as they are."""
         recorded = {found.format for found in self._formats_in(c)}
         if CHAIN_FORMAT in recorded:
             return

@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -58,12 +58,17 @@ class _Sealing(Sealing[None], es_popo.POPOApplicationRecorder):
         with self._database_lock:
             yield None
 
+    def _writing(self) -> AbstractContextManager[None]:
+        return self._reading()  # the one lock keeps reads and writes apart
+
     def _last_link(self, c: None) -> LinkRow | None:
         if not self._links:
             return None
         return len(self._links), self._links[-1], self._written[-1]
 
     def _write_links(self, c: None, links: Sequence[ChainLink]) -> None:
+        # A link's position is its place in the list: the core writes links in position
+        # order, each right after the last.
         self._links.extend(link.link for link in links)
         self._written.extend(link.written_at for link in links)
 

@@ -298,10 +298,13 @@ class _Sealing(Sealing[Cursor], es_postgres.PostgresApplicationRecorder):
 
     def create_table(self) -> None:
         super().create_table()
+        self._adopt_chain()
+
+    @contextmanager
+    def _writing(self) -> Iterator[Cursor]:
         with self.datastore.transaction(commit=True) as curs:
-            if not self._chain_is_current(curs):
-                self._lock_table(curs)
-                self._adopt(curs)
+            self._lock_table(curs)
+            yield curs
 
     @_retried
     def insert_events(

@@ -156,9 +156,7 @@ class _Sealing(Sealing[es_sqlite.SQLiteCursor], es_sqlite.SQLiteApplicationRecor
     def create_table(self) -> None:
         super().create_table()
         self._add_written_column()
-        if not self._read(self._chain_is_current):
-            with self._immediate() as c:
-                self._adopt(c)
+        self._adopt_chain()
 
     def convert_originator_id(self, originator_id: str) -> UUID | str:
         if self.datastore.originator_id_type == "uuid":
@@ -278,6 +276,9 @@ class _Sealing(Sealing[es_sqlite.SQLiteCursor], es_sqlite.SQLiteApplicationRecor
 
     def _reading(self) -> AbstractContextManager[es_sqlite.SQLiteCursor]:
         return self.datastore.transaction(commit=False)
+
+    def _writing(self) -> AbstractContextManager[es_sqlite.SQLiteCursor]:
+        return self._immediate()
 
     @contextmanager
     def _immediate(self) -> Iterator[es_sqlite.SQLiteCursor]:
