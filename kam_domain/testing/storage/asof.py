@@ -29,14 +29,15 @@ __all__ = ["AsOfIndexConformance"]
 class AsOfIndexConformance(StoreTestCase):
     """Each event indexed by its timestamp in the write that records it; as-of answers."""
 
-    def indexed(self, app: KamApplication) -> Any:
+    def indexed(self, app: KamApplication) -> IndexedRecorder:
         if not self.keeps_asof_index:
             self.skipTest(
                 "this adapter declares that it keeps no as-of index: as-of queries replay "
                 "histories instead of looking them up"
             )
         recorder = app.recorder
-        self.assertIsInstance(recorder, IndexedRecorder)
+        if not isinstance(recorder, IndexedRecorder):
+            self.fail(f"{type(recorder).__name__} keeps no as-of index (IndexedRecorder)")
         return recorder
 
     def test_version_at_a_moment_is_the_last_one_not_later(self) -> None:
