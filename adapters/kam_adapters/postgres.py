@@ -63,17 +63,10 @@ from eventsourcing.utils import Environment, EnvType, retry, strtobool
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
+from kam_domain import sealing
 from kam_domain.errors import InvalidStoreUrl, NotAKamStore, StoreNotFound
 from kam_domain.ledger import ChainFormat, ChainLink, SealedRow
-from kam_domain.sealing import (
-    HIGHEST,
-    LOWEST,
-    IndexRow,
-    LinkRow,
-    Sealing,
-    TimelineRow,
-    by_position,
-)
+from kam_domain.sealing import IndexRow, LinkRow, Sealing, TimelineRow
 from kam_domain.storage import READ_ONLY_KEY, StoreUrl, bounded_parameter
 
 __all__ = [
@@ -417,8 +410,8 @@ class _Sealing(Sealing[Cursor], es_postgres.PostgresApplicationRecorder):
         self, start: int | None, limit: int, stop: int | None = None
     ) -> Sequence[SealedRow]:
         params = {
-            "low": LOWEST if start is None else start,
-            "high": HIGHEST if stop is None else stop,
+            "low": sealing.LOWEST if start is None else start,
+            "high": sealing.HIGHEST if stop is None else stop,
             "limit": limit,
         }
         with (
@@ -428,7 +421,7 @@ class _Sealing(Sealing[Cursor], es_postgres.PostgresApplicationRecorder):
         ):
             curs.execute(self._select_sealed, params, prepare=True)
             rows: list[SealedRow] = curs.fetchall()
-        return by_position(rows, limit)
+        return sealing.by_position(rows, limit)
 
 
 class PostgresApplicationRecorder(_Sealing):

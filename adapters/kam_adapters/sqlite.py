@@ -45,6 +45,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, EnvType, strtobool
 
 from kam_adapters.polling import DEFAULT_POLL_INTERVAL, Subscribable, poll_interval
+from kam_domain import sealing
 from kam_domain.errors import (
     InvalidStoreUrl,
     NotAKamStore,
@@ -53,15 +54,7 @@ from kam_domain.errors import (
     StoreUnavailable,
 )
 from kam_domain.ledger import ChainFormat, ChainLink, SealedRow, canonical_id, micros
-from kam_domain.sealing import (
-    HIGHEST,
-    LOWEST,
-    IndexRow,
-    LinkRow,
-    Sealing,
-    TimelineRow,
-    by_position,
-)
+from kam_domain.sealing import IndexRow, LinkRow, Sealing, TimelineRow
 from kam_domain.storage import READ_ONLY_KEY, StoreUrl, bounded_parameter
 
 __all__ = [
@@ -339,8 +332,8 @@ class _Sealing(Sealing[es_sqlite.SQLiteCursor], es_sqlite.SQLiteApplicationRecor
         query runs only when the page's positions are not contiguous from ``start`` (the first
         page, or after a removal).
         """
-        low = LOWEST if start is None else start
-        high = HIGHEST if stop is None else stop
+        low = sealing.LOWEST if start is None else start
+        high = sealing.HIGHEST if stop is None else stop
         with self.datastore.transaction(commit=False) as c:
             cursor = c.sqlite_cursor
             cursor.row_factory = None  # plain tuples
@@ -353,7 +346,7 @@ class _Sealing(Sealing[es_sqlite.SQLiteCursor], es_sqlite.SQLiteApplicationRecor
             unmatched: list[SealedRow] = cursor.fetchall()
         if not unmatched:
             return rows
-        return by_position(rows + unmatched, limit)
+        return sealing.by_position(rows + unmatched, limit)
 
     @functools.cached_property
     def _select_joined(self) -> str:
@@ -460,23 +453,23 @@ class Factory(es_sqlite.SQLiteFactory):
         self.poll_interval = float(self.env.get(POLL_INTERVAL_KEY) or DEFAULT_POLL_INTERVAL)
 
     def application_recorder(self) -> ApplicationRecorder:
-        recorder = super().application_recorder()
-        assert isinstance(recorder, Subscribable)
-        recorder.poll_interval = self.poll_interval
-        self._require_store(recorder)
-        return recorder
+        return self._opened(super().application_recorder())
 
     def process_recorder(self) -> ProcessRecorder:
-        recorder = super().process_recorder()
+        recorder = self._opened(super().process_recorder())
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder
+
+    def _opened(self, recorder: ApplicationRecorder) -> ApplicationRecorder:
+        """``recorder`` polling at the URL's interval; opened for reading, the file must hold
+        the library's events table."""
         assert isinstance(recorder, Subscribable)
         recorder.poll_interval = self.poll_interval
-        self._require_store(recorder)
+        if self.read_only:
+            self._require_store(recorder)
         return recorder
 
     def _require_store(self, recorder: object) -> None:
-        """Opened for reading, the file must hold the library's events table."""
-        if not self.read_only:
-            return
         assert isinstance(recorder, es_sqlite.SQLiteApplicationRecorder)
         name = recorder.events_table_name
         where = _file_of(self.datastore.pool.db_name)

@@ -21,6 +21,7 @@ __all__ = [
     "assert_names_hidden",
     "build_team",
     "capacities",
+    "form_team",
     "notification_ids",
     "pct",
     "state",
@@ -41,15 +42,21 @@ def notification_ids(app: KamApplication) -> list[int]:
     return [n.id for n in app.recorder.select_notifications(start=None, limit=1_000_000)]
 
 
-def build_team(app: KamApplication) -> tuple[TeamId, MemberId, list[MemberId]]:
-    """Form the test team, add three members, grant two of them authority."""
-    team_id, director = app.form_team(
+def form_team(app: KamApplication, at: datetime | None = None) -> tuple[TeamId, MemberId]:
+    """The test team, formed at ``at`` (or now); its id and its director's."""
+    return app.form_team(
         name=TEAM_NAME,
         segment="telecom",
         region="south",
         director_name=DIRECTOR_NAME,
         top_authority=pct(30),
+        at=at,
     )
+
+
+def build_team(app: KamApplication) -> tuple[TeamId, MemberId, list[MemberId]]:
+    """Form the test team, add three members, grant two of them authority."""
+    team_id, director = form_team(app)
     roles = (Role.SALES_DIRECTOR, Role.KEY_ACCOUNT_MANAGER, Role.KEY_ACCOUNT_REPRESENTATIVE)
     members = [
         app.add_member(team_id, director, name=name, role=role)
@@ -96,14 +103,7 @@ T_KIT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 def timed_team(app: KamApplication) -> tuple[TeamId, MemberId, list[tuple[datetime, int | None]]]:
     """A team changed on three days (twice on the second); moments and the version at each."""
-    team_id, director = app.form_team(
-        name=TEAM_NAME,
-        segment="telecom",
-        region="south",
-        director_name=DIRECTOR_NAME,
-        top_authority=pct(30),
-        at=T_KIT,
-    )
+    team_id, director = form_team(app, at=T_KIT)
     formed = app.get_team(team_id).version
     day = timedelta(days=1)
     app.set_capacity(team_id, director, director, capacity=10, at=T_KIT + day)
