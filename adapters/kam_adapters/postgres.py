@@ -6,15 +6,16 @@ URL maps onto its settings; :class:`Factory` adds only what this library needs o
 - each store lives in its own schema (default ``kam``), created when missing, so several
   stores share one database;
 - the schema's layout version is recorded in a small table, ``kam_schema_version``, and
-  brought up to date when the store is opened; the upgrade holds an advisory lock, so
-  processes opening the same new store at once do not race each other's DDL, and running it
-  twice changes nothing;
+  brought up to date when the store is opened (:mod:`kam_adapters.postgres_schema`); the
+  upgrade holds an advisory lock, so processes opening the same new store at once do not race
+  each other's DDL, and running it twice changes nothing;
 - connection failures at open time (server down, wrong password, missing database) are
   reported at once, with the server's reason and never the password;
 - recorders that write the hash chain and the as-of index of :mod:`kam_domain.ledger` in the
   same transaction as the events (tables ``kam_events_chain``, ``kam_events_chain_format``
   and ``kam_events_asof``), under the table lock eventsourcing takes to keep notification ids
-  in commit order, which also keeps the chain in that order with many writers at once.
+  in commit order, which also keeps the chain in that order with many writers at once; the
+  sealing core (:mod:`kam_domain.sealing`) does it, given PostgreSQL's statements and rows.
 
 Query parameters: ``schema``, ``pool_size`` (connections kept open, default 2),
 ``max_overflow`` (extra connections under load, default 8), ``connect_timeout`` (seconds,
@@ -28,6 +29,9 @@ uses), nothing is created or upgraded and every session is read-only
 (``default_transaction_read_only``), so a role that may only SELECT is enough; a missing
 schema is refused (a mistyped name must not become a new, empty store), and a schema without
 the library's tables is refused as not a kam store.
+
+The module runs past 500 lines on purpose: as in eventsourcing, one module holds a backend (its
+URL, factory and recorders' statements); the logic they share is in the sealing core.
 """
 
 from __future__ import annotations
@@ -63,8 +67,18 @@ from eventsourcing.utils import Environment, EnvType, retry, strtobool
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
+from kam_adapters.postgres_schema import (
+    SCHEMA_VERSION,
+    VERSION_TABLE,
+    lock,
+    require_current,
+    require_store,
+    require_table,
+    schema_version,
+    upgrade,
+)
 from kam_domain import sealing
-from kam_domain.errors import InvalidStoreUrl, NotAKamStore, StoreNotFound
+from kam_domain.errors import InvalidStoreUrl
 from kam_domain.ledger import ChainFormat, ChainLink, SealedRow
 from kam_domain.sealing import IndexRow, LinkRow, Sealing, TimelineRow
 from kam_domain.storage import READ_ONLY_KEY, StoreUrl, bounded_parameter
@@ -79,21 +93,12 @@ __all__ = [
     "PostgresProcessRecorder",
     "adapter",
     "schema_version",
+    "upgrade",
 ]
 
 DEFAULT_SCHEMA = "kam"
-VERSION_TABLE = "kam_schema_version"
-#: The layout this library writes; :data:`MIGRATIONS` brings older stores up to it.
-SCHEMA_VERSION = 2
-
-#: Statements per version, run once each, in order, inside one transaction. ``{schema}`` is
-#: the store's schema. Version 1 is eventsourcing's own tables, which its recorders create;
-#: version 2 adds the hash chain and the as-of index, which this module's recorders create
-#: (sealing, when the chain is new, the events already stored).
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: (), 2: ()}
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_COMPONENT = "storage"
 _DEFAULTS = {
     "pool_size": "2",
     "max_overflow": "8",
@@ -457,11 +462,11 @@ class Factory(es_postgres.PostgresFactory):
         try:
             with self._connection() as conn:
                 if self.read_only:
-                    _require_store(conn, schema, self.env.get(self.POSTGRES_DBNAME) or "")
+                    require_store(conn, schema, self.env.get(self.POSTGRES_DBNAME) or "")
                 if self.env_create_table():
                     upgrade(conn, schema)
                 else:
-                    _require_current(conn, schema)
+                    require_current(conn, schema)
         except BaseException:
             self.close()
             raise
@@ -480,7 +485,7 @@ class Factory(es_postgres.PostgresFactory):
         if self.read_only:
             assert isinstance(recorder, es_postgres.PostgresApplicationRecorder)
             with self._connection() as conn:
-                _require_table(conn, self.datastore.schema, recorder.events_table_name)
+                require_table(conn, self.datastore.schema, recorder.events_table_name)
         return recorder
 
     def tracking_recorder(self, tracking_recorder_class: Any = None) -> Any:
@@ -499,7 +504,7 @@ class Factory(es_postgres.PostgresFactory):
             yield
             return
         with self._connection() as conn:
-            _lock(conn, self.datastore.schema)
+            lock(conn, self.datastore.schema)
             yield
 
     @contextmanager
@@ -516,116 +521,6 @@ class Factory(es_postgres.PostgresFactory):
     def _scrub(self, error: BaseException) -> str:
         message = " ".join(str(error).split())
         return message.replace(self.password, "***") if self.password else message
-
-
-def upgrade(conn: psycopg.Connection[Any], schema: str) -> int:
-    """Create ``schema`` if missing and bring its recorded layout up to :data:`SCHEMA_VERSION`.
-
-    Safe to run any number of times, from any number of processes at once: it holds the
-    schema's advisory lock, and each migration runs once, in the transaction that records it.
-    Returns the version the schema is at afterwards.
-    """
-    _lock(conn, schema)
-    exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
-    if exists is None:
-        # Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when the
-        # schema exists, and a runtime role often lacks it.
-        conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
-    conn.execute(
-        _sql(
-            "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
-            "component text PRIMARY KEY, "
-            "version integer NOT NULL, "
-            "upgraded_at timestamptz NOT NULL DEFAULT now())",
-            schema,
-        )
-    )
-    current = schema_version(conn, schema) or 0
-    _refuse_newer(current, schema)
-    if current < SCHEMA_VERSION:
-        with conn.transaction():
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[version]:
-                    conn.execute(_sql(statement, schema))
-            conn.execute(
-                _sql(
-                    "INSERT INTO {schema}.{table} (component, version) VALUES (%s, %s) "
-                    "ON CONFLICT (component) DO UPDATE "
-                    "SET version = EXCLUDED.version, upgraded_at = now()",
-                    schema,
-                ),
-                (_COMPONENT, SCHEMA_VERSION),
-            )
-    return SCHEMA_VERSION
-
-
-def schema_version(conn: psycopg.Connection[Any], schema: str) -> int | None:
-    """The layout version recorded in ``schema``, or None when it records none."""
-    table = conn.execute(
-        "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
-        (schema, VERSION_TABLE),
-    ).fetchone()
-    if table is None:
-        return None
-    row = conn.execute(
-        _sql("SELECT version FROM {schema}.{table} WHERE component = %s", schema),
-        (_COMPONENT,),
-    ).fetchone()
-    if row is None:
-        return None
-    version = row["version"] if isinstance(row, dict) else row[0]
-    return int(version)
-
-
-def _require_store(conn: psycopg.Connection[Any], schema: str, dbname: str) -> None:
-    """A store opened for reading: its schema exists and is the library's."""
-    found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
-    if found is None:
-        msg = (
-            f"store: database {dbname} has no schema {schema} (a reading command never "
-            "creates one; is the name right?)"
-        )
-        raise StoreNotFound(msg)
-    _require_table(conn, schema, VERSION_TABLE)
-
-
-def _require_table(conn: psycopg.Connection[Any], schema: str, table: str) -> None:
-    # pg_tables lists every table, whatever the role may read in it.
-    found = conn.execute(
-        "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = %s", (schema, table)
-    ).fetchone()
-    if found is None:
-        msg = f"store: schema {schema}: not a kam store (it has no {table} table)"
-        raise NotAKamStore(msg)
-
-
-def _require_current(conn: psycopg.Connection[Any], schema: str) -> None:
-    current = schema_version(conn, schema) or 0
-    _refuse_newer(current, schema)
-    if current < SCHEMA_VERSION:
-        msg = (
-            f"schema {schema} is at version {current}, this library needs {SCHEMA_VERSION}; "
-            "open the store once with create=yes, as a role that may create tables"
-        )
-        raise OperationalError(msg)
-
-
-def _refuse_newer(current: int, schema: str) -> None:
-    if current > SCHEMA_VERSION:
-        msg = (
-            f"schema {schema} is at version {current}, newer than this library's "
-            f"{SCHEMA_VERSION}; upgrade kam-domain before opening it"
-        )
-        raise OperationalError(msg)
-
-
-def _lock(conn: psycopg.Connection[Any], schema: str) -> None:
-    """Take the schema's DDL lock for the rest of the session (released when it closes)."""
-    conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"kam_domain:{schema}",))
-
-
-def _sql(statement: str, schema: str) -> Composed:
-    return SQL(statement).format(schema=Identifier(schema), table=Identifier(VERSION_TABLE))
 
 
 def _yes_no(url: StoreUrl, name: str, default: str) -> str:

@@ -5,13 +5,17 @@ connection is opened (a read-only file, a file that is not a database) arrive as
 persistence errors, like every other driver error, instead of as raw ``sqlite3`` exceptions;
 and recorders that write the hash chain and the as-of index of :mod:`kam_domain.ledger` in the
 same transaction as the events (tables ``stored_events_chain``, ``stored_events_chain_format``
-and ``stored_events_asof``). ``?mode=ro`` opens the file read-only (an auditor's copy): queries
+and ``stored_events_asof``), through the sealing core (:mod:`kam_domain.sealing`), given
+SQLite's statements and rows. ``?mode=ro`` opens the file read-only (an auditor's copy): queries
 work and every command fails with :class:`~kam_domain.errors.StoreUnavailable`.
 
 Opened for reading (:meth:`SQLiteAdapter.read_only_environment`, what every reading command
 uses), the file is opened with SQLite's ``mode=ro`` whatever the URL says: a missing file is
 refused instead of created, its journal mode is left as it is, and a file without the
 library's tables is refused as not a kam store.
+
+The module runs past 500 lines on purpose: as in eventsourcing, one module holds a backend (its
+URL, factory and recorders' statements); the logic they share is in the sealing core.
 """
 
 from __future__ import annotations
