@@ -145,7 +145,7 @@ def _refuse_newer(current: int, schema: str) -> None:
 
 def lock(conn: psycopg.Connection[Any], schema: str) -> None:
     """Take the schema's DDL lock for the rest of the session (released when it closes)."""
-    conn.execute("SELECT pg_advisorylock(hashtextextended(%s, 0))", (f"kam_domain:{schema}",))
+    conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"kam_domain:{schema}",))
 
 
 def _sql(statement: str, schema: str) -> Composed:
