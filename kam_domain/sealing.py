@@ -54,6 +54,7 @@ __all__ = [
     "LOWEST",
     "IndexRow",
     "LinkRow",
+    "Sealed",
     "Sealing",
     "TimelineRow",
     "by_position",
@@ -85,6 +86,14 @@ class IndexRow:
     originator_version: int
     timestamp: datetime
     position: int
+
+
+@attrs.frozen
+class Sealed:
+    """What sealing a write adds: its links and its as-of index rows."""
+
+    links: Sequence[ChainLink]
+    rows: Sequence[IndexRow]
 
 
 class Sealing(Generic[C]):
@@ -174,35 +183,49 @@ class Sealing(Generic[C]):
         kwargs: Mapping[str, Any],
     ) -> None:
         """Seal and index ``stored_events``, just inserted at ``positions`` through ``c``."""
+        self._record(c, self._sealed(c, positions, stored_events, kwargs))
+
+    def _sealed(
+        self,
+        c: C,
+        positions: Iterable[int],
+        stored_events: Sequence[StoredEvent],
+        kwargs: Mapping[str, Any],
+    ) -> Sealed:
+        """The links and index rows of ``stored_events`` at ``positions``, written nowhere yet:
+        everything that may refuse the write (the overrun, a tampered last link) is here."""
         events = [
             (position, self._as_read(event))
             for position, event in zip(positions, stored_events, strict=True)
         ]
-        self._seal(c, events)
         timestamps = timestamps_of(kwargs)
         rows = [
             IndexRow(event.originator_id, event.originator_version, at, position)
             for position, event in events
             if (at := timestamps.get((event.originator_id, event.originator_version)))
         ]
-        if rows:
-            self._write_index(c, rows)
+        return Sealed(self._new_links(c, events) if events else [], rows)
 
-    def _seal(
+    def _record(self, c: C, sealed: Sealed) -> None:
+        """Write what :meth:`_sealed` gave."""
+        if sealed.links:
+            self._write_links(c, sealed.links)
+        if sealed.rows:
+            self._write_index(c, sealed.rows)
+
+    def _new_links(
         self, c: C, events: Sequence[tuple[int, StoredEvent]], *, adopted: bool = False
-    ) -> None:
-        """Append the links of ``events`` to the chain, in format 1 when ``adopted`` (events
+    ) -> list[ChainLink]:
+        """The links of ``events`` after the chain's last, in format 1 when ``adopted`` (events
         stored before the chain existed: their written time is unknown), else in format 2."""
         last = self._last_link(c)
         refuse_overrun(last, events[0][0])
         previous = GENESIS if last is None else _link_bytes(last[0], last[1])
         if adopted:
-            links = seal_adopted(previous, events)
-        else:
-            # A written time in another form (edited) restarts from the clock; verify names it.
-            before = last[2] if last is not None and type(last[2]) is int else None
-            links = seal(previous, events, written_now(before))
-        self._write_links(c, links)
+            return seal_adopted(previous, events)
+        # A written time in another form (edited) restarts from the clock; verify names it.
+        before = last[2] if last is not None and type(last[2]) is int else None
+        return seal(previous, events, written_now(before))
 
     def _adopt_chain(self) -> None:
         """Make the chain current, once its tables exist (when the store is opened to write):
@@ -227,7 +250,7 @@ class Sealing(Generic[C]):
             events = self._unsealed(c, after, ADOPTION_PAGE)
             if not events:
                 break
-            self._seal(c, events, adopted=True)
+            self._write_links(c, self._new_links(c, events, adopted=True))
             after = adopted = events[-1][0]
         if adopted is not None:
             self._write_format(c, ChainFormat(1, 1, adopted))

@@ -19,7 +19,7 @@ import eventsourcing.popo as es_popo
 from eventsourcing.persistence import ApplicationRecorder, ProcessRecorder, StoredEvent
 
 from kam_domain.ledger import CHAIN_FORMAT, ChainFormat, ChainLink, SealedRow
-from kam_domain.sealing import IndexRow, LinkRow, Sealing, TimelineRow, refuse_overrun
+from kam_domain.sealing import IndexRow, LinkRow, Sealing, TimelineRow
 from kam_domain.storage import StoreUrl
 
 __all__ = [
@@ -46,11 +46,13 @@ class _Sealing(Sealing[None], es_popo.POPOApplicationRecorder):
     def _update_table(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        # Nothing here can be rolled back: what may refuse the write is asked first.
-        refuse_overrun(self._last_link(None), len(self._stored_events) + 1)
+        # Nothing here can be rolled back: the links and index rows are computed first, at the
+        # positions the events will get, so that whatever refuses the write does so before
+        # anything has changed; writing them then only appends to lists.
+        first = len(self._stored_events) + 1
+        sealed = self._sealed(None, range(first, first + len(stored_events)), stored_events, kwargs)
         ids = super()._update_table(stored_events, **kwargs)
-        if ids:
-            self._seal_inserted(None, ids, stored_events, kwargs)
+        self._record(None, sealed)
         return ids
 
     @contextmanager

@@ -1,8 +1,9 @@
-"""A failure while sealing rolls the whole write back and arrives as itself (SQLite, PostgreSQL).
+"""A failure while sealing rolls the whole write back and arrives as itself.
 
 eventsourcing's PostgreSQL insert commits before it raises what failed after the events were
-inserted; the adapter's insert runs in a transaction of its own instead. These tests fail the
-write at its last step, the as-of index rows, after the events, tracking row and links.
+inserted; the adapter's insert runs in a transaction of its own instead. The SQL backends are
+failed at the write's last step, the as-of index rows, after the events, tracking row and
+links; the memory backend, which has nothing to roll back, computes what may fail first.
 """
 
 from __future__ import annotations
@@ -26,6 +27,27 @@ TOPIC = "kam_domain.aggregates.team:Team.Formed"
 
 class Failed(Exception):
     """Raised by the index hook these tests break."""
+
+
+def test_a_failure_while_sealing_in_memory_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In memory, a seal that fails leaves the events, links, index and tracking as they were."""
+    opened = InfrastructureFactory.construct(
+        Environment(KamApplication.name, store_settings(*resolve_store("memory://")))
+    )
+    recorder: Any = opened.process_recorder()
+    write(recorder, event(), 1)
+
+    def fail(*_: object) -> None:
+        raise Failed("the seal refused")
+
+    monkeypatch.setattr(recorder, "_as_read", fail)
+    broken = event()
+    with pytest.raises(Failed):
+        write(recorder, broken, 2)
+
+    assert (recorder.max_notification_id(), recorder.max_link_position()) == (1, 1)
+    assert recorder.max_tracking_id("upstream") == 1
+    assert recorder.select_events(broken.originator_id) == []
 
 
 @pytest.fixture(name="recorder", params=["sqlite", "pg"])
