@@ -37,9 +37,12 @@ are hashed as stored, after compression and encryption, so verifying needs no ke
 
 A recorder writes the links in the same transaction as the events, in a chain table, and the
 chain's format (with the position it starts at) in a format table. A recorder that does so
-offers :class:`SealedRecorder`. One that can also read events and links together, as plain rows
-(:class:`JoinedRecorder`, optional), lets ``kam audit verify`` skip building eventsourcing's
-notification objects; without it, verify merges ``select_notifications`` and ``select_links``.
+offers :class:`SealedRecorder` (:mod:`kam_domain.sealing` does it for every built-in backend,
+and for any other built on it); one that keeps the as-of index too, :class:`LedgerRecorder`.
+One that can also read events and links together, as plain rows (:class:`JoinedRecorder`,
+optional), lets ``kam audit verify`` skip building eventsourcing's notification objects;
+without it, verify merges ``select_notifications`` and ``select_links``
+(:class:`ChainedLog` is what it reads then).
 
 **The as-of index.** eventsourcing keeps an event's timestamp only inside its (possibly
 encrypted) body. The application therefore passes each event's timestamp to the recorder
@@ -58,7 +61,7 @@ from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import attrs
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 
 from kam_domain.errors import StoreTampered
 
@@ -69,8 +72,10 @@ __all__ = [
     "TIMESTAMPS",
     "ChainFormat",
     "ChainLink",
+    "ChainedLog",
     "IndexedRecorder",
     "JoinedRecorder",
+    "LedgerRecorder",
     "SealedRecorder",
     "SealedRow",
     "TimelineEntry",
@@ -191,6 +196,34 @@ class IndexedRecorder(Protocol):
 
     def timeline(self, originator_id: UUID) -> Sequence[TimelineEntry]:
         """The indexed versions of ``originator_id``, in version order."""
+        ...
+
+
+@runtime_checkable
+class LedgerRecorder(SealedRecorder, IndexedRecorder, Protocol):
+    """What the library needs from a recorder beyond eventsourcing's ``ApplicationRecorder``:
+    the hash chain read back and the as-of index. Every built-in recorder offers it (they are
+    built on :class:`kam_domain.sealing.Sealing`); auditors ask for the part they use."""
+
+
+@runtime_checkable
+class ChainedLog(SealedRecorder, Protocol):
+    """What verify reads: the events, as eventsourcing's notifications, and their links."""
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """eventsourcing's: the notifications from ``start`` to ``stop``, at most ``limit``."""
+        ...
+
+    def max_notification_id(self) -> int | None:
+        """eventsourcing's: the position of the last event (None when there is none)."""
         ...
 
 

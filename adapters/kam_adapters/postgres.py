@@ -6,15 +6,16 @@ URL maps onto its settings; :class:`Factory` adds only what this library needs o
 - each store lives in its own schema (default ``kam``), created when missing, so several
   stores share one database;
 - the schema's layout version is recorded in a small table, ``kam_schema_version``, and
-  brought up to date when the store is opened; the upgrade holds an advisory lock, so
-  processes opening the same new store at once do not race each other's DDL, and running it
-  twice changes nothing;
+  brought up to date when the store is opened (:mod:`kam_adapters.postgres_schema`); the
+  upgrade holds an advisory lock, so processes opening the same new store at once do not race
+  each other's DDL, and running it twice changes nothing;
 - connection failures at open time (server down, wrong password, missing database) are
   reported at once, with the server's reason and never the password;
 - recorders that write the hash chain and the as-of index of :mod:`kam_domain.ledger` in the
   same transaction as the events (tables ``kam_events_chain``, ``kam_events_chain_format``
   and ``kam_events_asof``), under the table lock eventsourcing takes to keep notification ids
-  in commit order, which also keeps the chain in that order with many writers at once.
+  in commit order, which also keeps the chain in that order with many writers at once; the
+  sealing core (:mod:`kam_domain.sealing`) does it, given PostgreSQL's statements and rows.
 
 Query parameters: ``schema``, ``pool_size`` (connections kept open, default 2),
 ``max_overflow`` (extra connections under load, default 8), ``connect_timeout`` (seconds,
@@ -28,6 +29,9 @@ uses), nothing is created or upgraded and every session is read-only
 (``default_transaction_read_only``), so a role that may only SELECT is enough; a missing
 schema is refused (a mistyped name must not become a new, empty store), and a schema without
 the library's tables is refused as not a kam store.
+
+The module runs past 500 lines on purpose: as in eventsourcing, one module holds a backend (its
+URL, factory and recorders' statements); the logic they share is in the sealing core.
 """
 
 from __future__ import annotations
@@ -35,10 +39,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 from urllib.parse import unquote
 from uuid import UUID
 
@@ -63,20 +67,20 @@ from eventsourcing.utils import Environment, EnvType, retry, strtobool
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from kam_domain.errors import InvalidStoreUrl, NotAKamStore, StoreNotFound
-from kam_domain.ledger import (
-    CHAIN_FORMAT,
-    GENESIS,
-    ChainFormat,
-    ChainLink,
-    SealedRow,
-    TimelineEntry,
-    moment,
-    seal,
-    seal_adopted,
-    timestamps_of,
-    written_now,
+from kam_adapters.postgres_schema import (
+    SCHEMA_VERSION,
+    VERSION_TABLE,
+    lock,
+    require_current,
+    require_store,
+    require_table,
+    schema_version,
+    upgrade,
 )
+from kam_domain import sealing
+from kam_domain.errors import InvalidStoreUrl
+from kam_domain.ledger import ChainFormat, ChainLink, SealedRow
+from kam_domain.sealing import IndexRow, LinkRow, Sealing, TimelineRow
 from kam_domain.storage import READ_ONLY_KEY, StoreUrl, bounded_parameter
 
 __all__ = [
@@ -89,24 +93,12 @@ __all__ = [
     "PostgresProcessRecorder",
     "adapter",
     "schema_version",
+    "upgrade",
 ]
 
 DEFAULT_SCHEMA = "kam"
-VERSION_TABLE = "kam_schema_version"
-#: The layout this library writes; :data:`MIGRATIONS` brings older stores up to it.
-SCHEMA_VERSION = 2
-
-#: Statements per version, run once each, in order, inside one transaction. ``{schema}`` is
-#: the store's schema. Version 1 is eventsourcing's own tables, which its recorders create;
-#: version 2 adds the hash chain and the as-of index, which this module's recorders create
-#: (sealing, when the chain is new, the events already stored).
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: (), 2: ()}
-
-#: Events sealed per statement when a chain is created over events already stored.
-_PAGE = 1000
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_COMPONENT = "storage"
 _DEFAULTS = {
     "pool_size": "2",
     "max_overflow": "8",
@@ -163,20 +155,14 @@ class PostgresAdapter:
         return env
 
 
-class _Abort(BaseException):
-    """Carries an error out of eventsourcing's insert, past its ``except Exception``.
+#: eventsourcing retries a read or write whose connection failed; so do this module's.
+_retried = retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
 
-    eventsourcing catches exceptions raised while ids are fetched and re-raises them only after
-    its transaction block has ended normally, that is, committed. An error in sealing must
-    roll the events back instead, so it leaves as this and is turned back into itself outside.
-    """
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(error)
-        self.error = error
+Cursor = psycopg.Cursor[DictRow]
+T = TypeVar("T")
 
 
-class _Sealing(es_postgres.PostgresApplicationRecorder):
+class _Sealing(Sealing[Cursor], es_postgres.PostgresApplicationRecorder):
     """Writes each event's chain link and as-of index row in the transaction that inserts it."""
 
     def __init__(self, datastore: es_postgres.PostgresDatastore, **kwargs: Any) -> None:
@@ -241,16 +227,10 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
             '(originator_id, originator_version, "timestamp", notification_id) '
             "VALUES (%s, %s, %s, %s)"
         )
-        # Each side is cut to its first ``limit`` rows from the start, which hold the page
-        # whatever the other side holds. Bounded below only, each is read down its index even
-        # where the tables were never analysed (a range bounded on both sides is guessed small,
-        # and read whole and sorted). The join comes out in position order; the rows are put
-        # in order and cut to ``limit`` by the reader, which spares the server a sort.
         self._select_max_link = sql("SELECT MAX(position) AS position FROM {schema}.{chain}")
         self._select_formats = sql(
             "SELECT format, since, adopted_through FROM {schema}.{formats} ORDER BY since"
         )
-        self._select_current_format = sql("SELECT 1 FROM {schema}.{formats} WHERE format = %s")
         self._insert_format = sql(
             "INSERT INTO {schema}.{formats} (format, since, adopted_through) VALUES (%s, %s, %s)"
         )
@@ -314,151 +294,129 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
             "WHERE a.originator_id = %s ORDER BY a.originator_version"
         )
 
+    def create_table(self) -> None:
+        super().create_table()
+        self._adopt_chain()
+
+    @contextmanager
+    def _writing(self) -> Iterator[Cursor]:
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            yield curs
+
+    @_retried
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        # eventsourcing's insert already retries a lost connection.
-        try:
-            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
-            return ids
-        except _Abort as abort:
-            raise abort.error from abort.error.__cause__
-
-    def _fetch_ids_after_insert_events(
-        self,
-        curs: psycopg.Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        **kwargs: Any,
-    ) -> Sequence[int] | None:
-        # Runs inside the inserting transaction, after the table lock every writer takes
-        # first: no other writer can add a link between reading the last one and adding these.
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if not ids:
-            return ids
-        try:
-            events = [
-                (position, self._as_read(event))
-                for position, event in zip(ids, stored_events, strict=True)
-            ]
-            self._seal(curs, events)
-            self._index(curs, events, timestamps_of(kwargs))
-        except psycopg.Error:
-            raise  # the server has failed the transaction: it cannot commit
-        except Exception as error:
-            raise _Abort(error) from error
+        # eventsourcing's own insert catches whatever is raised once the events are inserted
+        # and raises it again only after its transaction block has committed: links that fail
+        # would leave the events unsealed. This transaction is this method's own, committed
+        # when the block ends normally and rolled back on any error. Its steps are
+        # eventsourcing's, in its order: the rows a process recorder writes first (tracking),
+        # then the table lock every writer takes, NOTIFY and the events' INSERT; then, under
+        # that lock, the links (no other writer can add one between reading the last and
+        # adding these). The public hook proposed in docs/architecture.md would make it
+        # eventsourcing's insert again, pipelined.
+        ids: Sequence[int] | None = None
+        with self.datastore.transaction(commit=True) as curs:
+            self._insert_events(curs, stored_events, **kwargs)
+            if stored_events:
+                self._insert_stored_events(curs, stored_events, **kwargs)
+                ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+                if ids:
+                    self._seal_inserted(curs, ids, stored_events, kwargs)
         return ids
 
     def _as_read(self, event: StoredEvent) -> StoredEvent:
-        """``event`` with its originator id as the store gives it back (what verify hashes)."""
         identity = event.originator_id
         if self.datastore.originator_id_type == "uuid" and not isinstance(identity, UUID):
             return dataclasses.replace(event, originator_id=UUID(str(identity)))
         return event
 
-    def _seal(
-        self,
-        curs: psycopg.Cursor[DictRow],
-        events: list[tuple[int, StoredEvent]],
-        *,
-        adopted: bool = False,
-    ) -> None:
-        curs.execute(self._select_last_link, prepare=True)
-        last = curs.fetchone()
-        previous = GENESIS if last is None else bytes(last["link"])
-        if adopted:
-            links = seal_adopted(previous, events)
-        else:
-            links = seal(
-                previous, events, written_now(None if last is None else last["written_at"])
-            )
-        curs.executemany(
+    def _last_link(self, c: Cursor) -> LinkRow | None:
+        c.execute(self._select_last_link, prepare=True)
+        row = c.fetchone()
+        return None if row is None else (row["position"], row["link"], row["written_at"])
+
+    def _write_links(self, c: Cursor, links: Sequence[ChainLink]) -> None:
+        c.executemany(
             self._insert_link, [(link.position, link.link, link.written_at) for link in links]
         )
 
-    def _index(
-        self,
-        curs: psycopg.Cursor[DictRow],
-        events: list[tuple[int, StoredEvent]],
-        timestamps: Mapping[tuple[UUID | str, int], datetime],
-    ) -> None:
-        rows = [
-            (event.originator_id, event.originator_version, at, position)
-            for position, event in events
-            if (at := timestamps.get((event.originator_id, event.originator_version)))
+    def _write_index(self, c: Cursor, rows: Sequence[IndexRow]) -> None:
+        c.executemany(
+            self._insert_asof,
+            [(r.originator_id, r.originator_version, r.timestamp, r.position) for r in rows],
+        )
+
+    def _formats_in(self, c: Cursor) -> Sequence[ChainFormat]:
+        c.execute(self._select_formats)
+        return [
+            ChainFormat(row["format"], row["since"], row["adopted_through"]) for row in c.fetchall()
         ]
-        if rows:
-            curs.executemany(self._insert_asof, rows)
 
-    def _create_table(self, curs: psycopg.Cursor[DictRow]) -> None:
-        super()._create_table(curs)
-        self._adopt(curs)
+    def _write_format(self, c: Cursor, recorded: ChainFormat) -> None:
+        c.execute(self._insert_format, (recorded.format, recorded.since, recorded.adopted_through))
 
-    def _adopt(self, curs: psycopg.Cursor[DictRow]) -> None:
-        """Record the chain's format once; events stored before the chain existed are sealed."""
-        curs.execute(self._select_current_format, (CHAIN_FORMAT,))
-        if curs.fetchone() is not None:
-            return
-        self._lock_table(curs)
-        curs.execute(self._select_formats)
-        recorded = {row["format"] for row in curs.fetchall()}
-        if CHAIN_FORMAT in recorded:
-            return
-        curs.execute(self._select_max_link)
-        row = curs.fetchone()
-        after: int = (row["position"] if row else None) or 0
-        adopted: int | None = None
-        while not recorded:
-            curs.execute(self._select_unsealed, (after, _PAGE))
-            rows = curs.fetchall()
-            if not rows:
-                break
-            self._seal(
-                curs,
-                [
-                    (
-                        row["notification_id"],
-                        StoredEvent(
-                            originator_id=row["originator_id"],
-                            originator_version=row["originator_version"],
-                            topic=row["topic"],
-                            state=bytes(row["state"]),
-                        ),
-                    )
-                    for row in rows
-                ],
-                adopted=True,
+    def _last_position_in(self, c: Cursor) -> int | None:
+        c.execute(self._select_max_link)
+        row = c.fetchone()
+        return None if row is None else row["position"]
+
+    def _unsealed(self, c: Cursor, after: int, limit: int) -> Sequence[tuple[int, StoredEvent]]:
+        c.execute(self._select_unsealed, (after, limit))
+        return [
+            (
+                row["notification_id"],
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                ),
             )
-            after = adopted = rows[-1]["notification_id"]
-        if adopted is not None:
-            curs.execute(self._insert_format, (1, 1, adopted))
-        # A chain in format 1 goes on in format 2 from its next position.
-        curs.execute(self._insert_format, (CHAIN_FORMAT, after + 1, None))
+            for row in c.fetchall()
+        ]
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def select_links(
-        self, start: int | None, limit: int, stop: int | None = None
-    ) -> Sequence[ChainLink]:
+    @contextmanager
+    def _reading(self) -> Iterator[Cursor]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            yield curs
+
+    @_retried
+    def _read(self, query: Callable[[Cursor], T]) -> T:
+        return super()._read(query)
+
+    def _link_rows(self, c: Cursor, low: int, stop: int | None, limit: int) -> Iterable[LinkRow]:
         statement = self._select_links
-        params: list[int] = [-(2**63) if start is None else start]
+        params: list[int] = [low]
         if stop is not None:
             statement += SQL(" AND position <= %s")
             params.append(stop)
         statement += SQL(" ORDER BY position LIMIT %s")
         params.append(limit)
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params, prepare=True)
-            return [
-                ChainLink(row["position"], bytes(row["link"]), row["written_at"])
-                for row in curs.fetchall()
-            ]
+        c.execute(statement, params, prepare=True)
+        return [(row["position"], row["link"], row["written_at"]) for row in c.fetchall()]
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _version_row(self, c: Cursor, originator_id: UUID, at: datetime) -> int | None:
+        c.execute(self.version_at_statement, (originator_id, at), prepare=True)
+        row = c.fetchone()
+        return None if row is None else int(row["originator_version"])
+
+    def _timeline_rows(self, c: Cursor, originator_id: UUID) -> Iterable[TimelineRow]:
+        c.execute(self._select_timeline, (originator_id,), prepare=True)
+        return [
+            (row["originator_version"], row["timestamp"], row["notification_id"], row["written_at"])
+            for row in c.fetchall()
+        ]
+
+    @_retried
     def select_sealed(
         self, start: int | None, limit: int, stop: int | None = None
     ) -> Sequence[SealedRow]:
         params = {
-            "low": -(2**63) if start is None else start,
-            "high": 2**63 - 1 if stop is None else stop,
+            "low": sealing.LOWEST if start is None else start,
+            "high": sealing.HIGHEST if stop is None else stop,
             "limit": limit,
         }
         with (
@@ -468,46 +426,7 @@ class _Sealing(es_postgres.PostgresApplicationRecorder):
         ):
             curs.execute(self._select_sealed, params, prepare=True)
             rows: list[SealedRow] = curs.fetchall()
-        rows.sort(key=_position)
-        del rows[limit:]
-        return rows
-
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def max_link_position(self) -> int | None:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._select_max_link)
-            row = curs.fetchone()
-            return None if row is None else row["position"]
-
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def chain_formats(self) -> Sequence[ChainFormat]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._select_formats)
-            return [
-                ChainFormat(row["format"], row["since"], row["adopted_through"])
-                for row in curs.fetchall()
-            ]
-
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def version_at(self, originator_id: UUID, at: datetime) -> int | None:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.version_at_statement, (originator_id, at), prepare=True)
-            row = curs.fetchone()
-            return None if row is None else int(row["originator_version"])
-
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def timeline(self, originator_id: UUID) -> Sequence[TimelineEntry]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._select_timeline, (originator_id,), prepare=True)
-            return [
-                TimelineEntry(
-                    row["originator_version"],
-                    row["timestamp"].astimezone(UTC),
-                    row["notification_id"],
-                    None if row["written_at"] is None else moment(row["written_at"]),
-                )
-                for row in curs.fetchall()
-            ]
+        return sealing.by_position(rows, limit)
 
 
 class PostgresApplicationRecorder(_Sealing):
@@ -543,11 +462,11 @@ class Factory(es_postgres.PostgresFactory):
         try:
             with self._connection() as conn:
                 if self.read_only:
-                    _require_store(conn, schema, self.env.get(self.POSTGRES_DBNAME) or "")
+                    require_store(conn, schema, self.env.get(self.POSTGRES_DBNAME) or "")
                 if self.env_create_table():
                     upgrade(conn, schema)
                 else:
-                    _require_current(conn, schema)
+                    require_current(conn, schema)
         except BaseException:
             self.close()
             raise
@@ -566,7 +485,7 @@ class Factory(es_postgres.PostgresFactory):
         if self.read_only:
             assert isinstance(recorder, es_postgres.PostgresApplicationRecorder)
             with self._connection() as conn:
-                _require_table(conn, self.datastore.schema, recorder.events_table_name)
+                require_table(conn, self.datastore.schema, recorder.events_table_name)
         return recorder
 
     def tracking_recorder(self, tracking_recorder_class: Any = None) -> Any:
@@ -585,7 +504,7 @@ class Factory(es_postgres.PostgresFactory):
             yield
             return
         with self._connection() as conn:
-            _lock(conn, self.datastore.schema)
+            lock(conn, self.datastore.schema)
             yield
 
     @contextmanager
@@ -602,120 +521,6 @@ class Factory(es_postgres.PostgresFactory):
     def _scrub(self, error: BaseException) -> str:
         message = " ".join(str(error).split())
         return message.replace(self.password, "***") if self.password else message
-
-
-def upgrade(conn: psycopg.Connection[Any], schema: str) -> int:
-    """Create ``schema`` if missing and bring its recorded layout up to :data:`SCHEMA_VERSION`.
-
-    Safe to run any number of times, from any number of processes at once: it holds the
-    schema's advisory lock, and each migration runs once, in the transaction that records it.
-    Returns the version the schema is at afterwards.
-    """
-    _lock(conn, schema)
-    exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
-    if exists is None:
-        # Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when the
-        # schema exists, and a runtime role often lacks it.
-        conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
-    conn.execute(
-        _sql(
-            "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
-            "component text PRIMARY KEY, "
-            "version integer NOT NULL, "
-            "upgraded_at timestamptz NOT NULL DEFAULT now())",
-            schema,
-        )
-    )
-    current = schema_version(conn, schema) or 0
-    _refuse_newer(current, schema)
-    if current < SCHEMA_VERSION:
-        with conn.transaction():
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[version]:
-                    conn.execute(_sql(statement, schema))
-            conn.execute(
-                _sql(
-                    "INSERT INTO {schema}.{table} (component, version) VALUES (%s, %s) "
-                    "ON CONFLICT (component) DO UPDATE "
-                    "SET version = EXCLUDED.version, upgraded_at = now()",
-                    schema,
-                ),
-                (_COMPONENT, SCHEMA_VERSION),
-            )
-    return SCHEMA_VERSION
-
-
-def schema_version(conn: psycopg.Connection[Any], schema: str) -> int | None:
-    """The layout version recorded in ``schema``, or None when it records none."""
-    table = conn.execute(
-        "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
-        (schema, VERSION_TABLE),
-    ).fetchone()
-    if table is None:
-        return None
-    row = conn.execute(
-        _sql("SELECT version FROM {schema}.{table} WHERE component = %s", schema),
-        (_COMPONENT,),
-    ).fetchone()
-    if row is None:
-        return None
-    version = row["version"] if isinstance(row, dict) else row[0]
-    return int(version)
-
-
-def _require_store(conn: psycopg.Connection[Any], schema: str, dbname: str) -> None:
-    """A store opened for reading: its schema exists and is the library's."""
-    found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
-    if found is None:
-        msg = (
-            f"store: database {dbname} has no schema {schema} (a reading command never "
-            "creates one; is the name right?)"
-        )
-        raise StoreNotFound(msg)
-    _require_table(conn, schema, VERSION_TABLE)
-
-
-def _require_table(conn: psycopg.Connection[Any], schema: str, table: str) -> None:
-    # pg_tables lists every table, whatever the role may read in it.
-    found = conn.execute(
-        "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = %s", (schema, table)
-    ).fetchone()
-    if found is None:
-        msg = f"store: schema {schema}: not a kam store (it has no {table} table)"
-        raise NotAKamStore(msg)
-
-
-def _require_current(conn: psycopg.Connection[Any], schema: str) -> None:
-    current = schema_version(conn, schema) or 0
-    _refuse_newer(current, schema)
-    if current < SCHEMA_VERSION:
-        msg = (
-            f"schema {schema} is at version {current}, this library needs {SCHEMA_VERSION}; "
-            "open the store once with create=yes, as a role that may create tables"
-        )
-        raise OperationalError(msg)
-
-
-def _refuse_newer(current: int, schema: str) -> None:
-    if current > SCHEMA_VERSION:
-        msg = (
-            f"schema {schema} is at version {current}, newer than this library's "
-            f"{SCHEMA_VERSION}; upgrade kam-domain before opening it"
-        )
-        raise OperationalError(msg)
-
-
-def _position(row: SealedRow) -> int:
-    return row[0]
-
-
-def _lock(conn: psycopg.Connection[Any], schema: str) -> None:
-    """Take the schema's DDL lock for the rest of the session (released when it closes)."""
-    conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"kam_domain:{schema}",))
-
-
-def _sql(statement: str, schema: str) -> Composed:
-    return SQL(statement).format(schema=Identifier(schema), table=Identifier(VERSION_TABLE))
 
 
 def _yes_no(url: StoreUrl, name: str, default: str) -> str:

@@ -5,13 +5,17 @@ connection is opened (a read-only file, a file that is not a database) arrive as
 persistence errors, like every other driver error, instead of as raw ``sqlite3`` exceptions;
 and recorders that write the hash chain and the as-of index of :mod:`kam_domain.ledger` in the
 same transaction as the events (tables ``stored_events_chain``, ``stored_events_chain_format``
-and ``stored_events_asof``). ``?mode=ro`` opens the file read-only (an auditor's copy): queries
+and ``stored_events_asof``), through the sealing core (:mod:`kam_domain.sealing`), given
+SQLite's statements and rows. ``?mode=ro`` opens the file read-only (an auditor's copy): queries
 work and every command fails with :class:`~kam_domain.errors.StoreUnavailable`.
 
 Opened for reading (:meth:`SQLiteAdapter.read_only_environment`, what every reading command
 uses), the file is opened with SQLite's ``mode=ro`` whatever the URL says: a missing file is
 refused instead of created, its journal mode is left as it is, and a file without the
 library's tables is refused as not a kam store.
+
+The module runs past 500 lines on purpose: as in eventsourcing, one module holds a backend (its
+URL, factory and recorders' statements); the logic they share is in the sealing core.
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -45,28 +49,16 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, EnvType, strtobool
 
 from kam_adapters.polling import DEFAULT_POLL_INTERVAL, Subscribable, poll_interval
+from kam_domain import sealing
 from kam_domain.errors import (
     InvalidStoreUrl,
     NotAKamStore,
     StoreNotFound,
     StoreParameterOutOfRange,
-    StoreTampered,
     StoreUnavailable,
 )
-from kam_domain.ledger import (
-    CHAIN_FORMAT,
-    GENESIS,
-    ChainFormat,
-    ChainLink,
-    SealedRow,
-    TimelineEntry,
-    canonical_id,
-    moment,
-    seal,
-    seal_adopted,
-    timestamps_of,
-    written_now,
-)
+from kam_domain.ledger import ChainFormat, ChainLink, SealedRow, canonical_id, micros
+from kam_domain.sealing import IndexRow, LinkRow, Sealing, TimelineRow
 from kam_domain.storage import READ_ONLY_KEY, StoreUrl, bounded_parameter
 
 __all__ = [
@@ -79,11 +71,6 @@ __all__ = [
 
 #: The environment key of the URL's ``poll_interval`` (seconds between looks for new rows).
 POLL_INTERVAL_KEY = "SQLITE_POLL_INTERVAL"
-#: Events sealed per statement when a chain is created over events already stored.
-_PAGE = 1000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_LOWEST, _HIGHEST = -(2**63), 2**63 - 1
-_MICROSECOND = timedelta(microseconds=1)
 
 # Most specific first: the sqlite3 classes form a hierarchy under sqlite3.Error.
 _TRANSLATIONS: tuple[tuple[type[sqlite3.Error], type[PersistenceError]], ...] = (
@@ -112,6 +99,9 @@ class ConnectionPool(es_sqlite.SQLiteConnectionPool):
     #: Opened for reading only: the file's journal mode is not switched to WAL (a write).
     read_only = False
 
+    # Private in eventsourcing: the only place a connection is opened and its journal mode
+    # set. Overridden to skip that switch on a read-only file and to translate errors raised
+    # there; a public ``connect`` hook on the pool (or a read-only flag) would replace it.
     def _create_connection(self) -> es_sqlite.SQLiteConnection:
         if self.read_only:
             self.is_journal_mode_wal = True  # what eventsourcing checks before switching
@@ -122,7 +112,7 @@ class ConnectionPool(es_sqlite.SQLiteConnectionPool):
             raise translated(error) from error
 
 
-class _Sealing(es_sqlite.SQLiteApplicationRecorder):
+class _Sealing(Sealing[es_sqlite.SQLiteCursor], es_sqlite.SQLiteApplicationRecorder):
     """Writes each event's chain link and as-of index row in the transaction that inserts it.
 
     Timestamps are stored as whole microseconds since 1970 (UTC), which order like the moments.
@@ -163,7 +153,7 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
     def create_table(self) -> None:
         super().create_table()
         self._add_written_column()
-        self._adopt()
+        self._adopt_chain()
 
     def convert_originator_id(self, originator_id: str) -> UUID | str:
         if self.datastore.originator_id_type == "uuid":
@@ -188,6 +178,10 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
                 c.execute(f"ALTER TABLE {self.chain_table_name} ADD COLUMN written_at INTEGER")
         self.__dict__["_has_written_column"] = True
 
+    # Private in eventsourcing, and the only step of its insert that runs inside the inserting
+    # transaction once the events' positions (rowids) are known: the links must be written
+    # there, so that they commit or roll back with the events. The public hook proposed in
+    # docs/architecture.md (rows written with the events) would replace it.
     def _insert_events(
         self,
         c: es_sqlite.SQLiteCursor,
@@ -198,122 +192,95 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
         # no other writer can add a link between reading the last one and adding these.
         ids = super()._insert_events(c, stored_events, **kwargs)
         if ids:
-            events = [
-                (position, self._as_read(event))
-                for position, event in zip(ids, stored_events, strict=True)
-            ]
-            self._seal(c, events)
-            self._index(c, events, timestamps_of(kwargs))
+            self._seal_inserted(c, ids, stored_events, kwargs)
         return ids
 
     def _as_read(self, event: StoredEvent) -> StoredEvent:
-        """``event`` with its originator id as the store gives it back (what verify hashes)."""
         stored = event.originator_id
         if isinstance(stored, UUID):
             return event  # read back as an equal UUID
         return dataclasses.replace(event, originator_id=self.convert_originator_id(stored))
 
-    def _seal(
-        self,
-        c: es_sqlite.SQLiteCursor,
-        events: list[tuple[int, StoredEvent]],
-        *,
-        adopted: bool = False,
-    ) -> None:
+    def _last_link(self, c: es_sqlite.SQLiteCursor) -> LinkRow | None:
         c.execute(
-            f"SELECT position, link, written_at FROM {self.chain_table_name} "
+            f"SELECT position, link, {self._written_column} FROM {self.chain_table_name} "
             "ORDER BY position DESC LIMIT 1"
         )
-        last = c.fetchone()
-        if last is not None and last["position"] >= events[0][0]:
-            msg = (
-                f"the hash chain already reaches position {last['position']}, beyond the new "
-                f"event at {events[0][0]}: events were removed from the store "
-                "(run kam audit verify)"
-            )
-            raise DatabaseError(msg)
-        previous = GENESIS if last is None else bytes(last["link"])
-        if adopted:
-            links = seal_adopted(previous, events)
-        else:
-            before = None if last is None else last["written_at"]
-            links = seal(previous, events, written_now(before if isinstance(before, int) else None))
+        row = c.fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def _write_links(self, c: es_sqlite.SQLiteCursor, links: Sequence[ChainLink]) -> None:
         c.executemany(
             f"INSERT INTO {self.chain_table_name} (position, link, written_at) VALUES (?, ?, ?)",
             [(link.position, link.link, link.written_at) for link in links],
         )
 
-    def _index(
-        self,
-        c: es_sqlite.SQLiteCursor,
-        events: list[tuple[int, StoredEvent]],
-        timestamps: Mapping[tuple[UUID | str, int], datetime],
-    ) -> None:
-        rows = []
-        for position, event in events:
-            at = timestamps.get((event.originator_id, event.originator_version))
-            if at is not None:
-                identity = event.originator_id
-                text = identity.hex if isinstance(identity, UUID) else identity
-                rows.append((text, event.originator_version, _micros(at), position))
-        if rows:
-            c.executemany(f"INSERT INTO {self.asof_table_name} VALUES (?, ?, ?, ?)", rows)
-
-    def _adopt(self) -> None:
-        """Record the chain's formats; events stored before the chain existed are sealed.
-
-        A store sealed in format 1 (before written times were recorded) gets format 2 from its
-        next position on: its old links keep verifying as they are.
-        """
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT 1 FROM {self.format_table_name} WHERE format = ?", (CHAIN_FORMAT,))
-            if c.fetchone() is not None:
-                return
-        with self._immediate() as c:
-            c.execute(f"SELECT format FROM {self.format_table_name}")
-            recorded = {row[0] for row in c.fetchall()}
-            if CHAIN_FORMAT in recorded:
-                return
-            c.execute(f"SELECT MAX(position) FROM {self.chain_table_name}")
-            after: int = c.fetchone()[0] or 0
-            adopted: int | None = None
-            while not recorded:
-                c.execute(
-                    f"SELECT rowid, * FROM {self.events_table_name} WHERE rowid > ? "
-                    "ORDER BY rowid LIMIT ?",
-                    (after, _PAGE),
+    def _write_index(self, c: es_sqlite.SQLiteCursor, rows: Sequence[IndexRow]) -> None:
+        c.executemany(
+            f"INSERT INTO {self.asof_table_name} VALUES (?, ?, ?, ?)",
+            [
+                (
+                    _text(row.originator_id),
+                    row.originator_version,
+                    micros(row.timestamp),
+                    row.position,
                 )
-                rows = c.fetchall()
-                if not rows:
-                    break
-                events = [
-                    (
-                        row["rowid"],
-                        StoredEvent(
-                            originator_id=self.convert_originator_id(row["originator_id"]),
-                            originator_version=row["originator_version"],
-                            topic=row["topic"],
-                            state=row["state"],
-                        ),
-                    )
-                    for row in rows
-                ]
-                self._seal(c, events, adopted=True)
-                after = adopted = rows[-1]["rowid"]
-            now = datetime.now(UTC).isoformat()
-            if adopted is not None:
-                c.execute(
-                    f"INSERT INTO {self.format_table_name} VALUES (?, ?, ?, ?)",
-                    (1, 1, adopted, now),
-                )
-            c.execute(
-                f"INSERT INTO {self.format_table_name} VALUES (?, ?, ?, ?)",
-                (CHAIN_FORMAT, after + 1, None, now),
+                for row in rows
+            ],
+        )
+
+    def _formats_in(self, c: es_sqlite.SQLiteCursor) -> Sequence[ChainFormat]:
+        c.execute(
+            f"SELECT format, since, adopted_through FROM {self.format_table_name} ORDER BY since"
+        )
+        return [ChainFormat(row[0], row[1], row[2]) for row in c.fetchall()]
+
+    def _write_format(self, c: es_sqlite.SQLiteCursor, recorded: ChainFormat) -> None:
+        c.execute(
+            f"INSERT INTO {self.format_table_name} VALUES (?, ?, ?, ?)",
+            (
+                recorded.format,
+                recorded.since,
+                recorded.adopted_through,
+                datetime.now(UTC).isoformat(),
+            ),
+        )
+
+    def _last_position_in(self, c: es_sqlite.SQLiteCursor) -> int | None:
+        c.execute(f"SELECT MAX(position) FROM {self.chain_table_name}")
+        found: int | None = c.fetchone()[0]
+        return found
+
+    def _unsealed(
+        self, c: es_sqlite.SQLiteCursor, after: int, limit: int
+    ) -> Sequence[tuple[int, StoredEvent]]:
+        c.execute(
+            f"SELECT rowid, * FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (after, limit),
+        )
+        return [
+            (
+                row["rowid"],
+                StoredEvent(
+                    originator_id=self.convert_originator_id(row["originator_id"]),
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                ),
             )
+            for row in c.fetchall()
+        ]
+
+    def _reading(self) -> AbstractContextManager[es_sqlite.SQLiteCursor]:
+        return self.datastore.transaction(commit=False)
+
+    def _writing(self) -> AbstractContextManager[es_sqlite.SQLiteCursor]:
+        return self._immediate()
 
     @contextmanager
     def _immediate(self) -> Iterator[es_sqlite.SQLiteCursor]:
-        """A write transaction holding the write lock from its start."""
+        """A write transaction holding the write lock from its start, rolled back on any
+        exception and committed only when its block ends normally."""
         with self.datastore.get_connection(commit=True) as conn:
             cursor = conn.cursor()
             try:
@@ -329,22 +296,21 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
             finally:
                 cursor.sqlite_cursor.close()
 
-    def select_links(
-        self, start: int | None, limit: int, stop: int | None = None
-    ) -> Sequence[ChainLink]:
+    def _link_rows(
+        self, c: es_sqlite.SQLiteCursor, low: int, stop: int | None, limit: int
+    ) -> Iterable[LinkRow]:
         statement = (
             f"SELECT position, {_BLOB('link')}, {self._written()} FROM {self.chain_table_name} "
             "WHERE position >= ?"
         )
-        params: list[int] = [-(2**63) if start is None else start]
+        params: list[int] = [low]
         if stop is not None:
             statement += " AND position <= ?"
             params.append(stop)
         statement += " ORDER BY position LIMIT ?"
         params.append(limit)
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(statement, params)
-            return [_link(row[0], row[1], row[2]) for row in c.fetchall()]
+        c.execute(statement, params)
+        return [(row[0], row[1], row[2]) for row in c.fetchall()]
 
     @property
     def _written_column(self) -> str:
@@ -370,8 +336,8 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
         query runs only when the page's positions are not contiguous from ``start`` (the first
         page, or after a removal).
         """
-        low = _LOWEST if start is None else start
-        high = _HIGHEST if stop is None else stop
+        low = sealing.LOWEST if start is None else start
+        high = sealing.HIGHEST if stop is None else stop
         with self.datastore.transaction(commit=False) as c:
             cursor = c.sqlite_cursor
             cursor.row_factory = None  # plain tuples
@@ -384,7 +350,7 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
             unmatched: list[SealedRow] = cursor.fetchall()
         if not unmatched:
             return rows
-        return sorted(rows + unmatched, key=_position)[:limit]
+        return sealing.by_position(rows + unmatched, limit)
 
     @functools.cached_property
     def _select_joined(self) -> str:
@@ -413,20 +379,6 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
             "ORDER BY c.position LIMIT ?"
         )
 
-    def max_link_position(self) -> int | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT MAX(position) FROM {self.chain_table_name}")
-            found: int | None = c.fetchone()[0]
-            return found
-
-    def chain_formats(self) -> Sequence[ChainFormat]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT format, since, adopted_through FROM {self.format_table_name} "
-                "ORDER BY since"
-            )
-            return [ChainFormat(row[0], row[1], row[2]) for row in c.fetchall()]
-
     @property
     def version_at_statement(self) -> str:
         """One seek in the timestamp index: the last version at or before a moment."""
@@ -436,22 +388,24 @@ class _Sealing(es_sqlite.SQLiteApplicationRecorder):
             "ORDER BY timestamp DESC, originator_version DESC LIMIT 1"
         )
 
-    def version_at(self, originator_id: UUID, at: datetime) -> int | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(self.version_at_statement, (originator_id.hex, _micros(at)))
-            row = c.fetchone()
-            return None if row is None else int(row[0])
+    def _version_row(
+        self, c: es_sqlite.SQLiteCursor, originator_id: UUID, at: datetime
+    ) -> int | None:
+        c.execute(self.version_at_statement, (originator_id.hex, micros(at)))
+        row = c.fetchone()
+        return None if row is None else int(row[0])
 
-    def timeline(self, originator_id: UUID) -> Sequence[TimelineEntry]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT a.originator_version, a.timestamp, a.notification_id, "
-                f"{self._written('c')} FROM {self.asof_table_name} AS a "
-                f"LEFT JOIN {self.chain_table_name} AS c ON c.position = a.notification_id "
-                "WHERE a.originator_id = ? ORDER BY a.originator_version",
-                (originator_id.hex,),
-            )
-            return [_entry(*row) for row in c.fetchall()]
+    def _timeline_rows(
+        self, c: es_sqlite.SQLiteCursor, originator_id: UUID
+    ) -> Iterable[TimelineRow]:
+        c.execute(
+            f"SELECT a.originator_version, a.timestamp, a.notification_id, "
+            f"{self._written('c')} FROM {self.asof_table_name} AS a "
+            f"LEFT JOIN {self.chain_table_name} AS c ON c.position = a.notification_id "
+            "WHERE a.originator_id = ? ORDER BY a.originator_version",
+            (originator_id.hex,),
+        )
+        return [(row[0], row[1], row[2], row[3]) for row in c.fetchall()]
 
 
 class SQLiteApplicationRecorder(Subscribable, _Sealing):
@@ -460,10 +414,6 @@ class SQLiteApplicationRecorder(Subscribable, _Sealing):
 
 class SQLiteProcessRecorder(Subscribable, _Sealing, es_sqlite.SQLiteProcessRecorder):
     """eventsourcing's SQLite process recorder, sealing and indexing its events."""
-
-
-def _position(row: SealedRow) -> int:
-    return row[0]
 
 
 def _BLOB(column: str) -> str:  # noqa: N802 - reads as the SQL it stands for
@@ -475,32 +425,9 @@ def _BLOB(column: str) -> str:  # noqa: N802 - reads as the SQL it stands for
     )
 
 
-def _micros(at: datetime) -> int:
-    return (at - _EPOCH) // _MICROSECOND
-
-
-def _link(position: int, link: object, written: object) -> ChainLink:
-    """A chain row as a ChainLink; a row in a form the library never writes is tampering."""
-    if not isinstance(link, bytes):
-        raise StoreTampered(f"link at position {position}: stored as {type(link).__name__}")
-    if written is not None and type(written) is not int:
-        msg = f"written_at at position {position}: stored as {type(written).__name__}"
-        raise StoreTampered(msg)
-    return ChainLink(position, link, written)
-
-
-def _entry(version: object, timestamp: object, position: object, written: object) -> TimelineEntry:
-    """An as-of row as a TimelineEntry; a row in a form the library never writes is tampering."""
-    for name, value in (("originator_version", version), ("timestamp", timestamp)):
-        if type(value) is not int:
-            msg = f"as-of index, {name} at position {position}: stored as {value!r}"
-            raise StoreTampered(msg)
-    if type(position) is not int:
-        raise StoreTampered(f"as-of index, notification_id: stored as {position!r}")
-    assert isinstance(version, int)
-    assert isinstance(timestamp, int)
-    at = None if type(written) is not int else moment(written)
-    return TimelineEntry(version, moment(timestamp), position, at)
+def _text(identity: UUID | str) -> str:
+    """An originator id as the events table keeps it (a UUID as 32 hex digits)."""
+    return identity.hex if isinstance(identity, UUID) else identity
 
 
 class Factory(es_sqlite.SQLiteFactory):
@@ -530,23 +457,23 @@ class Factory(es_sqlite.SQLiteFactory):
         self.poll_interval = float(self.env.get(POLL_INTERVAL_KEY) or DEFAULT_POLL_INTERVAL)
 
     def application_recorder(self) -> ApplicationRecorder:
-        recorder = super().application_recorder()
-        assert isinstance(recorder, Subscribable)
-        recorder.poll_interval = self.poll_interval
-        self._require_store(recorder)
-        return recorder
+        return self._opened(super().application_recorder())
 
     def process_recorder(self) -> ProcessRecorder:
-        recorder = super().process_recorder()
+        recorder = self._opened(super().process_recorder())
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder
+
+    def _opened(self, recorder: ApplicationRecorder) -> ApplicationRecorder:
+        """``recorder`` polling at the URL's interval; opened for reading, the file must hold
+        the library's events table."""
         assert isinstance(recorder, Subscribable)
         recorder.poll_interval = self.poll_interval
-        self._require_store(recorder)
+        if self.read_only:
+            self._require_store(recorder)
         return recorder
 
     def _require_store(self, recorder: object) -> None:
-        """Opened for reading, the file must hold the library's events table."""
-        if not self.read_only:
-            return
         assert isinstance(recorder, es_sqlite.SQLiteApplicationRecorder)
         name = recorder.events_table_name
         where = _file_of(self.datastore.pool.db_name)

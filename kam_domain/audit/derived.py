@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 import attrs
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import AggregateRecorder, PersistenceError
 
 from kam_domain.ledger import IndexedRecorder
 
@@ -107,15 +107,16 @@ def _asof(
     return found
 
 
-def _snapshot_recorder(app: Any) -> Any:
+def _snapshot_recorder(app: Any) -> AggregateRecorder | None:
     try:
-        return app.factory.aggregate_recorder("snapshots")
+        recorder: AggregateRecorder = app.factory.aggregate_recorder("snapshots")
     except PersistenceError:
         return None
+    return recorder
 
 
 def _snapshots(
-    app: Any, recorder: Any, record_id: UUID, positions: dict[int, int]
+    app: Any, recorder: AggregateRecorder, record_id: UUID, positions: dict[int, int]
 ) -> list[Mismatch]:
     try:
         stored = recorder.select_events(record_id)
