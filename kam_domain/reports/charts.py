@@ -13,6 +13,7 @@ from decimal import Decimal
 import attrs
 
 from kam_domain.aggregates.team import EvaluationStandard
+from kam_domain.reports.card import METRIC_LABELS, ScorecardRow, ScorecardTeam, format_percent
 from kam_domain.reports.look import (
     ATTAINMENT_AXIS,
     METRIC_COLOURS,
@@ -22,7 +23,6 @@ from kam_domain.reports.look import (
     clip,
     rating_colour,
 )
-from kam_domain.reports.scorecard import METRIC_LABELS, ScorecardRow, ScorecardTeam, format_percent
 from kam_domain.values import Metric
 
 __all__ = ["Chart", "Line", "Path", "Rect", "Text", "charts"]

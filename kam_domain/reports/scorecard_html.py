@@ -26,6 +26,13 @@ from markupsafe import Markup
 
 from kam_domain.aggregates.target import ATTAINMENT_CAP, ScopeKind
 from kam_domain.aggregates.team import EvaluationStandard
+from kam_domain.reports.card import (
+    METRIC_LABELS,
+    Scorecard,
+    ScorecardLine,
+    ScorecardRow,
+    ScorecardTeam,
+)
 from kam_domain.reports.charts import Chart, charts
 from kam_domain.reports.look import (
     ATTAINMENT_AXIS,
@@ -34,13 +41,6 @@ from kam_domain.reports.look import (
     attainment_colour,
     clip,
     rating_colour,
-)
-from kam_domain.reports.scorecard import (
-    METRIC_LABELS,
-    Scorecard,
-    ScorecardLine,
-    ScorecardRow,
-    ScorecardTeam,
 )
 from kam_domain.values import Metric, Money
 
