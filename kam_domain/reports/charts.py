@@ -36,6 +36,8 @@ _TOP = 26
 
 @attrs.frozen
 class Rect:
+    """A bar, a chip's ground, a band's zone, a legend's swatch."""
+
     x: str
     y: str
     width: str
@@ -43,11 +45,14 @@ class Rect:
     fill: str
     rx: str | None = None
     opacity: str | None = None
+    #: Which element the template draws (a class attribute, not a field).
     kind = "rect"
 
 
 @attrs.frozen
 class Text:
+    """A label, a value, a tick, a chip's letter."""
+
     x: str
     y: str
     css: str
@@ -58,6 +63,8 @@ class Text:
 
 @attrs.frozen
 class Line:
+    """A grid line, the goal's line, a separator."""
+
     x1: str
     y1: str
     x2: str
@@ -68,6 +75,8 @@ class Line:
 
 @attrs.frozen
 class Path:
+    """The notch at the end of a bar off the scale."""
+
     d: str
     fill: str
     kind = "path"
