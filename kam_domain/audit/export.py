@@ -20,7 +20,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-from kam_domain.audit.integrity import PAGE_SIZE, Progress, paged, sealed, side_by_side
+from kam_domain.audit.integrity import PAGE_SIZE, Progress, sealed
+from kam_domain.audit.logs import events_and_links
 from kam_domain.audit.records import describe, policy_of
 from kam_domain.ledger import GENESIS, moment, state_digest
 
@@ -66,16 +67,9 @@ def export_records(
     recorder = app.recorder
     chain = sealed(recorder)
     stop = max(recorder.max_notification_id() or 0, chain.max_link_position() or 0)
-    events = paged(
-        lambda start: recorder.select_notifications(start, page_size, stop=stop),
-        lambda event: event.id,
-    )
-    links = paged(
-        lambda start: chain.select_links(start, page_size, stop=stop),
-        lambda link: link.position,
-    )
     previous = GENESIS
-    for count, (notification, link) in enumerate(side_by_side(events, links), start=1):
+    pairs = events_and_links(recorder, chain, page_size, stop)
+    for count, (notification, link) in enumerate(pairs, start=1):
         record: dict[str, Any] = dict.fromkeys(COLUMNS, "")
         if notification is not None:
             record.update(_event_fields(app, notification))

@@ -245,4 +245,36 @@ def test_the_html_page_escapes_names(card: Scorecard) -> None:
     page = render_html(card)
 
     assert hostile not in page
-    assert "&lt;img onerror=&quot;x&quot;&gt;&amp;co" in page
+    assert "&lt;img onerror=&#34;x&#34;&gt;&amp;co" in page
+
+
+#: As long as the hostile name, so that the charts clip both alike (at 26 characters).
+BENIGN = "Xscript-alert(1)-Xscript-"
+HOSTILE = "<script>alert(1)</script>"
+
+
+@pytest.mark.parametrize("scope", [ScopeKind.TEAM, ScopeKind.ACCOUNT])
+def test_a_script_in_a_team_or_account_name_is_shown_escaped_wherever_the_name_is(
+    card: Scorecard, scope: ScopeKind
+) -> None:
+    """A team or account named ``<script>alert(1)</script>`` appears escaped in every place the
+    page shows that name (masthead, title, tables, chart labels and titles), never as a tag."""
+
+    def named(name: str) -> Scorecard:
+        team = card.teams[0]
+        if scope is ScopeKind.TEAM:
+            rows = tuple(
+                attrs.evolve(row, name=name) if row.scope is ScopeKind.TEAM else row
+                for row in team.rows
+            )
+            return attrs.evolve(card, teams=(attrs.evolve(team, name=name, rows=rows),))
+        first = next(row for row in team.rows if row.scope is ScopeKind.ACCOUNT)
+        rows = tuple(attrs.evolve(row, name=name) if row is first else row for row in team.rows)
+        return attrs.evolve(card, teams=(attrs.evolve(team, rows=rows),))
+
+    places = render_html(named(BENIGN)).count(BENIGN)
+    page = render_html(named(HOSTILE))
+
+    assert places > 1
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == places
+    assert "<script" not in page.lower()

@@ -1,0 +1,188 @@
+"""Discount decisions: approvals outside the authority then in force, self-approvals, prices
+under the floor, margins under the minimum.
+
+The checks re-derive what the rules say from the record instead of trusting what an event claims
+about itself: an approval's authority is read again from the Team as it stood at the moment of
+the decision, the floor and the margin from the project as it stood just before the approval.
+Commands that would break those rules are refused by the library, so a finding of these kinds
+means the log was written behind its back (by hand, or tampered with).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.project import Project
+from kam_domain.aggregates.team import APPROVER_ROLES, Team
+from kam_domain.audit.exceptions.findings import EventRef, Finding, FindingKind
+from kam_domain.audit.exceptions.reading import Reading
+from kam_domain.values import ActorKind, MemberId, Percentage
+
+__all__ = ["discount_findings"]
+
+
+def discount_findings(reading: Reading) -> Iterator[Finding]:
+    """Each decided discount request, against the project as it stood just before the decision."""
+    for project in reading.records(reading.app.projects(), reading.app.get_project):
+        decided = [r for r in project.discount_requests.values() if r.decision is not None]
+        if not decided:
+            continue
+        before: Project | None = None
+        for event in reading.events.of(project.id):
+            if event.timestamp > reading.moment:
+                break
+            if before is not None and isinstance(event, Project.DiscountApproved):
+                yield from _approval(reading, before, event)
+            elif before is not None and isinstance(event, Project.DiscountRejected):
+                yield from _self_decision(reading, before, event, event.rejected_by, "rejected")
+            before = event.mutate(before)
+
+
+def _approval(reading: Reading, before: Project, event: Any) -> Iterator[Finding]:
+    """One approval, against the project as it stood just before it and the Team then."""
+    request = before.discount_requests.get(event.request_id)
+    if request is None:
+        return
+    approver: Credentials = event.approver
+    record = f"project {before.name}"
+    ref = reading.events.ref(event)
+    derived, grant = _authority(reading, before.team_id, approver.member_id, event.timestamp)
+    problems = _authority_problems(approver, derived, request.percentage, event.timestamp)
+    if problems:
+        who = approver.name
+        yield Finding(
+            FindingKind.APPROVAL_OUTSIDE_AUTHORITY,
+            event.timestamp,
+            before.id,
+            record,
+            f"{request.percentage} discount approved by {who}: " + "; ".join(problems),
+            (ref, *grant),
+        )
+    yield from _self_decision(reading, before, event, approver, "approved")
+    band = before.price_band
+    if band is None:
+        yield Finding(
+            FindingKind.PRICE_UNDER_FLOOR,
+            event.timestamp,
+            before.id,
+            record,
+            f"{request.percentage} discount approved with no price band, hence no floor",
+            (ref,),
+        )
+        return
+    price: Any = event.price
+    implied = band.price_after(request.percentage)
+    if price < band.floor or implied < band.floor:
+        shown = f"{price}" if price == implied else f"{price} (the discount implies {implied})"
+        yield Finding(
+            FindingKind.PRICE_UNDER_FLOOR,
+            event.timestamp,
+            before.id,
+            record,
+            f"{request.percentage} off the list price {band.list_price} approved at {shown},"
+            f" under the floor {band.floor} then in force",
+            (ref, *_earlier(reading, event, Project.PriceBandSet)[-1:]),
+        )
+    if price.is_zero:
+        return
+    margin = before.margin_at(price)
+    minimum = before.minimum_margin
+    if margin < minimum.value:
+        role = derived.role if derived is not None else approver.role
+        rule = "" if role.is_director else ", who is not a sales director as the rule requires"
+        costs = [
+            *_earlier(reading, event, Project.QuoteConfirmed),
+            *_earlier(reading, event, Project.CostRecorded),
+            *_earlier(reading, event, Project.MinimumMarginSet)[-1:],
+        ]
+        yield Finding(
+            FindingKind.MARGIN_UNDER_MINIMUM,
+            event.timestamp,
+            before.id,
+            record,
+            f"{request.percentage} discount leaves a margin of {_percent(margin)} at {price},"
+            f" under the minimum {minimum}; approved by {approver.name}, {role.label}{rule}",
+            (ref, *costs),
+        )
+
+
+def _earlier(reading: Reading, event: Any, cls: type[Any]) -> list[EventRef]:
+    """The record's events of ``cls`` recorded before ``event``."""
+    return [
+        reading.events.ref(earlier)
+        for earlier in reading.events.find(event.originator_id, cls)
+        if earlier.originator_version < event.originator_version
+    ]
+
+
+def _authority(
+    reading: Reading, team_id: UUID, member_id: MemberId, at: datetime
+) -> tuple[Credentials | None, list[EventRef]]:
+    """The member's credentials as the Team held them at ``at``, and the grant behind them."""
+    team = reading.team(team_id, at)
+    if team is None or member_id not in team.members:
+        return None, []
+    derived = team.credentials(member_id, at)
+    if derived.grant_id is None:
+        return derived, []
+    grants = [
+        reading.events.ref(e)
+        for e in reading.events.find(team.id, Team.AuthorityGranted, at)
+        if e.grant.grant_id == derived.grant_id
+    ]
+    return derived, grants
+
+
+def _self_decision(
+    reading: Reading, before: Project, event: Any, decider: Credentials | None, verb: str
+) -> Iterator[Finding]:
+    request = before.discount_requests.get(event.request_id)
+    if (
+        request is None
+        or decider is None
+        or decider.member_id != request.requester_id
+        or event.actor.kind is not ActorKind.MEMBER
+    ):
+        return
+    yield Finding(
+        FindingKind.SELF_APPROVAL,
+        event.timestamp,
+        before.id,
+        f"project {before.name}",
+        f"{request.percentage} discount requested and {verb} by {decider.name} by hand",
+        (
+            *reading.events.last(
+                before.id, Project.DiscountRequested, request_id=request.request_id
+            ),
+            reading.events.ref(event),
+        ),
+    )
+
+
+def _authority_problems(
+    recorded: Credentials, derived: Credentials | None, percentage: Percentage, at: datetime
+) -> list[str]:
+    """Why the approver could not approve ``percentage`` at ``at``; empty when they could."""
+    problems = []
+    if not recorded.covers(percentage):
+        held = recorded.discount_authority or "no authority"
+        problems.append(f"the approval itself records {held}")
+    if derived is None:
+        problems.append(f"the team had no member {recorded.member_id} at {at.isoformat()}")
+        return problems
+    if derived.role not in APPROVER_ROLES:
+        problems.append(f"{derived.name} was a {derived.role.label}, who approves nothing")
+    elif not derived.covers(percentage):
+        held = derived.discount_authority or "no authority"
+        standing = "" if derived.active else " (had left the team)"
+        problems.append(f"the team's record gives {derived.name} {held}{standing} at that moment")
+    return problems
+
+
+def _percent(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01'))}%"
