@@ -22,7 +22,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from benchmarks.bare import BareApplication, RawInserts
+from benchmarks.bare import BareApplication, RawInserts, bare_environment
 from benchmarks.harness import Figure, Options, percentile
 from benchmarks.history import (
     LEAN_ENVIRONMENT,
@@ -34,7 +34,6 @@ from benchmarks.stores import (
     copy_history,
     drop,
     fresh_store,
-    plain_environment,
     postgres_history,
 )
 from kam_domain.aggregates.client_account import AccountStrategies, ClientAccount
@@ -130,12 +129,13 @@ def _bare_accounts(app: BareApplication, count: int) -> tuple[UUID, list[tuple[U
 
 def command(backend: str, size: int | None, options: Options, folder: Path) -> list[Figure]:
     """Record a payment: the facade (policies off, then embedded) vs a bare eventsourcing
-    application vs a raw insert, alternating, ``options.commands`` commands per run each."""
+    application, each both with the facade's aggregate cache and without one, vs a raw insert,
+    alternating, ``options.commands`` commands per run each; then one long-lived account."""
     count, accounts_per_side = options.commands, 20
     with ExitStack() as stack:
         urls = {
             name: stack.enter_context(_scratch(backend, folder, name))
-            for name in ("facade", "uncached", "policies", "bare", "raw")
+            for name in ("facade", "uncached", "policies", "bare", "bare-uncached", "raw")
         }
         facade = KamApplication(urls["facade"], run_policies=False)
         stack.callback(facade.close)
@@ -143,8 +143,10 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
         stack.callback(uncached.close)
         embedded = KamApplication(urls["policies"])
         stack.callback(embedded.close)
-        bare = BareApplication(env=plain_environment(urls["bare"]))
+        bare = BareApplication(env=bare_environment(urls["bare"]))
         stack.callback(bare.close)
+        bare_uncached = BareApplication(env=bare_environment(urls["bare-uncached"], 0))
+        stack.callback(bare_uncached.close)
         raw = RawInserts(backend, urls["raw"]) if backend != "memory" else None
         if raw is not None:
             stack.callback(raw.close)
@@ -153,6 +155,7 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
         u_actor, u_accounts = _facade_accounts(uncached, accounts_per_side)
         p_actor, p_accounts = _facade_accounts(embedded, accounts_per_side)
         b_actor, b_accounts = _bare_accounts(bare, accounts_per_side)
+        bu_actor, bu_accounts = _bare_accounts(bare_uncached, accounts_per_side)
 
         def facade_pay(n: int) -> None:
             account, invoice = f_accounts[n % accounts_per_side]
@@ -170,6 +173,10 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
             account, invoice = b_accounts[n % accounts_per_side]
             bare.record_payment(account, b_actor, invoice, Decimal(1), CNY)
 
+        def bare_uncached_pay(n: int) -> None:
+            account, invoice = bu_accounts[n % accounts_per_side]
+            bare_uncached.record_payment(account, bu_actor, invoice, Decimal(1), CNY)
+
         def raw_pay(n: int) -> None:
             assert raw is not None
             account, invoice = b_accounts[n % accounts_per_side]
@@ -180,6 +187,7 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
             "facade, no cache": uncached_pay,
             "facade + policies": embedded_pay,
             "bare eventsourcing": bare_pay,
+            "bare eventsourcing, no cache": bare_uncached_pay,
         }
         if raw is not None:
             sides["raw insert"] = raw_pay
@@ -187,10 +195,13 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
     figures = []
     for side, per_run in runs.items():
         note = {
-            "facade": "KamApplication(run_policies=False): chain, index, metadata; no policies",
+            "facade": "KamApplication(run_policies=False): chain, index, metadata; no policies;"
+            " its aggregate cache (1,000 records)",
             "facade, no cache": "the same with cache_size=0: every load decodes from the store",
             "facade + policies": "KamApplication(): the built-in policies run after each command",
-            "bare eventsourcing": "eventsourcing Application, own aggregates, same backend",
+            "bare eventsourcing": "eventsourcing Application, own aggregates, same backend, the"
+            " facade's cache and snapshot settings",
+            "bare eventsourcing, no cache": "the same without a cache, as the facade's",
             "raw insert": "one row per transaction through the driver",
         }[side]
         figures += [
@@ -219,7 +230,7 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
         ]
     for top, bottom in (
         ("facade", "bare eventsourcing"),
-        ("facade, no cache", "bare eventsourcing"),
+        ("facade, no cache", "bare eventsourcing, no cache"),
         ("facade + policies", "bare eventsourcing"),
         ("facade + policies", "facade"),
         ("bare eventsourcing", "raw insert"),
@@ -228,6 +239,78 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
         if top in runs and bottom in runs:
             ratios = [sum(a) / sum(b) for a, b in zip(runs[top], runs[bottom], strict=True)]
             figures.append(Figure("command", backend, f"time {top} / {bottom}", "×", ratios))
+    return figures + _long_account(backend, options, folder)
+
+
+def _long_account(backend: str, options: Options, folder: Path) -> list[Figure]:
+    """``options.long_payments`` payments on one account, the facade and the bare application
+    both with their caches, alternating in chunks of a tenth: per chunk the time ratio, and how
+    the first chunk's and the last chunk's commands compare (a cost that grows with the
+    account's history shows here, hidden by 20 accounts round-robin)."""
+    payments = options.long_payments
+    chunk = max(1, payments // 10)
+    with ExitStack() as stack:
+        f_url = stack.enter_context(_scratch(backend, folder, "long-facade"))
+        b_url = stack.enter_context(_scratch(backend, folder, "long-bare"))
+        facade = KamApplication(f_url, run_policies=False)
+        stack.callback(facade.close)
+        bare = BareApplication(env=bare_environment(b_url))
+        stack.callback(bare.close)
+        f_actor, [(f_account, f_invoice)] = _facade_accounts(facade, 1)
+        b_actor, [(b_account, b_invoice)] = _bare_accounts(bare, 1)
+        one = Money.of(1, CNY)
+        sides: dict[str, Callable[[], object]] = {
+            "facade": lambda: facade.record_payment(f_account, f_actor, f_invoice, amount=one),
+            "bare eventsourcing": lambda: bare.record_payment(
+                b_account, b_actor, b_invoice, Decimal(1), CNY
+            ),
+        }
+        chunks: dict[str, list[list[float]]] = {name: [] for name in sides}
+        clock = time.perf_counter
+        for n in range(0, payments, chunk):
+            for name in _rotated(list(sides), n // chunk):
+                action, taken = sides[name], []
+                for _ in range(min(chunk, payments - n)):
+                    began = clock()
+                    action()
+                    taken.append(clock() - began)
+                chunks[name].append(taken)
+    note = f"{payments:,} payments on one account, both cached, chunks of {chunk:,}"
+    f_chunks, b_chunks = chunks["facade"], chunks["bare eventsourcing"]
+    figures = [
+        Figure(
+            "command",
+            backend,
+            "long account: time facade / bare eventsourcing",
+            "×",
+            [sum(f) / sum(b) for f, b in zip(f_chunks, b_chunks, strict=True)],
+            note=note,
+        )
+    ]
+    for name, taken in chunks.items():
+        figures += [
+            Figure(
+                "command",
+                backend,
+                f"long account, {name}: p50, first {chunk:,} payments",
+                "ms",
+                [percentile(taken[0], 50) * 1000],
+            ),
+            Figure(
+                "command",
+                backend,
+                f"long account, {name}: p50, last {chunk:,} payments",
+                "ms",
+                [percentile(taken[-1], 50) * 1000],
+            ),
+            Figure(
+                "command",
+                backend,
+                f"long account, {name}: last chunk / first",
+                "×",
+                [sum(taken[-1]) / sum(taken[0])],
+            ),
+        ]
     return figures
 
 

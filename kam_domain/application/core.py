@@ -52,7 +52,13 @@ from kam_domain.storage import StoreUrl, check_readable, resolve_store, store_se
 from kam_domain.transcoding import EventMapper, register_transcodings
 from kam_domain.values import Actor, ActorKind, MemberId, new_id
 
-__all__ = ["DEFAULT_CACHE_SIZE", "DEFAULT_CLOCK_SKEW", "ApplicationCore", "refuse_policy_actor"]
+__all__ = [
+    "DEFAULT_CACHE_SIZE",
+    "DEFAULT_CLOCK_SKEW",
+    "ApplicationCore",
+    "cache_settings",
+    "refuse_policy_actor",
+]
 
 A = TypeVar("A", bound=KamAggregate)
 R = TypeVar("R")
@@ -71,7 +77,7 @@ DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 _MAX_SKEW = timedelta(days=1)
 
 
-def _cache_settings(size: int) -> dict[str, str]:
+def cache_settings(size: int) -> dict[str, str]:
     """eventsourcing's aggregate cache, holding ``size`` records (none when 0).
 
     A command then decodes only the events recorded since it last saw a record: the cache is
@@ -133,7 +139,7 @@ class ApplicationCore(Application[UUID]):
         settings = store_settings(
             self.store_url, adapter, cipher_key=cipher_key, compress=compress, read_only=read_only
         )
-        settings.update(_cache_settings(cache_size))
+        settings.update(cache_settings(cache_size))
         settings.update(env or {})
         try:
             super().__init__(env=settings)
