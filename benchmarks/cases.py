@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from uuid import UUID
 
+from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import get_topic
 
 from benchmarks.bare import BareApplication, RawInserts, bare_environment
@@ -41,6 +42,7 @@ from kam_domain.aggregates.project import Project
 from kam_domain.application import KamApplication
 from kam_domain.audit import verify_chain
 from kam_domain.runtime.engine import ENGINE_TRACKING, PolicyEngine
+from kam_domain.transcoding import EventMapper
 from kam_domain.values import Money, Percentage, Role, Tier
 
 __all__ = ["BENCHMARKS"]
@@ -659,9 +661,23 @@ def replay(backend: str, size: int | None, options: Options, folder: Path) -> li
         raise _Skip(f"histories over {options.memory_up_to:,} events are not copied into memory")
     if backend != "sqlite" and size >= options.replay_once_from:
         raise _Skip("the largest history is replayed on SQLite only (minutes per run)")
-    rates: dict[str, list[float]] = {"read": [], "read and decode": [], "replay": [], "rebuild": []}
+    rates: dict[str, list[float]] = {
+        "read": [],
+        "read and decode": [],
+        "read and decode, JSON transcoder": [],
+        "decode": [],
+        "decode, JSON transcoder": [],
+        "replay": [],
+        "rebuild": [],
+    }
     with _history_app(backend, size) as app:
         events = app.recorder.max_notification_id() or 0
+        # The same mapper on eventsourcing's own JSON transcoder: the decoding floor before.
+        plain = JSONTranscoder()
+        app.register_transcodings(plain)
+        json_mapper = EventMapper(plain, app.mapper.compressor, app.mapper.cipher)
+        # Decoding alone, without reading rows (the adapter's part), on the log's first events.
+        held = app.recorder.select_notifications(start=1, limit=min(events, 100_000))
         for run in range(runs):
             for name in _rotated(list(rates), run):
                 began = time.perf_counter()
@@ -669,6 +685,14 @@ def replay(backend: str, size: int | None, options: Options, folder: Path) -> li
                     _read(app, decode=False)
                 elif name == "read and decode":
                     _read(app, decode=True)
+                elif name == "read and decode, JSON transcoder":
+                    _read(app, decode=True, mapper=json_mapper)
+                elif name.startswith("decode"):
+                    mapper = json_mapper if "JSON" in name else app.mapper
+                    for notification in held:
+                        mapper.to_domain_event(notification)
+                    rates[name].append(len(held) / (time.perf_counter() - began))
+                    continue
                 elif name == "replay":
                     report = app.replay()
                     if not report.reproduced:
@@ -698,7 +722,48 @@ def replay(backend: str, size: int | None, options: Options, folder: Path) -> li
             "events/s",
             base,
             size=size,
-            note="… and mapper.to_domain_event",
+            note="… and mapper.to_domain_event (the event codec, kam_domain/codec.py)",
+        ),
+        Figure(
+            "replay",
+            backend,
+            "bare read and decode, JSON transcoder",
+            "events/s",
+            rates["read and decode, JSON transcoder"],
+            size=size,
+            note="the same mapper on eventsourcing's JSONTranscoder",
+        ),
+        Figure(
+            "replay",
+            backend,
+            "read and decode: event codec / JSON transcoder",
+            "×",
+            [
+                new / old
+                for new, old in zip(base, rates["read and decode, JSON transcoder"], strict=True)
+            ],
+            size=size,
+        ),
+        Figure(
+            "replay",
+            backend,
+            "decode: event codec / JSON transcoder",
+            "×",
+            [
+                new / old
+                for new, old in zip(rates["decode"], rates["decode, JSON transcoder"], strict=True)
+            ],
+            size=size,
+            note="mapper.to_domain_event on rows already read, each mapper",
+        ),
+        Figure("replay", backend, "decode, event codec", "events/s", rates["decode"], size=size),
+        Figure(
+            "replay",
+            backend,
+            "decode, JSON transcoder",
+            "events/s",
+            rates["decode, JSON transcoder"],
+            size=size,
         ),
         Figure("replay", backend, "app.replay()", "events/s", rates["replay"], size=size),
         Figure(
@@ -741,9 +806,9 @@ def _rotated(names: list[str], run: int) -> list[str]:
     return names[run % len(names) :] + names[: run % len(names)]
 
 
-def _read(app: KamApplication, *, decode: bool) -> int:
+def _read(app: KamApplication, *, decode: bool, mapper: EventMapper | None = None) -> int:
     count, start = 0, 1
-    to_domain_event = app.mapper.to_domain_event
+    to_domain_event = (mapper or app.mapper).to_domain_event
     while True:
         page = app.recorder.select_notifications(start=start, limit=1000)
         if not page:

@@ -83,6 +83,14 @@ TARGETS = [
         most=False,
     ),
     Target(
+        "read and decode with the event codec ≥ 2× with eventsourcing's JSON transcoder",
+        "replay",
+        _named("read and decode: event codec / JSON transcoder"),
+        2.0,
+        most=False,
+        backends=("memory", "sqlite", "postgres"),
+    ),
+    Target(
         "replay ≥ 0.5× the bare read-and-decode rate",
         "replay",
         _named("replay / bare read and decode"),

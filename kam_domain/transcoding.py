@@ -129,6 +129,8 @@ class _EnumAsValue(Transcoding):
         self.type = cls
         self.name = cls.__name__
         self._cls = cls
+        #: Members by value: what ``cls(value)`` looks in first (the event codec's shortcut).
+        self.members: dict[Any, enum.Enum] = cls._value2member_map_
 
     def encode(self, obj: enum.Enum) -> Any:
         return obj.value

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import (
+    InfrastructureFactory,
     IntegrityError,
     JSONTranscoder,
     Mapper,
@@ -24,6 +25,7 @@ from eventsourcing.persistence import (
     ProcessRecorder,
     RecordConflictError,
     Recording,
+    Transcoder,
 )
 
 from kam_domain.aggregates.base import KamAggregate, Meta, utc_now
@@ -34,6 +36,7 @@ from kam_domain.application.asof import version_at
 from kam_domain.application.batch import Batch
 from kam_domain.application.directory import DIRECTORY_ID, Directory, Entry
 from kam_domain.bounds import check_whole
+from kam_domain.codec import EventTranscoder
 from kam_domain.errors import (
     AccountNotFound,
     AlreadyExists,
@@ -165,6 +168,14 @@ class ApplicationCore(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=EventMapper)
+
+    def construct_transcoder(self) -> Transcoder:
+        # eventsourcing's JSON format, written and read faster (a host's TRANSCODER_TOPIC wins).
+        if self.env.get(InfrastructureFactory.TRANSCODER_TOPIC):
+            return super().construct_transcoder()
+        transcoder = EventTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
