@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    ProjectorFunction,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
@@ -34,6 +41,7 @@ from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import Team
 from kam_domain.application.asof import version_at
 from kam_domain.application.batch import Batch
+from kam_domain.application.copies import copy_record
 from kam_domain.application.directory import DIRECTORY_ID, Directory, Entry
 from kam_domain.bounds import check_whole
 from kam_domain.codec import EventTranscoder
@@ -95,6 +103,32 @@ def cache_settings(size: int) -> dict[str, str]:
         "AGGREGATE_CACHE_FASTFORWARD": "y",
         "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
     }
+
+
+class RecordRepository(Repository[UUID]):
+    """eventsourcing's repository, handing out copies of cached records made by
+    :func:`~kam_domain.application.copies.copy_record` rather than ``copy.deepcopy`` (the same
+    copy, without visiting the values that never change)."""
+
+    def get(
+        self,
+        aggregate_id: UUID,
+        *,
+        version: int | None = None,
+        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
+        fastforward_skipping: bool = False,
+        deepcopy_from_cache: bool = True,
+    ) -> Any:
+        record = super().get(
+            aggregate_id,
+            version=version,
+            projector_func=projector_func,
+            fastforward_skipping=fastforward_skipping,
+            deepcopy_from_cache=False,
+        )
+        if self.cache and version is None and deepcopy_from_cache and self.deepcopy_from_cache:
+            record = copy_record(record)
+        return record
 
 
 class ApplicationCore(Application[UUID]):
@@ -160,6 +194,42 @@ class ApplicationCore(Application[UUID]):
                 raise
             msg = f"store: cannot open {self.store_url}: {self.store_url.scrub(error)}"
             raise StoreUnavailable(msg) from error
+
+    def construct_repository(self) -> Repository[UUID]:
+        plain = super().construct_repository()
+        repository = RecordRepository(
+            event_store=plain.event_store,
+            snapshot_store=plain.snapshot_store,
+            fastforward=plain.fastforward,
+            fastforward_skipping=plain.fastforward_skipping,
+            deepcopy_from_cache=plain.deepcopy_from_cache,
+        )
+        repository.cache = plain.cache
+        return repository
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        # The records just saved are at the versions they were saved at: a snapshot of one is
+        # taken from it, instead of replaying its whole history from the store (which cost a
+        # long record's every hundredth command more than the hundred before it).
+        self._batches.saved = processing_event.aggregates
+        try:
+            super()._take_snapshots(processing_event)
+        finally:
+            self._batches.saved = None
+
+    def take_snapshot(
+        self,
+        aggregate_id: UUID,
+        version: int | None = None,
+        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
+    ) -> None:
+        saved: dict[UUID, Any] = getattr(self._batches, "saved", None) or {}
+        record = saved.get(aggregate_id)
+        if record is None or version is None or record.version != version or self.snapshots is None:
+            super().take_snapshot(aggregate_id, version, projector_func)
+            return
+        snapshot_class: Any = getattr(type(record), "Snapshot", type(self).snapshot_class)
+        self.snapshots.put([snapshot_class.take(record)])
 
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder also keeps tracking records, so that policy decisions are recorded
