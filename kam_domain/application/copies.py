@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import enum
-import functools
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -121,10 +120,19 @@ def _copy_dict(value: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
     return result
 
 
-@functools.cache
+_PLAIN: dict[type, bool] = {}
+
+
 def _plain_object(kind: type) -> bool:
     """An object deepcopy would copy by its ``__dict__`` alone (an aggregate, say): no copy
     hooks of its own, no slots, no custom state."""
+    known = _PLAIN.get(kind)
+    if known is None:
+        known = _PLAIN[kind] = _judged(kind)
+    return known
+
+
+def _judged(kind: type) -> bool:
     return (
         getattr(kind, "__deepcopy__", None) is None
         and getattr(kind, "__getstate__", object.__getstate__) is object.__getstate__
