@@ -10,10 +10,12 @@ What makes it faster: msgspec parses and writes the JSON (about twice as fast as
 here), and the registered values are found by one walk over what it parsed instead of json's
 hook on every object. The commonest values are built directly: ids (a UUID from 32 lowercase
 hex digits, remembered, since an event's actor and correlation ids recur), times, amounts and
-enum members; attrs values still go through their classes, whose validators check what the
-store holds. Wherever msgspec would read or write differently from :mod:`json` (NaN, lone
-surrogates, floats, keys that are not text, a cycle), the event goes through eventsourcing's
-own transcoder instead, so that what is read and written is always exactly json's.
+enum members; attrs values go through their classes, whose validators check what the store
+holds, once per spelling: a frozen value stored the same way again (an event's actor, a
+recurring amount) is the value read before, shared as copies already share it. Wherever
+msgspec would read or write differently from :mod:`json` (NaN, lone surrogates, floats, keys
+that are not text, a cycle), the event goes through eventsourcing's own transcoder instead,
+so that what is read and written is always exactly json's.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, SafeUUID
 
+import attrs
 import msgspec
 from eventsourcing.persistence import (
     DatetimeAsISO,
@@ -43,6 +46,8 @@ Decode = Callable[[Any], Any]
 _HEX = re.compile(r"[0-9a-f]{32}")
 #: Ids remembered by their text; past this many the memory starts again.
 _IDS_KEPT = 65_536
+#: Frozen values remembered by how they are spelled in the store (see :func:`_spelling`).
+_VALUES_KEPT = 16_384
 
 _new = object.__new__
 _set = object.__setattr__
@@ -62,6 +67,7 @@ class EventTranscoder(JSONTranscoder):
         self._write = msgspec.json.Encoder().encode
         self._revive: Decode | None = None
         self._ids: dict[str, UUID] = {}
+        self._values: dict[tuple[Any, ...], Any] = {}
 
     def register(self, transcoding: Transcoding) -> None:
         super().register(transcoding)
@@ -129,13 +135,20 @@ class EventTranscoder(JSONTranscoder):
         of its own: most are ids, times and amounts, several to an event.
         """
         decoders = {name: self._decoder(t) for name, t in self.names.items()}
+        frozen = {name for name, t in self.names.items() if attrs.has(t.type)}
+        values = self._values
 
         def typed(value: dict[str, Any]) -> Any:
             data = value["_data_"]
+            name = value["_type_"]
+            key = _spelling(name, data) if name in frozen else None
+            if key is not None:
+                found = values.get(key)
+                if found is not None:
+                    return found
             inner = type(data)
             if inner is dict or inner is list:
                 data = revive(data)
-            name = value["_type_"]
             try:
                 decode = decoders[name]
             except KeyError:
@@ -144,7 +157,12 @@ class EventTranscoder(JSONTranscoder):
                     " Please register a custom transcoding for this type."
                 )
                 raise TranscodingNotRegisteredError(msg) from None
-            return decode(data)
+            result = decode(data)
+            if key is not None:
+                if len(values) >= _VALUES_KEPT:
+                    values.clear()
+                values[key] = result
+            return result
 
         def revive(value: Any) -> Any:
             kind = type(value)
@@ -205,6 +223,28 @@ class EventTranscoder(JSONTranscoder):
             ids.clear()
         ids[data] = value
         return value
+
+
+def _spelling(name: str, data: Any) -> tuple[Any, ...] | None:
+    """How a frozen value is stored, exactly, when it is flat (fields of text, numbers, null or
+    registered values spelled as text): equal spellings decode to equal values, so a value
+    read before is shared instead of built and checked again (an event's actor and amount
+    recur). Types are part of it: ``true`` and ``1`` are equal in Python, not in the store."""
+    if type(data) is not dict:
+        return None
+    spelled: list[Any] = [name]
+    for field, value in data.items():
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            spelled.append((field, kind, value))
+        elif kind is dict and len(value) == 2:
+            inner, text = value.get("_type_"), value.get("_data_")
+            if type(inner) is not str or type(text) is not str:
+                return None
+            spelled.append((field, inner, text))
+        else:
+            return None
+    return tuple(spelled)
 
 
 def _datetime(data: Any) -> datetime:
