@@ -6,6 +6,9 @@
   invoice's open balance, record one event, save. No actor/correlation/causation metadata, no
   money value objects, no hash chain, no as-of index, no tracking table, no policies — on
   eventsourcing's own persistence module for the same backend (same file, server and schema).
+  Everything else is the facade's: the same aggregate cache (size, fast-forward, copies; none
+  when the facade has none, see :func:`bare_environment`), the same snapshot interval, and, as
+  in the facade, snapshots written but never read (records are replayed from their events).
 - :class:`RawInserts`: one row per transaction with the database driver (``sqlite3`` /
   ``psycopg``), no reads and no checks: the floor of what a durable write costs.
 """
@@ -21,7 +24,13 @@ from uuid import UUID, uuid4
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-__all__ = ["BareAccount", "BareApplication", "BareTeam", "RawInserts"]
+from benchmarks.stores import plain_environment
+from kam_domain.aggregates.client_account import ClientAccount
+from kam_domain.aggregates.team import Team
+from kam_domain.application import KamApplication
+from kam_domain.application.core import DEFAULT_CACHE_SIZE, cache_settings
+
+__all__ = ["BareAccount", "BareApplication", "BareTeam", "RawInserts", "bare_environment"]
 
 
 class BareTeam(Aggregate):
@@ -77,11 +86,26 @@ class BareAccount(Aggregate):
         self.payments[payment_id] = invoice_id
 
 
+def bare_environment(url: str, cache_size: int = DEFAULT_CACHE_SIZE) -> dict[str, str]:
+    """The bare application's environment on ``url``'s store: eventsourcing's own recorder for
+    the backend, with the aggregate cache a facade of ``cache_size`` records would have."""
+    return {**plain_environment(url), **cache_settings(cache_size)}
+
+
 class BareApplication(Application[UUID]):
     """A plain eventsourcing application doing what the facade's ``record_payment`` does."""
 
     name = "bare"
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {BareTeam: 100, BareAccount: 100}
+    # The facade's intervals for its teams and accounts.
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
+        BareTeam: KamApplication.snapshotting_intervals[Team],
+        BareAccount: KamApplication.snapshotting_intervals[ClientAccount],
+    }
+
+    def __init__(self, env: dict[str, str]) -> None:
+        super().__init__(env=env)
+        # As the facade: snapshots are taken, never loaded from.
+        self.repository.snapshot_store = None
 
     def form_team(self, name: str, members: dict[UUID, str]) -> UUID:
         team = BareTeam(name)

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 from uuid import UUID
 
+from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import get_topic
 
-from benchmarks.bare import BareApplication, RawInserts
+from benchmarks.bare import BareApplication, RawInserts, bare_environment
 from benchmarks.harness import Figure, Options, percentile
 from benchmarks.history import (
     LEAN_ENVIRONMENT,
@@ -34,7 +35,6 @@ from benchmarks.stores import (
     copy_history,
     drop,
     fresh_store,
-    plain_environment,
     postgres_history,
 )
 from kam_domain.aggregates.client_account import AccountStrategies, ClientAccount
@@ -42,6 +42,7 @@ from kam_domain.aggregates.project import Project
 from kam_domain.application import KamApplication
 from kam_domain.audit import verify_chain
 from kam_domain.runtime.engine import ENGINE_TRACKING, PolicyEngine
+from kam_domain.transcoding import EventMapper
 from kam_domain.values import Money, Percentage, Role, Tier
 
 __all__ = ["BENCHMARKS"]
@@ -130,12 +131,13 @@ def _bare_accounts(app: BareApplication, count: int) -> tuple[UUID, list[tuple[U
 
 def command(backend: str, size: int | None, options: Options, folder: Path) -> list[Figure]:
     """Record a payment: the facade (policies off, then embedded) vs a bare eventsourcing
-    application vs a raw insert, alternating, ``options.commands`` commands per run each."""
+    application, each both with the facade's aggregate cache and without one, vs a raw insert,
+    alternating, ``options.commands`` commands per run each; then one long-lived account."""
     count, accounts_per_side = options.commands, 20
     with ExitStack() as stack:
         urls = {
             name: stack.enter_context(_scratch(backend, folder, name))
-            for name in ("facade", "uncached", "policies", "bare", "raw")
+            for name in ("facade", "uncached", "policies", "bare", "bare-uncached", "raw")
         }
         facade = KamApplication(urls["facade"], run_policies=False)
         stack.callback(facade.close)
@@ -143,8 +145,10 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
         stack.callback(uncached.close)
         embedded = KamApplication(urls["policies"])
         stack.callback(embedded.close)
-        bare = BareApplication(env=plain_environment(urls["bare"]))
+        bare = BareApplication(env=bare_environment(urls["bare"]))
         stack.callback(bare.close)
+        bare_uncached = BareApplication(env=bare_environment(urls["bare-uncached"], 0))
+        stack.callback(bare_uncached.close)
         raw = RawInserts(backend, urls["raw"]) if backend != "memory" else None
         if raw is not None:
             stack.callback(raw.close)
@@ -153,6 +157,7 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
         u_actor, u_accounts = _facade_accounts(uncached, accounts_per_side)
         p_actor, p_accounts = _facade_accounts(embedded, accounts_per_side)
         b_actor, b_accounts = _bare_accounts(bare, accounts_per_side)
+        bu_actor, bu_accounts = _bare_accounts(bare_uncached, accounts_per_side)
 
         def facade_pay(n: int) -> None:
             account, invoice = f_accounts[n % accounts_per_side]
@@ -170,6 +175,10 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
             account, invoice = b_accounts[n % accounts_per_side]
             bare.record_payment(account, b_actor, invoice, Decimal(1), CNY)
 
+        def bare_uncached_pay(n: int) -> None:
+            account, invoice = bu_accounts[n % accounts_per_side]
+            bare_uncached.record_payment(account, bu_actor, invoice, Decimal(1), CNY)
+
         def raw_pay(n: int) -> None:
             assert raw is not None
             account, invoice = b_accounts[n % accounts_per_side]
@@ -180,6 +189,7 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
             "facade, no cache": uncached_pay,
             "facade + policies": embedded_pay,
             "bare eventsourcing": bare_pay,
+            "bare eventsourcing, no cache": bare_uncached_pay,
         }
         if raw is not None:
             sides["raw insert"] = raw_pay
@@ -187,10 +197,13 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
     figures = []
     for side, per_run in runs.items():
         note = {
-            "facade": "KamApplication(run_policies=False): chain, index, metadata; no policies",
+            "facade": "KamApplication(run_policies=False): chain, index, metadata; no policies;"
+            " its aggregate cache (1,000 records)",
             "facade, no cache": "the same with cache_size=0: every load decodes from the store",
             "facade + policies": "KamApplication(): the built-in policies run after each command",
-            "bare eventsourcing": "eventsourcing Application, own aggregates, same backend",
+            "bare eventsourcing": "eventsourcing Application, own aggregates, same backend, the"
+            " facade's cache and snapshot settings",
+            "bare eventsourcing, no cache": "the same without a cache, as the facade's",
             "raw insert": "one row per transaction through the driver",
         }[side]
         figures += [
@@ -219,7 +232,7 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
         ]
     for top, bottom in (
         ("facade", "bare eventsourcing"),
-        ("facade, no cache", "bare eventsourcing"),
+        ("facade, no cache", "bare eventsourcing, no cache"),
         ("facade + policies", "bare eventsourcing"),
         ("facade + policies", "facade"),
         ("bare eventsourcing", "raw insert"),
@@ -228,6 +241,78 @@ def command(backend: str, size: int | None, options: Options, folder: Path) -> l
         if top in runs and bottom in runs:
             ratios = [sum(a) / sum(b) for a, b in zip(runs[top], runs[bottom], strict=True)]
             figures.append(Figure("command", backend, f"time {top} / {bottom}", "×", ratios))
+    return figures + _long_account(backend, options, folder)
+
+
+def _long_account(backend: str, options: Options, folder: Path) -> list[Figure]:
+    """``options.long_payments`` payments on one account, the facade and the bare application
+    both with their caches, alternating in chunks of a tenth: per chunk the time ratio, and how
+    the first chunk's and the last chunk's commands compare (a cost that grows with the
+    account's history shows here, hidden by 20 accounts round-robin)."""
+    payments = options.long_payments
+    chunk = max(1, payments // 10)
+    with ExitStack() as stack:
+        f_url = stack.enter_context(_scratch(backend, folder, "long-facade"))
+        b_url = stack.enter_context(_scratch(backend, folder, "long-bare"))
+        facade = KamApplication(f_url, run_policies=False)
+        stack.callback(facade.close)
+        bare = BareApplication(env=bare_environment(b_url))
+        stack.callback(bare.close)
+        f_actor, [(f_account, f_invoice)] = _facade_accounts(facade, 1)
+        b_actor, [(b_account, b_invoice)] = _bare_accounts(bare, 1)
+        one = Money.of(1, CNY)
+        sides: dict[str, Callable[[], object]] = {
+            "facade": lambda: facade.record_payment(f_account, f_actor, f_invoice, amount=one),
+            "bare eventsourcing": lambda: bare.record_payment(
+                b_account, b_actor, b_invoice, Decimal(1), CNY
+            ),
+        }
+        chunks: dict[str, list[list[float]]] = {name: [] for name in sides}
+        clock = time.perf_counter
+        for n in range(0, payments, chunk):
+            for name in _rotated(list(sides), n // chunk):
+                action, taken = sides[name], []
+                for _ in range(min(chunk, payments - n)):
+                    began = clock()
+                    action()
+                    taken.append(clock() - began)
+                chunks[name].append(taken)
+    note = f"{payments:,} payments on one account, both cached, chunks of {chunk:,}"
+    f_chunks, b_chunks = chunks["facade"], chunks["bare eventsourcing"]
+    figures = [
+        Figure(
+            "command",
+            backend,
+            "long account: time facade / bare eventsourcing",
+            "×",
+            [sum(f) / sum(b) for f, b in zip(f_chunks, b_chunks, strict=True)],
+            note=note,
+        )
+    ]
+    for name, taken in chunks.items():
+        figures += [
+            Figure(
+                "command",
+                backend,
+                f"long account, {name}: p50, first {chunk:,} payments",
+                "ms",
+                [percentile(taken[0], 50) * 1000],
+            ),
+            Figure(
+                "command",
+                backend,
+                f"long account, {name}: p50, last {chunk:,} payments",
+                "ms",
+                [percentile(taken[-1], 50) * 1000],
+            ),
+            Figure(
+                "command",
+                backend,
+                f"long account, {name}: last chunk / first",
+                "×",
+                [sum(taken[-1]) / sum(taken[0])],
+            ),
+        ]
     return figures
 
 
@@ -576,9 +661,23 @@ def replay(backend: str, size: int | None, options: Options, folder: Path) -> li
         raise _Skip(f"histories over {options.memory_up_to:,} events are not copied into memory")
     if backend != "sqlite" and size >= options.replay_once_from:
         raise _Skip("the largest history is replayed on SQLite only (minutes per run)")
-    rates: dict[str, list[float]] = {"read": [], "read and decode": [], "replay": [], "rebuild": []}
+    rates: dict[str, list[float]] = {
+        "read": [],
+        "read and decode": [],
+        "read and decode, JSON transcoder": [],
+        "decode": [],
+        "decode, JSON transcoder": [],
+        "replay": [],
+        "rebuild": [],
+    }
     with _history_app(backend, size) as app:
         events = app.recorder.max_notification_id() or 0
+        # The same mapper on eventsourcing's own JSON transcoder: the decoding floor before.
+        plain = JSONTranscoder()
+        app.register_transcodings(plain)
+        json_mapper = EventMapper(plain, app.mapper.compressor, app.mapper.cipher)
+        # Decoding alone, without reading rows (the adapter's part), on the log's first events.
+        held = app.recorder.select_notifications(start=1, limit=min(events, 100_000))
         for run in range(runs):
             for name in _rotated(list(rates), run):
                 began = time.perf_counter()
@@ -586,6 +685,14 @@ def replay(backend: str, size: int | None, options: Options, folder: Path) -> li
                     _read(app, decode=False)
                 elif name == "read and decode":
                     _read(app, decode=True)
+                elif name == "read and decode, JSON transcoder":
+                    _read(app, decode=True, mapper=json_mapper)
+                elif name.startswith("decode"):
+                    mapper = json_mapper if "JSON" in name else app.mapper
+                    for notification in held:
+                        mapper.to_domain_event(notification)
+                    rates[name].append(len(held) / (time.perf_counter() - began))
+                    continue
                 elif name == "replay":
                     report = app.replay()
                     if not report.reproduced:
@@ -615,7 +722,48 @@ def replay(backend: str, size: int | None, options: Options, folder: Path) -> li
             "events/s",
             base,
             size=size,
-            note="… and mapper.to_domain_event",
+            note="… and mapper.to_domain_event (the event codec, kam_domain/codec.py)",
+        ),
+        Figure(
+            "replay",
+            backend,
+            "bare read and decode, JSON transcoder",
+            "events/s",
+            rates["read and decode, JSON transcoder"],
+            size=size,
+            note="the same mapper on eventsourcing's JSONTranscoder",
+        ),
+        Figure(
+            "replay",
+            backend,
+            "read and decode: event codec / JSON transcoder",
+            "×",
+            [
+                new / old
+                for new, old in zip(base, rates["read and decode, JSON transcoder"], strict=True)
+            ],
+            size=size,
+        ),
+        Figure(
+            "replay",
+            backend,
+            "decode: event codec / JSON transcoder",
+            "×",
+            [
+                new / old
+                for new, old in zip(rates["decode"], rates["decode, JSON transcoder"], strict=True)
+            ],
+            size=size,
+            note="mapper.to_domain_event on rows already read, each mapper",
+        ),
+        Figure("replay", backend, "decode, event codec", "events/s", rates["decode"], size=size),
+        Figure(
+            "replay",
+            backend,
+            "decode, JSON transcoder",
+            "events/s",
+            rates["decode, JSON transcoder"],
+            size=size,
         ),
         Figure("replay", backend, "app.replay()", "events/s", rates["replay"], size=size),
         Figure(
@@ -658,9 +806,9 @@ def _rotated(names: list[str], run: int) -> list[str]:
     return names[run % len(names) :] + names[: run % len(names)]
 
 
-def _read(app: KamApplication, *, decode: bool) -> int:
+def _read(app: KamApplication, *, decode: bool, mapper: EventMapper | None = None) -> int:
     count, start = 0, 1
-    to_domain_event = app.mapper.to_domain_event
+    to_domain_event = (mapper or app.mapper).to_domain_event
     while True:
         page = app.recorder.select_notifications(start=start, limit=1000)
         if not page:

@@ -47,6 +47,8 @@ class Options:
     runs: int = 5
     #: Commands per run in the command benchmark.
     commands: int = 300
+    #: Payments on the command benchmark's one long-lived account.
+    long_payments: int = 10_000
     #: Events of the plan the bulk-import benchmark plays both ways.
     bulk_events: int = 4000
     #: Seconds of steady load on a worker, and the load.

@@ -55,9 +55,23 @@ def _starting(text: str) -> Callable[[Figure], bool]:
 
 TARGETS = [
     Target(
-        "facade command time ≤ 1.2× bare eventsourcing (policies off)",
+        "facade command time ≤ 1.2× bare eventsourcing, both cached (policies off)",
         "command",
         _named("time facade / bare eventsourcing"),
+        1.2,
+        most=True,
+    ),
+    Target(
+        "facade command time ≤ 1.2× bare eventsourcing, neither cached (policies off)",
+        "command",
+        _named("time facade, no cache / bare eventsourcing, no cache"),
+        1.2,
+        most=True,
+    ),
+    Target(
+        "facade command on one long-lived account ≤ 1.2× bare eventsourcing, both cached",
+        "command",
+        _named("long account: time facade / bare eventsourcing"),
         1.2,
         most=True,
     ),
@@ -67,6 +81,14 @@ TARGETS = [
         _named("rate batched / one at a time"),
         3.0,
         most=False,
+    ),
+    Target(
+        "read and decode with the event codec ≥ 2× with eventsourcing's JSON transcoder",
+        "replay",
+        _named("read and decode: event codec / JSON transcoder"),
+        2.0,
+        most=False,
+        backends=("memory", "sqlite", "postgres"),
     ),
     Target(
         "replay ≥ 0.5× the bare read-and-decode rate",

@@ -5,77 +5,70 @@ The public API is what this module exports; everything else may change between v
 
 from __future__ import annotations
 
-from kam_domain.aggregates.base import Meta
-from kam_domain.aggregates.client_account import (
-    AccountStrategies,
-    CaseStatus,
-    ClientAccount,
-    ContactInfluence,
-    PaymentInstallment,
-)
-from kam_domain.aggregates.credentials import Credentials
-from kam_domain.aggregates.project import (
-    DiscountOutcome,
-    FeasibilityVerdict,
-    Project,
-    ProjectMilestone,
-    ProjectOutcome,
-    ProjectStatus,
-)
-from kam_domain.aggregates.target import (
-    RevenueActual,
-    RevenueGoal,
-    SatisfactionActual,
-    SatisfactionGoal,
-    ScopeKind,
-    ServiceLevelActual,
-    ServiceLevelGoal,
-    Signatory,
-    Target,
-    TargetScope,
-)
-from kam_domain.aggregates.team import (
-    EvaluationStandard,
-    RatingBand,
-    Team,
-    TierWeights,
-    TrainingKind,
-)
-from kam_domain.application import KamApplication
-from kam_domain.application.projects import PendingDiscount
-from kam_domain.errors import (
-    AlreadyExists,
-    AuthorityExceeded,
-    BackdatedBeyondWindow,
-    ConcurrencyConflict,
-    EffectiveTimeInFuture,
-    KamDomainError,
-    NotAKamStore,
-    NotAuthorised,
-    NotFound,
-    RuleViolated,
-    SelfApproval,
-    StoreError,
-    StoreNotFound,
-    StoreNotSealed,
-    StoreTampered,
-    StoreUnavailable,
-    StoreUnreadable,
-    UnregisteredTopic,
-    ValidationError,
-)
-from kam_domain.storage import new_cipher_key
-from kam_domain.values import (
-    Actor,
-    CaseKind,
-    Metric,
-    Money,
-    Percentage,
-    Period,
-    Role,
-    Severity,
-    Tier,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kam_domain._api import (
+        AccountStrategies,
+        Actor,
+        AlreadyExists,
+        AuthorityExceeded,
+        BackdatedBeyondWindow,
+        CaseKind,
+        CaseStatus,
+        ClientAccount,
+        ConcurrencyConflict,
+        ContactInfluence,
+        Credentials,
+        DiscountOutcome,
+        EffectiveTimeInFuture,
+        EvaluationStandard,
+        FeasibilityVerdict,
+        KamApplication,
+        KamDomainError,
+        Meta,
+        Metric,
+        Money,
+        NotAKamStore,
+        NotAuthorised,
+        NotFound,
+        PaymentInstallment,
+        PendingDiscount,
+        Percentage,
+        Period,
+        Project,
+        ProjectMilestone,
+        ProjectOutcome,
+        ProjectStatus,
+        RatingBand,
+        RevenueActual,
+        RevenueGoal,
+        Role,
+        RuleViolated,
+        SatisfactionActual,
+        SatisfactionGoal,
+        ScopeKind,
+        SelfApproval,
+        ServiceLevelActual,
+        ServiceLevelGoal,
+        Severity,
+        Signatory,
+        StoreError,
+        StoreNotFound,
+        StoreNotSealed,
+        StoreTampered,
+        StoreUnavailable,
+        StoreUnreadable,
+        Target,
+        TargetScope,
+        Team,
+        Tier,
+        TierWeights,
+        TrainingKind,
+        UnregisteredTopic,
+        ValidationError,
+        new_cipher_key,
+    )
 
 __all__ = [
     "AccountStrategies",
@@ -138,3 +131,20 @@ __all__ = [
     "ValidationError",
     "new_cipher_key",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The public names are imported on first use: a process that needs only part of the
+    # library (``kam --help``, a storage adapter) does not build every aggregate class.
+    if name in __all__:
+        from kam_domain import _api
+
+        value = getattr(_api, name)
+        globals()[name] = value
+        return value
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -33,6 +33,7 @@ __all__ = [
     "IdMap",
     "register_transcodings",
     "restore_tuples",
+    "shares_copies",
     "transcoded",
     "transcoded_classes",
 ]
@@ -70,6 +71,11 @@ def transcoded(cls: T) -> T:
 
 def _itself(value: Any, memo: object = None) -> Any:
     return value
+
+
+def shares_copies(cls: type) -> bool:
+    """Whether copies of ``cls``'s values are the values themselves (see :func:`transcoded`)."""
+    return getattr(cls, "__deepcopy__", None) is _itself
 
 
 class IdMap(MutableMapping[K, V]):
@@ -129,6 +135,8 @@ class _EnumAsValue(Transcoding):
         self.type = cls
         self.name = cls.__name__
         self._cls = cls
+        #: Members by value: what ``cls(value)`` looks in first (the event codec's shortcut).
+        self.members: dict[Any, enum.Enum] = cls._value2member_map_
 
     def encode(self, obj: enum.Enum) -> Any:
         return obj.value

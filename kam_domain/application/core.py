@@ -9,14 +9,22 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    ProjectorFunction,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.persistence import (
+    InfrastructureFactory,
     IntegrityError,
     JSONTranscoder,
     Mapper,
@@ -24,6 +32,7 @@ from eventsourcing.persistence import (
     ProcessRecorder,
     RecordConflictError,
     Recording,
+    Transcoder,
 )
 
 from kam_domain.aggregates.base import KamAggregate, Meta, utc_now
@@ -32,6 +41,7 @@ from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import Team
 from kam_domain.application.asof import version_at
 from kam_domain.application.batch import Batch
+from kam_domain.application.copies import copy_record
 from kam_domain.application.directory import (
     DIRECTORY_ID,
     Directory,
@@ -41,6 +51,7 @@ from kam_domain.application.directory import (
     team_directory_id,
 )
 from kam_domain.bounds import check_whole
+from kam_domain.codec import EventTranscoder
 from kam_domain.errors import (
     AccountNotFound,
     AlreadyExists,
@@ -59,7 +70,13 @@ from kam_domain.storage import StoreUrl, check_readable, resolve_store, store_se
 from kam_domain.transcoding import EventMapper, register_transcodings
 from kam_domain.values import Actor, ActorKind, MemberId, new_id
 
-__all__ = ["DEFAULT_CACHE_SIZE", "DEFAULT_CLOCK_SKEW", "ApplicationCore", "refuse_policy_actor"]
+__all__ = [
+    "DEFAULT_CACHE_SIZE",
+    "DEFAULT_CLOCK_SKEW",
+    "ApplicationCore",
+    "cache_settings",
+    "refuse_policy_actor",
+]
 
 A = TypeVar("A", bound=KamAggregate)
 R = TypeVar("R")
@@ -78,7 +95,7 @@ DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 _MAX_SKEW = timedelta(days=1)
 
 
-def _cache_settings(size: int) -> dict[str, str]:
+def cache_settings(size: int) -> dict[str, str]:
     """eventsourcing's aggregate cache, holding ``size`` records (none when 0).
 
     A command then decodes only the events recorded since it last saw a record: the cache is
@@ -93,6 +110,43 @@ def _cache_settings(size: int) -> dict[str, str]:
         "AGGREGATE_CACHE_FASTFORWARD": "y",
         "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
     }
+
+
+def _project(record: Any, events: Iterable[Any]) -> Any:
+    """eventsourcing's ``project_aggregate`` without its check that each event can mutate (a
+    runtime protocol check, about a quarter of a command that loads its records from the
+    store): every event the mapper gives is an aggregate event, which can."""
+    for event in events:
+        record = event.mutate(record)
+    return record
+
+
+class RecordRepository(Repository[UUID]):
+    """eventsourcing's repository, handing out copies of cached records made by
+    :func:`~kam_domain.application.copies.copy_record` rather than ``copy.deepcopy`` (the same
+    copy, without visiting the values that never change)."""
+
+    def get(
+        self,
+        aggregate_id: UUID,
+        *,
+        version: int | None = None,
+        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
+        fastforward_skipping: bool = False,
+        deepcopy_from_cache: bool = True,
+    ) -> Any:
+        if projector_func is project_aggregate:
+            projector_func = _project
+        record = super().get(
+            aggregate_id,
+            version=version,
+            projector_func=projector_func,
+            fastforward_skipping=fastforward_skipping,
+            deepcopy_from_cache=False,
+        )
+        if self.cache and version is None and deepcopy_from_cache and self.deepcopy_from_cache:
+            record = copy_record(record)
+        return record
 
 
 class ApplicationCore(Application[UUID]):
@@ -140,7 +194,7 @@ class ApplicationCore(Application[UUID]):
         settings = store_settings(
             self.store_url, adapter, cipher_key=cipher_key, compress=compress, read_only=read_only
         )
-        settings.update(_cache_settings(cache_size))
+        settings.update(cache_settings(cache_size))
         settings.update(env or {})
         try:
             super().__init__(env=settings)
@@ -159,6 +213,42 @@ class ApplicationCore(Application[UUID]):
             msg = f"store: cannot open {self.store_url}: {self.store_url.scrub(error)}"
             raise StoreUnavailable(msg) from error
 
+    def construct_repository(self) -> Repository[UUID]:
+        plain = super().construct_repository()
+        repository = RecordRepository(
+            event_store=plain.event_store,
+            snapshot_store=plain.snapshot_store,
+            fastforward=plain.fastforward,
+            fastforward_skipping=plain.fastforward_skipping,
+            deepcopy_from_cache=plain.deepcopy_from_cache,
+        )
+        repository.cache = plain.cache
+        return repository
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        # The records just saved are at the versions they were saved at: a snapshot of one is
+        # taken from it, instead of replaying its whole history from the store (which cost a
+        # long record's every hundredth command more than the hundred before it).
+        self._batches.saved = processing_event.aggregates
+        try:
+            super()._take_snapshots(processing_event)
+        finally:
+            self._batches.saved = None
+
+    def take_snapshot(
+        self,
+        aggregate_id: UUID,
+        version: int | None = None,
+        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
+    ) -> None:
+        saved: dict[UUID, Any] = getattr(self._batches, "saved", None) or {}
+        record = saved.get(aggregate_id)
+        if record is None or version is None or record.version != version or self.snapshots is None:
+            super().take_snapshot(aggregate_id, version, projector_func)
+            return
+        snapshot_class: Any = getattr(type(record), "Snapshot", type(self).snapshot_class)
+        self.snapshots.put([snapshot_class.take(record)])
+
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder also keeps tracking records, so that policy decisions are recorded
         # atomically with the position of the event that caused them.
@@ -166,6 +256,14 @@ class ApplicationCore(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=EventMapper)
+
+    def construct_transcoder(self) -> Transcoder:
+        # eventsourcing's JSON format, written and read faster (a host's TRANSCODER_TOPIC wins).
+        if self.env.get(InfrastructureFactory.TRANSCODER_TOPIC):
+            return super().construct_transcoder()
+        transcoder = EventTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -1,43 +1,93 @@
 """The ``kam`` command. Each group of subcommands lives in its own module of this package and
 registers itself with :func:`build_parser`; ``main`` turns library refusals into exit status 1,
-any other failure into a one-line message and exit status 4, and never prints a traceback."""
+any other failure into a one-line message and exit status 4, and never prints a traceback.
+
+``main`` imports only the module of the command it runs: ``kam --help``, or a command that
+does not exist, lists the commands from :data:`COMMANDS` and imports none of them (nor the
+aggregates they need), so that it answers at once.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from types import ModuleType
 
 from eventsourcing.persistence import PersistenceError
 
-from kam_domain.cli import audit, demo, policies, replay, report, worker
 from kam_domain.cli.common import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE
 from kam_domain.cli.terminal import TerminalSafe, one_line
 from kam_domain.errors import KamDomainError
 from kam_domain.storage import resolve_store
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Each module adds its subcommands with ``register(subparsers)``; its handlers take the
 #: parsed arguments and return an exit status.
-COMMAND_MODULES = (demo, audit, replay, policies, worker, report)
+COMMAND_MODULES = ("demo", "audit", "replay", "policies", "worker", "report")
+#: Every command in ``kam --help``'s order: the module that registers it and its help line
+#: (tests check both against the modules).
+COMMANDS = {
+    "demo": ("demo", "build the seed document's scenario in a store and print a summary"),
+    "audit": (
+        "audit",
+        "verify the log's integrity, trails, accountability, exports, exceptions (read only)",
+    ),
+    "replay": ("replay", "re-run the policies over the recorded history and list every divergence"),
+    "policies": (
+        "policies",
+        "list the policies, their decisions and parked events; retry, activate, configure",
+    ),
+    "clock": ("policies", "record the passing of time that time-driven policies react to"),
+    "worker": ("worker", "run the policies in this process, following the store's new events"),
+    "report": ("report", "reports read from the record: scorecards (read only)"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[
+    argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]
+]:
     parser = argparse.ArgumentParser(
         prog="kam",
         description="Run a key-account marketing team on an event-sourced, auditable record.",
         epilog="Exit status: 0 success, 1 the library refused (the message says why), 2 usage.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        module.register(commands)
+    return parser, commands
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f"kam_domain.cli.{name}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command (each module imported)."""
+    parser, commands = _parser()
+    for name in COMMAND_MODULES:
+        _module(name).register(commands)
+    return parser
+
+
+def _parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser for ``argv``: the named command's module alone registers its commands; with
+    no known command, every command is listed by name and help line, none imported."""
+    named = next((arg for arg in argv if not arg.startswith("-")), None)
+    parser, commands = _parser()
+    if named in COMMANDS:
+        module = COMMANDS[named][0]
+        _module(module).register(commands)
+        return parser
+    for command, (_, help_line) in COMMANDS.items():
+        commands.add_parser(command, help=help_line)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser_for(argv).parse_args(argv)
     with _terminal_safe():
         try:
             status: int = args.handler(args)
