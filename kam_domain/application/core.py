@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -41,7 +41,6 @@ from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import Team
 from kam_domain.application.asof import version_at
 from kam_domain.application.batch import Batch
-from kam_domain.application.copies import copy_record
 from kam_domain.application.directory import (
     DIRECTORY_ID,
     Directory,
@@ -50,6 +49,7 @@ from kam_domain.application.directory import (
     name_directory_id,
     team_directory_id,
 )
+from kam_domain.application.repository import RecordRepository, cache_settings
 from kam_domain.bounds import check_whole
 from kam_domain.codec import EventTranscoder
 from kam_domain.errors import (
@@ -93,60 +93,6 @@ DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 
 #: The largest clock skew a host may allow.
 _MAX_SKEW = timedelta(days=1)
-
-
-def cache_settings(size: int) -> dict[str, str]:
-    """eventsourcing's aggregate cache, holding ``size`` records (none when 0).
-
-    A command then decodes only the events recorded since it last saw a record: the cache is
-    fast-forwarded from the store on every read (so other processes' writes are seen), hands
-    out copies (so a refused command leaves it untouched), and is only filled by reads (so a
-    save that fails leaves nothing behind in it).
-    """
-    if size == 0:
-        return {"AGGREGATE_CACHE_MAXSIZE": ""}
-    return {
-        "AGGREGATE_CACHE_MAXSIZE": str(size),
-        "AGGREGATE_CACHE_FASTFORWARD": "y",
-        "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
-    }
-
-
-def _project(record: Any, events: Iterable[Any]) -> Any:
-    """eventsourcing's ``project_aggregate`` without its check that each event can mutate (a
-    runtime protocol check, about a quarter of a command that loads its records from the
-    store): every event the mapper gives is an aggregate event, which can."""
-    for event in events:
-        record = event.mutate(record)
-    return record
-
-
-class RecordRepository(Repository[UUID]):
-    """eventsourcing's repository, handing out copies of cached records made by
-    :func:`~kam_domain.application.copies.copy_record` rather than ``copy.deepcopy`` (the same
-    copy, without visiting the values that never change)."""
-
-    def get(
-        self,
-        aggregate_id: UUID,
-        *,
-        version: int | None = None,
-        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
-        fastforward_skipping: bool = False,
-        deepcopy_from_cache: bool = True,
-    ) -> Any:
-        if projector_func is project_aggregate:
-            projector_func = _project
-        record = super().get(
-            aggregate_id,
-            version=version,
-            projector_func=projector_func,
-            fastforward_skipping=fastforward_skipping,
-            deepcopy_from_cache=False,
-        )
-        if self.cache and version is None and deepcopy_from_cache and self.deepcopy_from_cache:
-            record = copy_record(record)
-        return record
 
 
 class ApplicationCore(Application[UUID]):
@@ -563,6 +509,20 @@ class ApplicationCore(Application[UUID]):
         team = self._team(team_id)
         meta = self._meta(actor, at, correlation_id)
         return team, meta, self._actor_credentials(team, meta)
+
+    @contextmanager
+    def _changing_team(
+        self,
+        team_id: object,
+        actor: Actor | UUID,
+        at: datetime | None,
+        correlation_id: UUID | None,
+    ) -> Iterator[tuple[Team, Meta, Credentials]]:
+        """The team, the command's metadata and the actor's credentials; what the block records
+        is committed when it ends (nothing, when it raises)."""
+        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
+        yield team, meta, by
+        self._commit(team)
 
 
 def refuse_policy_actor(actor: Actor) -> None:

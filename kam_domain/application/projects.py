@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from uuid import UUID
 
@@ -153,9 +154,8 @@ class ProjectCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
-        project.submit_proposal(meta, by, amount=amount, summary=summary)
-        self._commit(project)
+        with self._changing_project(project_id, actor, at, correlation_id) as (project, meta, by):
+            project.submit_proposal(meta, by, amount=amount, summary=summary)
 
     def sign_contract(
         self,
@@ -166,9 +166,8 @@ class ProjectCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
-        project.sign_contract(meta, by, value=value)
-        self._commit(project)
+        with self._changing_project(project_id, actor, at, correlation_id) as (project, meta, by):
+            project.sign_contract(meta, by, value=value)
 
     def mark_project_lost(
         self,
@@ -179,9 +178,8 @@ class ProjectCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
-        project.mark_lost(meta, by, reason=reason)
-        self._commit(project)
+        with self._changing_project(project_id, actor, at, correlation_id) as (project, meta, by):
+            project.mark_lost(meta, by, reason=reason)
 
     def plan_implementation(
         self,
@@ -193,9 +191,8 @@ class ProjectCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
-        project.plan_implementation(meta, by, milestones=milestones, headcount=headcount)
-        self._commit(project)
+        with self._changing_project(project_id, actor, at, correlation_id) as (project, meta, by):
+            project.plan_implementation(meta, by, milestones=milestones, headcount=headcount)
 
     def reach_milestone(
         self,
@@ -206,9 +203,8 @@ class ProjectCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
-        project.reach_milestone(meta, by, milestone)
-        self._commit(project)
+        with self._changing_project(project_id, actor, at, correlation_id) as (project, meta, by):
+            project.reach_milestone(meta, by, milestone)
 
     def identify_risk(
         self,
@@ -237,9 +233,8 @@ class ProjectCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
-        project.close_risk(meta, by, RiskId(risk_id), resolution=resolution)
-        self._commit(project)
+        with self._changing_project(project_id, actor, at, correlation_id) as (project, meta, by):
+            project.close_risk(meta, by, RiskId(risk_id), resolution=resolution)
 
     def close_project(
         self,
@@ -251,9 +246,8 @@ class ProjectCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
-        project.close(meta, by, outcome=outcome, note=note)
-        self._commit(project)
+        with self._changing_project(project_id, actor, at, correlation_id) as (project, meta, by):
+            project.close(meta, by, outcome=outcome, note=note)
 
     # -- pricing and discounts -----------------------------------------------------------------
 
@@ -267,9 +261,8 @@ class ProjectCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
-        project.set_price_band(meta, by, list_price=list_price, floor=floor)
-        self._commit(project)
+        with self._changing_project(project_id, actor, at, correlation_id) as (project, meta, by):
+            project.set_price_band(meta, by, list_price=list_price, floor=floor)
 
     def set_minimum_margin(
         self,
@@ -281,9 +274,8 @@ class ProjectCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
-        project.set_minimum_margin(meta, by, minimum_margin=minimum_margin, reason=reason)
-        self._commit(project)
+        with self._changing_project(project_id, actor, at, correlation_id) as (project, meta, by):
+            project.set_minimum_margin(meta, by, minimum_margin=minimum_margin, reason=reason)
 
     def request_discount(
         self,
@@ -393,9 +385,8 @@ class ProjectCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
-        project.confirm_quote(meta, by, QuoteId(quote_id))
-        self._commit(project)
+        with self._changing_project(project_id, actor, at, correlation_id) as (project, meta, by):
+            project.confirm_quote(meta, by, QuoteId(quote_id))
 
     def record_cost(
         self,
@@ -407,9 +398,8 @@ class ProjectCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
-        project.record_cost(meta, by, amount=amount, category=category)
-        self._commit(project)
+        with self._changing_project(project_id, actor, at, correlation_id) as (project, meta, by):
+            project.record_cost(meta, by, amount=amount, category=category)
 
     def record_revenue(
         self,
@@ -421,9 +411,8 @@ class ProjectCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
-        project.record_revenue(meta, by, amount=amount, category=category)
-        self._commit(project)
+        with self._changing_project(project_id, actor, at, correlation_id) as (project, meta, by):
+            project.record_revenue(meta, by, amount=amount, category=category)
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -473,6 +462,20 @@ class ProjectCommands(ApplicationCore):
         project = self._project(project_id)
         team, meta, by = self._team_context(project.team_id, actor, at, correlation_id)
         return project, team, meta, by
+
+    @contextmanager
+    def _changing_project(
+        self,
+        project_id: object,
+        actor: UUID,
+        at: datetime | None,
+        correlation_id: UUID | None,
+    ) -> Iterator[tuple[Project, Meta, Credentials]]:
+        """The project, the command's metadata and the actor's credentials; what the block
+        records is committed when it ends (nothing, when it raises)."""
+        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        yield project, meta, by
+        self._commit(project)
 
     def _decider_context(
         self,

@@ -92,9 +92,8 @@ class TeamCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
-        team.leave(meta, by, MemberId(member_id), reason=reason)
-        self._commit(team)
+        with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
+            team.leave(meta, by, MemberId(member_id), reason=reason)
 
     def change_role(
         self,
@@ -107,9 +106,8 @@ class TeamCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
-        team.change_role(meta, by, MemberId(member_id), role=role, reason=reason)
-        self._commit(team)
+        with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
+            team.change_role(meta, by, MemberId(member_id), role=role, reason=reason)
 
     def set_supervisor(
         self,
@@ -121,9 +119,10 @@ class TeamCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
-        team.set_supervisor(meta, by, MemberId(member_id), supervisor_id=MemberId(supervisor_id))
-        self._commit(team)
+        with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
+            team.set_supervisor(
+                meta, by, MemberId(member_id), supervisor_id=MemberId(supervisor_id)
+            )
 
     def set_top_authority(
         self,
@@ -180,9 +179,8 @@ class TeamCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
-        team.revoke_authority(meta, by, GrantId(grant_id), reason=reason)
-        self._commit(team)
+        with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
+            team.revoke_authority(meta, by, GrantId(grant_id), reason=reason)
 
     def set_capacity(
         self,
@@ -212,9 +210,8 @@ class TeamCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
-        team.set_tier_weights(meta, by, weights)
-        self._commit(team)
+        with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
+            team.set_tier_weights(meta, by, weights)
 
     def record_training(
         self,
@@ -250,9 +247,8 @@ class TeamCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
-        team.designate_backup(meta, by, MemberId(member_id), backup_id=MemberId(backup_id))
-        self._commit(team)
+        with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
+            team.designate_backup(meta, by, MemberId(member_id), backup_id=MemberId(backup_id))
 
     def set_evaluation_standard(
         self,
@@ -264,9 +260,8 @@ class TeamCommands(ApplicationCore):
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
-        team.set_evaluation_standard(meta, by, standard, effective_from=effective_from)
-        self._commit(team)
+        with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
+            team.set_evaluation_standard(meta, by, standard, effective_from=effective_from)
 
     def grant_history_import(
         self,
@@ -278,9 +273,8 @@ class TeamCommands(ApplicationCore):
         correlation_id: UUID | None = None,
     ) -> None:
         """Let a member record commands dated beyond the team's backdating window (imports)."""
-        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
-        team.grant_history_import(meta, by, MemberId(member_id))
-        self._commit(team)
+        with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
+            team.grant_history_import(meta, by, MemberId(member_id))
 
     def revoke_history_import(
         self,
@@ -293,9 +287,8 @@ class TeamCommands(ApplicationCore):
         correlation_id: UUID | None = None,
     ) -> None:
         """End a member's permission to import history."""
-        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
-        team.revoke_history_import(meta, by, MemberId(member_id), reason=reason)
-        self._commit(team)
+        with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
+            team.revoke_history_import(meta, by, MemberId(member_id), reason=reason)
 
     def set_backdating_window(
         self,
@@ -307,9 +300,8 @@ class TeamCommands(ApplicationCore):
         correlation_id: UUID | None = None,
     ) -> None:
         """Record how far before the moment it is written a team's command may be dated."""
-        team, meta, by = self._team_context(team_id, actor, at, correlation_id)
-        team.set_backdating_window(meta, by, window=window)
-        self._commit(team)
+        with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
+            team.set_backdating_window(meta, by, window=window)
 
     # -- queries -------------------------------------------------------------------------------
 
