@@ -3,72 +3,14 @@
 The public API is what this module exports; everything else may change between versions.
 """
 
+# ruff: noqa: F405 - __all__ names what the star import below gives the type checkers
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kam_domain._api import (
-        AccountStrategies,
-        Actor,
-        AlreadyExists,
-        AuthorityExceeded,
-        BackdatedBeyondWindow,
-        CaseKind,
-        CaseStatus,
-        ClientAccount,
-        ConcurrencyConflict,
-        ContactInfluence,
-        Credentials,
-        DiscountOutcome,
-        EffectiveTimeInFuture,
-        EvaluationStandard,
-        FeasibilityVerdict,
-        KamApplication,
-        KamDomainError,
-        Meta,
-        Metric,
-        Money,
-        NotAKamStore,
-        NotAuthorised,
-        NotFound,
-        PaymentInstallment,
-        PendingDiscount,
-        Percentage,
-        Period,
-        Project,
-        ProjectMilestone,
-        ProjectOutcome,
-        ProjectStatus,
-        RatingBand,
-        RevenueActual,
-        RevenueGoal,
-        Role,
-        RuleViolated,
-        SatisfactionActual,
-        SatisfactionGoal,
-        ScopeKind,
-        SelfApproval,
-        ServiceLevelActual,
-        ServiceLevelGoal,
-        Severity,
-        Signatory,
-        StoreError,
-        StoreNotFound,
-        StoreNotSealed,
-        StoreTampered,
-        StoreUnavailable,
-        StoreUnreadable,
-        Target,
-        TargetScope,
-        Team,
-        Tier,
-        TierWeights,
-        TrainingKind,
-        UnregisteredTopic,
-        ValidationError,
-        new_cipher_key,
-    )
+    from kam_domain._api import *  # noqa: F403
 
 __all__ = [
     "AccountStrategies",

@@ -83,3 +83,11 @@ def test_the_public_api_resolves_every_name() -> None:
     assert set(kam_domain.__all__) <= set(dir(kam_domain))
     with pytest.raises(AttributeError):
         _ = kam_domain.no_such_name  # type: ignore[attr-defined]
+
+
+def test_the_public_api_module_holds_exactly_the_exported_names() -> None:
+    """``kam_domain._api`` imports every name of ``kam_domain.__all__`` and nothing else."""
+    from kam_domain import _api
+
+    held = {name for name in vars(_api) if not name.startswith("_")}
+    assert held == set(kam_domain.__all__)
