@@ -10,6 +10,9 @@ beside it, untouched: every later release must keep reading them):
   gzipped;
 - ``coverage.postgres.jsonl``: the same history recorded on PostgreSQL, every row of every
   table of its schema as a JSON line (``{"table": ..., "row": {...}}``, bytes in base64);
+- ``coverage.postgres.layout.sql``: the tables, types and functions of that schema as the
+  release creates them (``pg_dump --schema-only``, the schema's name as ``__SCHEMA__``), so the
+  rows are loaded into the layout that wrote them, not the current one;
 - ``answers.json``: for each store, the questions asked of it and the answers it gave
   (tests/golden/answers.py), which the tests ask again of every later release.
 
@@ -21,7 +24,9 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from datetime import datetime
@@ -34,9 +39,17 @@ from kam_domain.application import KamApplication
 from kam_domain.policies.registry import PolicyRegistry
 from tests.golden import story
 from tests.golden.answers import Questions, ask, cli
-from tests.postgres_server import connect, drop_schema, schema_of, server_url, with_query
+from tests.golden.stores import LAYOUT_SCHEMA
+from tests.postgres_server import (
+    connect,
+    connect_kwargs,
+    drop_schema,
+    schema_of,
+    server_url,
+    with_query,
+)
 
-__all__ = ["DEMO_QUESTIONS", "STORY_QUESTIONS", "main"]
+__all__ = ["STORY_QUESTIONS", "main"]
 
 STORY_QUESTIONS = Questions(
     account="Client 1",
@@ -114,6 +127,41 @@ def dump_schema(url: str, out: Path) -> None:
     out.write_text("\n".join(lines) + "\n")
 
 
+def dump_layout(url: str, out: Path) -> None:
+    """The schema's layout as ``pg_dump`` prints it, without ownership, session settings or
+    comments, the schema's name replaced by ``__SCHEMA__``."""
+    parts = connect_kwargs(url)
+    schema = schema_of(url)
+    printed = subprocess.run(
+        [
+            "pg_dump",
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            "-n",
+            schema,
+            "-h",
+            parts["host"],
+            "-p",
+            str(parts["port"]),
+            "-U",
+            parts["user"],
+            parts["dbname"],
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PGPASSWORD": parts["password"]},
+    ).stdout
+    kept = [
+        line
+        for line in printed.splitlines()
+        if line.strip()
+        and not line.startswith(("--", "SET ", "SELECT pg_catalog.set_config", "\\"))
+    ]
+    out.write_text("\n".join(kept).replace(schema, LAYOUT_SCHEMA) + "\n")
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, bytes | memoryview):
         return {"base64": base64.b64encode(bytes(value)).decode()}
@@ -162,6 +210,7 @@ def main(argv: list[str]) -> int:
             "answers": ask(url, STORY_QUESTIONS),
         }
         dump_schema(url, out / "coverage.postgres.jsonl")
+        dump_layout(url, out / "coverage.postgres.layout.sql")
     finally:
         drop_schema(url)
     (out / "answers.json").write_text(json.dumps(answers, indent=1, sort_keys=True) + "\n")

@@ -8,12 +8,12 @@ and the directories, and a snapshot of an account with contacts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
+from kam_domain.aggregates.base import Meta
 from kam_domain.aggregates.client_account import AccountStrategies, PaymentInstallment
 from kam_domain.aggregates.client_account.records import ContactInfluence
 from kam_domain.aggregates.project import FeasibilityVerdict, ProjectMilestone, ProjectOutcome
@@ -25,7 +25,6 @@ from kam_domain.aggregates.target import (
     TargetScope,
 )
 from kam_domain.aggregates.team import EvaluationStandard, Team, TierWeights, TrainingKind
-from kam_domain.aggregates.base import Meta
 from kam_domain.application import KamApplication
 from kam_domain.application.directory import Directory
 from kam_domain.policies import Decision, Policy, World
@@ -75,11 +74,6 @@ class Flaky(Policy):
         if Flaky.failing:
             raise RuntimeError("the capacity planner is down")
         return Decision("noted", "capacity change noted")
-
-
-def steps() -> Iterator[str]:
-    """Names of the parts of the history, in the order ``play`` runs them."""
-    yield from ("team", "accounts", "projects", "money", "cases", "targets", "policies", "end")
 
 
 def play(app: KamApplication) -> None:
@@ -499,7 +493,7 @@ def _end(app: KamApplication) -> None:
     for target in (ids("target kam"), ids("target team")):
         app.sign_off_target(
             target,
-            ids("director") if target == ids("target kam") else senior_of(app),
+            ids("director") if target == ids("target kam") else ids("senior"),
             signatory=Signatory.SUPERVISOR,
             comments="reviewed",
             at=QUARTER.end + timedelta(days=2),
@@ -518,7 +512,3 @@ def _end(app: KamApplication) -> None:
         at=QUARTER.end + timedelta(days=4),
     )
     app.take_snapshot(ids("account 1"))
-
-
-def senior_of(app: KamApplication) -> UUID:
-    return ids("senior")
