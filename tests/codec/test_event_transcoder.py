@@ -71,7 +71,8 @@ def _same(old: Any, new: Any) -> None:
         for a, b in zip(old, new, strict=True):
             _same(a, b)
     else:
-        assert old == new or repr(old) == repr(new)  # NaN is not equal to itself
+        # repr first: NaN is not equal to itself, and a signalling NaN refuses to compare
+        assert repr(old) == repr(new) or old == new
         if isinstance(old, Decimal):
             assert str(old) == str(new)
 

@@ -86,6 +86,11 @@ def test_postgresql_golden_rows_load_into_a_fresh_schema_and_answer_as_recorded(
     compare(postgres_url, path)
 
 
+def _library_topics() -> set[str]:
+    """The library's own event topics: a test's toy aggregates register theirs too."""
+    return {t for t in event_topics() if t.split(":")[0].startswith("kam_domain.")}
+
+
 def _abstract_topics() -> set[str]:
     """The aggregates' own ``Event`` and ``Created`` bases: registered, never recorded."""
     return {f"{path}.{base}" for path in LIBRARY_AGGREGATES for base in ("Event", "Created")}
@@ -93,8 +98,8 @@ def _abstract_topics() -> set[str]:
 
 @pytest.mark.parametrize("path", [p for p in SQLITE.values() if "coverage" in p.name])
 def test_the_coverage_history_records_every_event_class(path: Path, tmp_path: Path) -> None:
-    """The coverage store holds an event (or snapshot) of every registered topic but the
-    aggregates' abstract bases: each class's stored form is read by these tests."""
+    """The coverage store holds an event (or snapshot) of every class of the library's own
+    aggregates but their abstract bases: each class's stored form is read by these tests."""
     copy = unpack_sqlite(path, tmp_path)
     with contextlib.closing(sqlite3.connect(copy)) as conn:
         stored = {
@@ -102,5 +107,5 @@ def test_the_coverage_history_records_every_event_class(path: Path, tmp_path: Pa
             for table in ("stored_events", "stored_snapshots")
             for (topic,) in conn.execute(f"SELECT DISTINCT topic FROM {table}")
         }
-    missing = event_topics() - _abstract_topics() - stored
+    missing = _library_topics() - _abstract_topics() - stored
     assert not missing, f"no event of these classes in {path.name}: {sorted(missing)}"
