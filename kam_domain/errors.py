@@ -59,6 +59,7 @@ __all__ = [
     "SelfApproval",
     "SignOffIncomplete",
     "SignatureInvalid",
+    "StateConflict",
     "StoreError",
     "StoreNotFound",
     "StoreNotSealed",
@@ -401,6 +402,10 @@ class SignatureInvalid(KamDomainError, ValueError):
 
 class LogNotIntact(StoreError):
     """Raised when a tree head would be signed over a log whose hash chain does not verify."""
+
+
+class StateConflict(StoreError):
+    """Another policy engine wrote a checkpoint of the state since this one read the last."""
 
 
 class HistoryRewritten(StoreError):
