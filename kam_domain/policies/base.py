@@ -103,6 +103,20 @@ class Policy(ABC):
     def learn(self, event: Any, world: World) -> None:  # noqa: B027 - optional hook
         """See every event in log order (before ``decide`` on the ones handled); default: no-op."""
 
+    def learned(self, *, everything: bool = False) -> dict[str, Any] | None:
+        """What ``learn`` kept that changed since the last call (all of it, ``everything``), as
+        cells the engine's checkpoint holds: keys unique within the policy, values plain
+        (numbers, text, UUIDs, moments, Money, enums, lists and dicts with text keys of these),
+        None for a cell that is gone. ``restore`` must accept what this gives.
+
+        A policy that learns nothing has nothing to keep; one that learns but does not say what
+        returns None, and then the engine folds the log at every start instead of restoring.
+        """
+        return {} if type(self).learn is Policy.learn else None
+
+    def restore(self, cells: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Take back what ``learned(everything=True)`` gave, from a checkpoint."""
+
     @abstractmethod
     def decide(self, event: Any, world: World) -> Decision | None:
         """The decision about ``event`` given the world as of it, or None when nothing is due."""

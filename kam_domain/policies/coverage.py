@@ -15,7 +15,7 @@ not have folded yet, so the same log gives the same flags however it is processe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -79,6 +79,37 @@ class CoveragePolicy(Policy):
         self._gaps: dict[UUID, dict[CoverageGap, dict[str, object]]] = {}
         #: What each handled event changed, by the event's id (only events that changed something).
         self._changes: dict[UUID, _Change] = {}
+        #: Cells changed since the engine last asked (see :meth:`learned`).
+        self._touched: set[str] = set()
+
+    def learned(self, *, everything: bool = False) -> dict[str, Any] | None:
+        keys = self._touched
+        if everything:
+            keys = {f"gaps:{team}" for team in self._gaps}
+            keys.update(f"change:{event_id}" for event_id in self._changes)
+        self._touched = set()
+        return {key: self._cell(key) for key in keys}
+
+    def _cell(self, key: str) -> Any:
+        kind, _, ident = key.partition(":")
+        if kind == "gaps":
+            gaps = self._gaps.get(UUID(ident))
+            return None if gaps is None else _pairs(gaps.items())
+        change = self._changes.get(UUID(ident))
+        if change is None:
+            return None
+        return [change.team_id, _pairs(change.opened), _pairs(change.closed)]
+
+    def restore(self, cells: Mapping[str, Any]) -> None:
+        for key, value in cells.items():
+            kind, _, ident = key.partition(":")
+            if kind == "gaps":
+                self._gaps[UUID(ident)] = dict(_unpaired(value))
+            else:
+                team_id, opened, closed = value
+                self._changes[UUID(ident)] = _Change(
+                    team_id, tuple(_unpaired(opened)), tuple(_unpaired(closed))
+                )
 
     def learn(self, event: Any, world: World) -> None:
         if not isinstance(event, self.handles):
@@ -88,6 +119,8 @@ class CoveragePolicy(Policy):
             return
         before = self._gaps.get(team.id, {})
         after = _gaps(team, world)
+        if after != before or team.id not in self._gaps:
+            self._touched.add(f"gaps:{team.id}")
         self._gaps[team.id] = after
         opened = tuple((gap, state) for gap, state in after.items() if gap not in before)
         closed = tuple(
@@ -97,6 +130,7 @@ class CoveragePolicy(Policy):
         )
         if opened or closed:
             self._changes[event.event_id] = _Change(team.id, opened, closed)
+            self._touched.add(f"change:{event.event_id}")
 
     def decide(self, event: Any, world: World) -> Decision | None:
         change = self._changes.get(event.event_id)
@@ -182,6 +216,15 @@ def _closing(gap: CoverageGap, team: Team, world: World) -> str:
 def _listed(text: str) -> list[CoverageGap]:
     inner = text.strip().removeprefix("[").removesuffix("]").strip()
     return [CoverageGap.parse(item.strip()) for item in inner.split(",") if item.strip()]
+
+
+def _pairs(gaps: Iterable[tuple[CoverageGap, dict[str, object]]]) -> list[Any]:
+    return [[gap.account_id, gap.kam_id, state] for gap, state in gaps]
+
+
+def _unpaired(rows: Iterable[Any]) -> Iterator[tuple[CoverageGap, dict[str, object]]]:
+    for account_id, kam_id, state in rows:
+        yield CoverageGap(account_id, kam_id), dict(state)
 
 
 def _name(state: dict[str, object]) -> str:

@@ -87,6 +87,37 @@ class DecompositionPolicy(Policy):
         self._latest: dict[UUID, DecompositionCheck] = {}
         #: Per set or revision that changed how a parent stands, what changed.
         self._due: dict[UUID, tuple[_Due, ...]] = {}
+        #: Cells changed since the engine last asked (see :meth:`learned`).
+        self._touched: set[str] = set()
+
+    def learned(self, *, everything: bool = False) -> dict[str, Any] | None:
+        keys = self._touched
+        if everything:
+            keys = {f"latest:{parent}" for parent in self._latest}
+            keys.update(f"due:{event_id}" for event_id in self._due)
+        self._touched = set()
+        found: dict[str, Any] = {}
+        for key in keys:
+            kind, _, ident = key.partition(":")
+            if kind == "latest":
+                found[key] = _plain(self._latest[UUID(ident)])
+            else:
+                found[key] = [
+                    [_plain(due.check), None if due.previous is None else _plain(due.previous)]
+                    for due in self._due[UUID(ident)]
+                ]
+        return found
+
+    def restore(self, cells: Mapping[str, Any]) -> None:
+        for key, value in cells.items():
+            kind, _, ident = key.partition(":")
+            if kind == "latest":
+                self._latest[UUID(ident)] = _check_of(value)
+            else:
+                self._due[UUID(ident)] = tuple(
+                    _Due(_check_of(check), None if previous is None else _check_of(previous))
+                    for check, previous in value
+                )
 
     def learn(self, event: Any, world: World) -> None:
         if not isinstance(event, Target.Set | Target.Revised):
@@ -99,12 +130,15 @@ class DecompositionPolicy(Policy):
             check = _check(parent, _children(world, parent))
             previous = self._latest.get(parent.id)
             self._latest[parent.id] = check
+            if check != previous:
+                self._touched.add(f"latest:{parent.id}")
             flagged_anew = not check.consistent and check != previous
             gap_closed = check.consistent and previous is not None and not previous.consistent
             if flagged_anew or gap_closed:
                 due.append(_Due(check, previous))
         if due:
             self._due[event.event_id] = tuple(due)
+            self._touched.add(f"due:{event.event_id}")
 
     def decide(self, event: Any, world: World) -> Decision | None:
         due = self._due.get(event.event_id, ())
@@ -200,3 +234,15 @@ def _reason(check: DecompositionCheck, label: str) -> str:
         if line.is_gap or line.is_excess
     )
     return f"the children of {label} do not add up to it: {off}"
+
+
+def _plain(check: DecompositionCheck) -> list[Any]:
+    lines = [list(attrs.astuple(line, recurse=False)) for line in check.lines]
+    return [check.parent_id, check.children, lines, check.mismatch]
+
+
+def _check_of(row: list[Any]) -> DecompositionCheck:
+    parent_id, children, lines, mismatch = row
+    return DecompositionCheck(
+        parent_id, int(children), tuple(DecompositionLine(*line) for line in lines), mismatch
+    )

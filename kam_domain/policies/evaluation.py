@@ -28,7 +28,7 @@ from uuid import UUID
 
 import attrs
 
-from kam_domain.aggregates.actuals import AccountFacts, measure
+from kam_domain.aggregates.actuals import AccountFacts, CaseFact, PaymentFact, SurveyFact, measure
 from kam_domain.aggregates.base import Meta
 from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.aggregates.target import (
@@ -45,6 +45,7 @@ from kam_domain.policies.base import Action, ActionContext, Decision, Policy, re
 from kam_domain.policies.parameters import whole_number
 from kam_domain.policies.records import Clock
 from kam_domain.policies.world import World
+from kam_domain.transcoding import restore_tuples
 from kam_domain.values import MemberId, Period, Role, Severity
 
 __all__ = ["CloseTargetPeriod", "EvaluateTarget", "EvaluationPolicy", "Lapse"]
@@ -164,6 +165,57 @@ class EvaluationPolicy(Policy):
         #: alone, so it needs looking at only once its deadline has passed and again after it
         #: changes, not at every tick.
         self._to_check: list[tuple[datetime, UUID]] = []
+        #: Cells changed since the engine last asked (see :meth:`learned`).
+        self._touched: set[str] = set()
+
+    def learned(self, *, everything: bool = False) -> dict[str, Any] | None:
+        keys = self._touched
+        if everything:
+            keys = {f"facts:{account_id}" for account_id in self._facts}
+            keys.update(f"lapses:{tick}" for tick in self._new_lapses)
+            keys.update(("lapsed", "to_check"))
+        self._touched = set()
+        return {key: self._cell(key) for key in keys}
+
+    def _cell(self, key: str) -> Any:
+        kind, _, ident = key.partition(":")
+        if kind == "facts":
+            facts = self._facts[UUID(ident)]
+            return {
+                "payments": [list(attrs.astuple(f, recurse=False)) for f in facts.payments],
+                "cases": [list(attrs.astuple(f, recurse=False)) for f in facts.cases.values()],
+                "surveys": [list(attrs.astuple(f, recurse=False)) for f in facts.surveys],
+            }
+        if kind == "lapses":
+            return [
+                [lapse.target_id, lapse.evaluation_number, lapse.kind, lapse.facts]
+                for lapse in self._new_lapses[UUID(ident)]
+            ]
+        if kind == "lapsed":
+            return sorted([list(key) for key in self._lapsed], key=str)
+        return [[deadline, target_id] for deadline, target_id in self._to_check]
+
+    def restore(self, cells: Mapping[str, Any]) -> None:
+        for key, value in cells.items():
+            kind, _, ident = key.partition(":")
+            if kind == "facts":
+                facts = AccountFacts(UUID(ident))
+                facts.payments = [PaymentFact(*row) for row in value["payments"]]
+                facts.cases = {row[0]: CaseFact(*row) for row in value["cases"]}
+                facts.surveys = [SurveyFact(*row) for row in value["surveys"]]
+                self._facts[facts.account_id] = facts
+            elif kind == "lapses":
+                self._new_lapses[UUID(ident)] = tuple(
+                    Lapse(target_id, int(number), lapse_kind, restore_tuples(facts))
+                    for target_id, number, lapse_kind, facts in value
+                )
+            elif kind == "lapsed":
+                self._lapsed = {
+                    (target_id, int(n), lapse_kind) for target_id, n, lapse_kind in value
+                }
+            else:
+                # Kept as a heap: the list as it was is a heap already.
+                self._to_check = [(deadline, target_id) for deadline, target_id in value]
 
     # -- learning ------------------------------------------------------------------------------
 
@@ -172,6 +224,7 @@ class EvaluationPolicy(Policy):
             account_id = event.originator_id
             facts = self._facts.setdefault(account_id, AccountFacts(account_id))
             facts.learn(event)
+            self._touched.add(f"facts:{account_id}")
         elif isinstance(event, Clock.Ticked):
             # Worked out here rather than in decide: whether a lapse is new depends on every
             # earlier tick, which only the log, seen in order, can say.
@@ -181,8 +234,10 @@ class EvaluationPolicy(Policy):
                 if lapse.key not in self._lapsed
             ]
             self._lapsed.update(lapse.key for lapse in found)
+            self._touched.add("to_check")
             if found:
                 self._new_lapses[event.event_id] = tuple(found)
+                self._touched.update(("lapsed", f"lapses:{event.event_id}"))
         else:
             self._schedule(world.get(event.originator_id, Target))
 
@@ -190,6 +245,7 @@ class EvaluationPolicy(Policy):
         evaluation = None if target is None else target.latest_evaluation
         if target is not None and evaluation is not None:
             heapq.heappush(self._to_check, (_deadline(target, evaluation), target.id))
+            self._touched.add("to_check")
 
     def _due(self, world: World, now: datetime) -> list[Target]:
         """The targets to look at for lapses at a tick at ``now``."""

@@ -10,17 +10,27 @@ Besides the records, the world keeps indexes up to date as it folds, so that a p
 costs what it finds rather than what exists: each team's accounts, projects and targets; each
 target's children; open invoices by due date; unresolved cases by when they were opened. They
 answer exactly what a scan of the records would, in the same order.
+
+A world may be *backed* (:class:`Backing`): the engine's durable state (see
+:mod:`kam_domain.runtime.state`). Then the records are loaded when a policy asks for them and
+kept in a bounded cache, and :meth:`World.changes` names what changed since the last
+checkpoint: the records and the *index cells* (the indexes, cut into pieces that change
+independently: a team's accounts, a target's children, the catalogue of records in blocks of
+creation order). Decisions and dead letters are not records of the world: policies decide
+from the domain's records, and the engine lists parked events from the dead letters' ids.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import attrs
+from eventsourcing.utils import get_topic, resolve_topic
 
 from kam_domain.aggregates.base import KamAggregate
 from kam_domain.aggregates.client_account import (
@@ -32,23 +42,40 @@ from kam_domain.aggregates.client_account import (
 from kam_domain.aggregates.project import Project
 from kam_domain.aggregates.target import Target
 from kam_domain.aggregates.team import Team
+from kam_domain.errors import UnregisteredTopic
 from kam_domain.policies.records import (
     CLOCK_ID,
     Clock,
+    DeadLetter,
     PolicyDecision,
     PolicySettings,
-    decision_id,
     settings_id,
 )
+from kam_domain.topics import is_aggregate_topic
 from kam_domain.values import CaseId, InvoiceId, Period, Severity
 
-__all__ = ["CaseWindow", "World"]
+__all__ = ["Backing", "CaseWindow", "World"]
 
 A = TypeVar("A", bound=KamAggregate)
 T = TypeVar("T")
 
 #: The kinds of record listed per team.
 _LISTED = (ClientAccount, Project, Target)
+#: Records of the catalogue per index cell (a cell of creation order changes only while new
+#: records are being created in its block).
+CATALOGUE_BLOCK = 512
+#: Records a backed world keeps loaded beyond those changed since the last checkpoint.
+CACHE_SIZE = 4096
+
+
+class Backing(Protocol):
+    """Where a backed world's records and index cells are kept between checkpoints."""
+
+    def record(self, record_id: UUID) -> Any | None:
+        """The record as of the last checkpoint, None when it holds none."""
+
+    def cells(self) -> Mapping[str, Any]:
+        """Every index cell of the last checkpoint, decoded."""
 
 
 @attrs.frozen
@@ -74,14 +101,20 @@ class CaseWindow:
 class World:
     """Every record as of ``position``; ``now`` is the time of the last event folded."""
 
-    def __init__(self) -> None:
+    def __init__(self, backing: Backing | None = None, *, cache_size: int = CACHE_SIZE) -> None:
         self.position = 0
         self.now: datetime | None = None
-        self._records: dict[UUID, Any] = {}
-        # The same records by class, each in creation order: policies list records of one kind
-        # at almost every event, and a scan of every record (decisions included) grows with
-        # the log.
-        self._by_class: dict[type, dict[UUID, Any]] = {}
+        self._backing = backing
+        self._cache_size = cache_size
+        #: The records loaded, least recently used first (all of them when not backed).
+        self._records: OrderedDict[UUID, Any] = OrderedDict()
+        #: Records changed since the last checkpoint: kept loaded until it is written.
+        self._dirty: set[UUID] = set()
+        self._dirty_cells: set[str] = set()
+        # The ids of the records by class, each in creation order: policies list records of
+        # one kind at almost every event, and a scan of every record grows with the log.
+        self._by_class: dict[type, dict[UUID, None]] = {}
+        self._class_of: dict[UUID, type] = {}
         self._created: dict[UUID, int] = {}
         # Per kind and team, the team's records in creation order (dicts as ordered sets).
         self._by_team: dict[type, dict[UUID, dict[UUID, None]]] = {kind: {} for kind in _LISTED}
@@ -92,41 +125,195 @@ class World:
         # Unresolved cases, one list per (not acknowledged, severity, escalation level).
         self._cases: dict[tuple[bool, Severity, int], _ByMoment] = {}
         self._case_bucket: dict[tuple[UUID, UUID], tuple[bool, Severity, int]] = {}
+        #: Parked events by id, with the position of their causes.
+        self._letters: dict[UUID, int] = {}
+        if backing is not None:
+            self._restore(backing.cells())
 
     def fold(self, event: Any, position: int) -> None:
         """Bring the record ``event`` belongs to up to date; events come in causal order."""
-        key = event.originator_id
-        record = self._records.get(key)
-        folded = _mutate(event, record)
-        self._records[key] = folded
-        if type(folded) is not type(record):
-            if record is not None:
-                del self._by_class[type(record)][key]
-            if folded is not None:
-                self._created.setdefault(key, len(self._created))
-                self._by_class.setdefault(type(folded), {})[key] = folded
-        elif folded is not record:
-            self._by_class[type(folded)][key] = folded
-        kind = _kind(type(folded))
-        if kind is not None or key in self._listed:
-            self._index(key, kind, folded, event)
         self.position = max(self.position, position)
         if self.now is None or event.timestamp > self.now:
             self.now = event.timestamp
+        self._dirty_cells.add(_META)
+        if isinstance(event, PolicyDecision.Event):
+            return  # policies decide from the domain's records, never from decisions
+        key = event.originator_id
+        if isinstance(event, DeadLetter.Event):
+            if isinstance(event, DeadLetter.Parked) and key not in self._letters:
+                self._letters[key] = int(event.cause_position)
+                self._dirty_cells.add(_LETTERS)
+            return
+        self._trim()
+        record = self._load(key)
+        folded = _mutate(event, record)
+        self._records[key] = folded
+        self._dirty.add(key)
+        cls = type(folded)
+        if folded is not None and cls is not self._class_of.get(key):
+            before = self._class_of.pop(key, None)
+            if before is not None:
+                del self._by_class[before][key]
+            if key not in self._created:
+                self._created[key] = len(self._created)
+            self._class_of[key] = cls
+            self._by_class.setdefault(cls, {})[key] = None
+            self._dirty_cells.add(_catalogue_cell(self._created[key]))
+        kind = _kind(cls)
+        if kind is not None or key in self._listed:
+            self._index(key, kind, folded, event)
+
+    # -- the durable state ---------------------------------------------------------------------
+
+    @property
+    def backed(self) -> bool:
+        return self._backing is not None
+
+    def changes(self) -> tuple[dict[UUID, Any], dict[str, Any]]:
+        """What changed since the last checkpoint: records by id, and index cells by key
+        (None for a cell that is now empty)."""
+        records = {key: self._records[key] for key in self._dirty}
+        cells = {key: self._cell(key) for key in self._dirty_cells}
+        return records, cells
+
+    def cells(self) -> dict[str, Any]:
+        """Every index cell (what a checkpoint of the whole world holds besides its records)."""
+        keys = {_META, _LETTERS, _INVOICES, _CASES}
+        keys.update(
+            _catalogue_cell(serial) for serial in range(0, len(self._created), CATALOGUE_BLOCK)
+        )
+        keys.update(
+            _team_cell(kind, team) for kind, teams in self._by_team.items() for team in teams
+        )
+        keys.update(_children_cell(parent) for parent in self._children)
+        found = {key: self._cell(key) for key in keys}
+        return {key: value for key, value in found.items() if value is not None}
+
+    def records(self) -> Iterator[tuple[UUID, Any]]:
+        """Every record with its id, in creation order (loading each)."""
+        for key in sorted(self._class_of, key=self._created.__getitem__):
+            yield key, self._load(key)
+
+    def saved(self) -> None:
+        """The changes were written: forget them, and let the cache shrink back."""
+        self._dirty.clear()
+        self._dirty_cells.clear()
+        self._trim()
+
+    def _load(self, key: UUID) -> Any:
+        record = self._records.get(key)
+        if record is not None:
+            self._records.move_to_end(key)
+            return record
+        if self._backing is None or key not in self._class_of:
+            return None
+        record = self._backing.record(key)
+        if record is not None:
+            self._records[key] = record
+        return record
+
+    def _trim(self) -> None:
+        """Unload the least recently used records beyond the cache's size (never a changed
+        one: it is kept until a checkpoint holds it). Only between decisions, so that the
+        records a question found stay the same objects while it is answered."""
+        if self._backing is None:
+            return
+        while len(self._records) > self._cache_size + len(self._dirty):
+            for key in self._records:
+                if key not in self._dirty:
+                    del self._records[key]
+                    break
+            else:
+                return
+
+    def _cell(self, key: str) -> Any:
+        """The index cell ``key`` as stored: plain lists of ids, moments and numbers."""
+        kind, _, rest = key.partition(":")[2].partition(":")
+        if key == _META:
+            return {"position": self.position, "now": self.now}
+        if key == _LETTERS:
+            return [[letter, cause] for letter, cause in self._letters.items()]
+        if key == _INVOICES:
+            return [[a, i, due] for (a, i), due in self._invoices.items()]
+        if key == _CASES:
+            return [
+                [*bucket, a, c, opened]
+                for bucket, listed in self._cases.items()
+                for (a, c), opened in listed.items()
+            ]
+        if kind == "catalogue":
+            low = int(rest) * CATALOGUE_BLOCK
+            block = [
+                [key, _topic(self._class_of[key]), serial]
+                for key, serial in self._created.items()
+                if low <= serial < low + CATALOGUE_BLOCK and key in self._class_of
+            ]
+            return block or None
+        if kind == "team":
+            kind_name, _, team = rest.partition(":")
+            members = self._by_team[_LISTED_BY_NAME[kind_name]].get(UUID(team))
+            return list(members) if members else None
+        if kind == "children":
+            children = self._children.get(UUID(rest))
+            return list(children) if children else None
+        msg = f"no index cell {key!r}"
+        raise KeyError(msg)
+
+    def _restore(self, cells: Mapping[str, Any]) -> None:
+        meta = cells.get(_META)
+        if meta is not None:
+            self.position = int(meta["position"])
+            self.now = meta["now"]
+        catalogue = [
+            row for key, rows in cells.items() if key.startswith(_CATALOGUE) for row in rows
+        ]
+        for key, topic, serial in sorted(catalogue, key=lambda row: int(row[2])):
+            cls = _resolved(topic)
+            self._created[key] = int(serial)
+            self._class_of[key] = cls
+            self._by_class.setdefault(cls, {})[key] = None
+        for key, members in cells.items():
+            if key.startswith(_TEAM):
+                kind_name, _, team = key[len(_TEAM) :].partition(":")
+                kind = _LISTED_BY_NAME[kind_name]
+                self._by_team[kind][UUID(team)] = dict.fromkeys(members)
+                for member in members:
+                    self._listed[member] = (kind, UUID(team))
+            elif key.startswith(_CHILDREN):
+                parent = UUID(key[len(_CHILDREN) :])
+                self._children[parent] = dict.fromkeys(members)
+                for member in members:
+                    self._parent[member] = parent
+        for account, invoice, due in cells.get(_INVOICES, ()):
+            self._invoices.put((account, invoice), due)
+        for unacknowledged, severity, level, account, case, opened in cells.get(_CASES, ()):
+            bucket = (bool(unacknowledged), Severity(severity), int(level))
+            self._case_bucket[(account, case)] = bucket
+            self._cases.setdefault(bucket, _ByMoment()).put((account, case), opened)
+        for letter, cause in cells.get(_LETTERS, ()):
+            self._letters[letter] = int(cause)
 
     # -- lookups -------------------------------------------------------------------------------
 
     def get(self, record_id: UUID, cls: type[A]) -> A | None:
-        record = self._records.get(record_id)
+        known = self._class_of.get(record_id)
+        if known is None or not issubclass(known, cls):
+            return None
+        record = self._load(record_id)
         return record if isinstance(record, cls) else None
 
     def all(self, cls: type[A]) -> Iterator[A]:
         """Records of ``cls`` in the order they were created."""
         groups = [group for kind, group in self._by_class.items() if issubclass(kind, cls)]
         if len(groups) == 1:
-            return iter(list(groups[0].values()))
-        found = [(self._created[key], record) for group in groups for key, record in group.items()]
-        return iter([record for _, record in sorted(found, key=lambda pair: pair[0])])
+            keys = list(groups[0])
+        else:
+            keys = sorted((k for group in groups for k in group), key=self._created.__getitem__)
+        return iter([self._load(key) for key in keys])
+
+    def letters(self) -> list[UUID]:
+        """The ids of the parked events folded, by the position of their causes."""
+        return sorted(self._letters, key=self._letters.__getitem__)
 
     def creation_order(self, record_id: UUID) -> int:
         """Where the record comes in creation order (the order :meth:`all` lists records in)."""
@@ -165,9 +352,7 @@ class World:
     ) -> list[Target]:
         """Targets (of the team, of the period, children of ``parent_id``) in the order set."""
         if parent_id is not None:
-            found: Iterable[Target] = [
-                self._records[key] for key in self._children.get(parent_id, ())
-            ]
+            found: Iterable[Target] = [self._load(key) for key in self._children.get(parent_id, ())]
         elif team_id is not None:
             found = self._of_team(Target, team_id)
         else:
@@ -222,13 +407,6 @@ class World:
         settings = self.get(settings_id(policy), PolicySettings)
         return None if settings is None else settings.active_version
 
-    def decision(self, policy: str, cause_id: UUID) -> PolicyDecision | None:
-        """``policy``'s recorded decision about event ``cause_id``, once folded."""
-        return self.get(decision_id(policy, cause_id), PolicyDecision)
-
-    def decisions(self, policy: str) -> list[PolicyDecision]:
-        return [d for d in self.all(PolicyDecision) if d.policy == policy]
-
     # -- keeping the indexes -------------------------------------------------------------------
 
     def _index(self, key: UUID, kind: type | None, record: Any, event: Any) -> None:
@@ -245,7 +423,8 @@ class World:
             if invoice_id is not None:
                 invoice = record.invoices.get(invoice_id)
                 due = invoice.due_at if invoice is not None and _unpaid(invoice) else None
-                self._invoices.put((key, invoice_id), due)
+                if self._invoices.put((key, invoice_id), due):
+                    self._dirty_cells.add(_INVOICES)
             case_id = getattr(event, "case_id", None)
             if case_id is not None:
                 self._recase(key, case_id, record.cases.get(case_id))
@@ -254,18 +433,22 @@ class World:
         before = self._listed.pop(key, None)
         if before is not None:
             del self._by_team[before[0]][before[1]][key]
+            self._dirty_cells.add(_team_cell(*before))
         if listed is None:
             return
         self._listed[key] = listed
         self._insert(self._by_team[listed[0]].setdefault(listed[1], {}), key)
+        self._dirty_cells.add(_team_cell(*listed))
 
     def _reparent(self, key: UUID, parent_id: UUID | None) -> None:
         before = self._parent.pop(key, None)
         if before is not None:
             del self._children[before][key]
+            self._dirty_cells.add(_children_cell(before))
         if parent_id is not None:
             self._parent[key] = parent_id
             self._insert(self._children.setdefault(parent_id, {}), key)
+            self._dirty_cells.add(_children_cell(parent_id))
 
     def _insert(self, ordered: dict[UUID, None], key: UUID) -> None:
         """Add ``key`` to a creation-ordered set: at the end, unless created before the last."""
@@ -278,6 +461,7 @@ class World:
 
     def _recase(self, account_id: UUID, case_id: UUID, case: ClientCase | None) -> None:
         item = (account_id, case_id)
+        self._dirty_cells.add(_CASES)
         before = self._case_bucket.pop(item, None)
         if before is not None:
             self._cases[before].put(item, None)
@@ -290,7 +474,7 @@ class World:
         self._cases[bucket].put(item, case.opened_at)
 
     def _of_team(self, kind: type[A], team_id: UUID) -> list[A]:
-        return [self._records[key] for key in self._by_team[kind].get(team_id, ())]
+        return [self._load(key) for key in self._by_team[kind].get(team_id, ())]
 
     def _in_order(
         self,
@@ -307,7 +491,7 @@ class World:
             end = start + 1
             while (
                 end < len(found)
-                and found[end][0] is account
+                and found[end][0].id == account.id
                 and moment(found[end][1]) == moment(first)
             ):
                 end += 1
@@ -328,12 +512,14 @@ class _ByMoment:
         self._listed: dict[tuple[UUID, UUID], tuple[datetime, int]] = {}
         self._serial = 0
 
-    def put(self, item: tuple[UUID, UUID], moment: datetime | None) -> None:
-        """List ``item`` at ``moment``, or nowhere when None."""
+    def put(self, item: tuple[UUID, UUID], moment: datetime | None) -> bool:
+        """List ``item`` at ``moment``, or nowhere when None; says whether that changed."""
         before = self._listed.get(item)
+        if before is None and moment is None:
+            return False
         if before is not None:
             if before[0] == moment:
-                return
+                return False
             del self._entries[bisect_left(self._entries, before)]
             del self._items[before[1]]
             del self._listed[item]
@@ -343,6 +529,11 @@ class _ByMoment:
             insort(self._entries, entry)
             self._items[self._serial] = item
             self._listed[item] = entry
+        return True
+
+    def items(self) -> list[tuple[tuple[UUID, UUID], datetime]]:
+        """Every item with its moment, earliest first (ties in the order they were listed)."""
+        return [(self._items[serial], moment) for moment, serial in self._entries]
 
     def before(self, moment: datetime) -> list[tuple[UUID, UUID]]:
         """The items listed strictly before ``moment``, earliest first."""
@@ -351,6 +542,40 @@ class _ByMoment:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+_META = "x:meta"
+_LETTERS = "x:letters"
+_INVOICES = "x:invoices"
+_CASES = "x:cases"
+_CATALOGUE = "x:catalogue:"
+_TEAM = "x:team:"
+_CHILDREN = "x:children:"
+_LISTED_BY_NAME = {kind.__name__: kind for kind in _LISTED}
+
+
+def _catalogue_cell(serial: int) -> str:
+    return f"{_CATALOGUE}{serial // CATALOGUE_BLOCK}"
+
+
+def _team_cell(kind: type, team_id: UUID) -> str:
+    return f"{_TEAM}{kind.__name__}:{team_id}"
+
+
+def _children_cell(parent_id: UUID) -> str:
+    return f"{_CHILDREN}{parent_id}"
+
+
+def _topic(cls: type) -> str:
+    return get_topic(cls)
+
+
+def _resolved(topic: str) -> type:
+    """The record class a catalogue cell names: only a registered one (a topic is an import)."""
+    if not is_aggregate_topic(topic):
+        raise UnregisteredTopic("the policies' state", topic, "a record type")
+    cls: type = resolve_topic(topic)
+    return cls
 
 
 def _mutate(event: Any, record: Any) -> Any:

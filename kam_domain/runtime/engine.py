@@ -18,8 +18,12 @@ the event as a :class:`DeadLetter` (its id derived the same way) and the engine 
 with a concurrent command is decided again with fresh records.
 
 The tracking record (:data:`ENGINE_TRACKING`) holds the position up to which every command is
-settled. A restarted engine folds the log up to it, then the consequences recorded after it of
-the commands before it, and goes on from there.
+settled. Where the store keeps an engine's state (:mod:`kam_domain.runtime.state`), the engine
+checkpoints its world and what its policies learned whenever it records that position, and a
+restarted engine goes on from the latest checkpoint without folding the log: it reads only what
+was recorded after it. Elsewhere, or when a policy that learns cannot say what it learned, a
+restarted engine folds the log up to the tracked position, then the consequences recorded after
+it of the commands before it, and goes on from there.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.policies.world import World
 from kam_domain.runtime.causal import Consequences, Step, is_consequence, transaction_after
 from kam_domain.runtime.scan import Scan, initial_cursor, settled_tail
+from kam_domain.runtime.state import LEARNED, LEARNERS, StoredState, state_of
 from kam_domain.values import Actor, MemberId, TeamId
 
 if TYPE_CHECKING:
@@ -80,9 +85,15 @@ def tracking_key(policy: str) -> str:
 class PolicyEngine:
     """Runs a registry's policies over an application's log, in causal order."""
 
-    def __init__(self, app: ApplicationCore, registry: PolicyRegistry) -> None:
+    def __init__(
+        self, app: ApplicationCore, registry: PolicyRegistry, *, durable: bool = True
+    ) -> None:
         self.app = app
         self.registry = registry
+        #: Whether the engine keeps its state in the store (where the store can keep it).
+        self.durable = durable
+        self._state: StoredState | None = None
+        self._learned: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._consequences = Consequences(app.recorder, app.mapper)
         self.world = World()
@@ -138,6 +149,7 @@ class PolicyEngine:
         if self._unwritten and (partial or self._unwritten >= TRACKING_EVERY):
             try:
                 self._write_position()
+                self._checkpoint()
             except PersistenceError:
                 if recorded or partial:
                     raise
@@ -169,10 +181,14 @@ class PolicyEngine:
         with self._lock:
             if self._started and self._unwritten:
                 self._write_position()
+            if self._started:
+                self._checkpoint()
 
     def _reset(self) -> None:
         """Forget the world and positions; the next run rebuilds them from the store."""
         self.world = World()
+        self._state = None
+        self._learned = {}
         #: Commands the last run settled.
         self.settled_units = 0
         self._started = False
@@ -189,11 +205,36 @@ class PolicyEngine:
         self._context = _WorldContext(self.app, self.world)
 
     def _start(self) -> None:
-        """Fold the log up to the tracked position, then what was settled after it."""
+        """Go on from the latest checkpoint of the state, or fold the log up to the tracked
+        position, then what was settled after it."""
         recorder: Any = self.app.recorder
-        cursor = initial_cursor(recorder, self._instances)
         self._tracked = recorder.max_tracking_id(ENGINE_TRACKING) or 0
         self._recorded_before = recorder.max_notification_id() or 0
+        state = self._stored_state()
+        checkpoint = None if state is None else state.checkpoint
+        if state is not None and checkpoint is not None and self._restorable(state):
+            cursor = checkpoint.position
+            self.world = World(state)
+            self._context = _WorldContext(self.app, self.world)
+            learned = state.learned()
+            for name, versions in self._instances.items():
+                for version, instance in versions.items():
+                    prefix = f"{LEARNED}{name}@{version}:"
+                    instance.restore(
+                        {k[len(prefix) :]: v for k, v in learned.items() if k.startswith(prefix)}
+                    )
+            scan = Scan(recorder, self.app.mapper, cursor)
+            self._recorded = {}
+            # What was settled after the checkpoint's position is folded into it already.
+            for step in settled_tail(recorder, self.app.mapper, cursor, self._recorded):
+                scan.consume(step.position)
+            self._scan = scan
+            self._started = True
+            return
+        cursor = initial_cursor(recorder, self._instances)
+        if state is not None:
+            self.world = World(_Empty())
+            self._context = _WorldContext(self.app, self.world)
         scan = Scan(recorder, self.app.mapper, cursor)
         for step in scan.prefix():
             self._learn(step)
@@ -203,6 +244,74 @@ class PolicyEngine:
             scan.consume(step.position)
         self._scan = scan
         self._started = True
+        # A world folded from the log is checkpointed whole (a store's first checkpoint, or one
+        # after the policies changed): nothing of the store's is reused.
+        self._learned = self._all_learned()
+        if state is not None:
+            state.start_afresh()
+
+    def _stored_state(self) -> StoredState | None:
+        """The store's state, where it keeps one and every learning policy can be restored."""
+        if not self.durable or not self._checkpointable():
+            return None
+        recorder = state_of(self.app.recorder)
+        if recorder is None:
+            return None
+        self._state = StoredState(recorder, self.app.mapper)
+        return self._state
+
+    def _checkpointable(self) -> bool:
+        """Whether every policy that learns can say what it learned."""
+        return all(
+            type(instance).learned is not Policy.learned or not self._learns(instance)
+            for versions in self._instances.values()
+            for instance in versions.values()
+        )
+
+    @staticmethod
+    def _learns(instance: Policy) -> bool:
+        return type(instance).learn is not Policy.learn
+
+    def _learner_keys(self) -> list[str]:
+        return sorted(
+            instance.key()
+            for versions in self._instances.values()
+            for instance in versions.values()
+            if self._learns(instance)
+        )
+
+    def _restorable(self, state: StoredState) -> bool:
+        """Whether the checkpoint holds what this engine's policies learned (the same ones)."""
+        found = state.recorder.select_state([LEARNERS]).get(LEARNERS)
+        return found is not None and state.decode(found) == self._learner_keys()
+
+    def _all_learned(self) -> dict[str, Any]:
+        cells: dict[str, Any] = {LEARNERS: self._learner_keys()}
+        for instance in (i for versions in self._instances.values() for i in versions.values()):
+            for key, value in (instance.learned(everything=True) or {}).items():
+                cells[f"{LEARNED}{instance.key()}:{key}"] = value
+        return cells
+
+    def _checkpoint(self) -> None:
+        """Write what changed of the world and of what the policies learned, at the settled
+        position (only where every command up to it is settled, so a restart may go on)."""
+        state = self._state
+        if state is None or self._scan.position > self._tracked:
+            return
+        for instance in (i for versions in self._instances.values() for i in versions.values()):
+            for key, value in (instance.learned() or {}).items():
+                self._learned[f"{LEARNED}{instance.key()}:{key}"] = value
+        if state.afresh:
+            # The first checkpoint of a world folded from the log holds everything.
+            records = dict(self.world.records())
+            cells: dict[str, Any] = self.world.cells()
+        else:
+            records, cells = self.world.changes()
+        if not records and not cells and not self._learned:
+            return
+        if state.write(self._scan.position, records, cells, self._learned):
+            self.world.saved()
+            self._learned = {}
 
     # -- settling one command ---------------------------------------------------------------------
 
@@ -423,7 +532,7 @@ class PolicyEngine:
     def dead_letters(self, *, include_resolved: bool = False) -> list[DeadLetter]:
         """Parked events, oldest first."""
         self.run()
-        letters = sorted(self.world.all(DeadLetter), key=lambda letter: letter.cause_position)
+        letters = [self._current_letter(letter_id) for letter_id in self.world.letters()]
         return [letter for letter in letters if include_resolved or not letter.resolved]
 
     def retry(self, letter_id: UUID | None = None) -> list[DeadLetter]:
@@ -516,6 +625,16 @@ class PolicyEngine:
     def __iter__(self) -> Iterator[Policy]:
         """The active policy of each name."""
         return (self._active(name) for name in self._instances)
+
+
+class _Empty:
+    """The backing of a world folded from the log: nothing is stored yet."""
+
+    def record(self, record_id: UUID) -> None:
+        return None
+
+    def cells(self) -> dict[str, Any]:
+        return {}
 
 
 class _Saved(enum.Enum):

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+from uuid import UUID
 
 import attrs
+from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import StoredEvent
 
-from kam_domain.errors import StateConflict
+from kam_domain.errors import StateConflict, StoreUnreadable
 
-__all__ = ["Checkpoint", "MemoryState", "StateRecorder", "state_of"]
+__all__ = ["Checkpoint", "MemoryState", "StateRecorder", "StoredState", "state_of"]
 
 
 @attrs.frozen
@@ -115,3 +118,126 @@ class MemoryState:
 def state_of(recorder: object) -> StateRecorder | None:
     """The state ``recorder`` keeps, or None when its adapter keeps none."""
     return recorder if isinstance(recorder, StateRecorder) else None
+
+
+#: Key prefixes of the cells: a record of the world, an index cell, a policy's learned state.
+RECORD = "r:"
+INDEX = "x:"
+LEARNED = "p:"
+#: The cell naming the policies whose learned state the checkpoint holds.
+LEARNERS = "p:learners"
+
+
+class StoredState:
+    """A world's :class:`~kam_domain.policies.world.Backing` over a store's state, and the
+    writing of checkpoints into it.
+
+    Values are encoded as the store encodes its events (the library's transcoder, then the
+    store's compression and cipher); a record is encoded as a snapshot of it, and decoded only
+    when its topic is one the library writes (an edited cell cannot make a worker import
+    anything).
+    """
+
+    def __init__(self, recorder: StateRecorder, mapper: Any) -> None:
+        self.recorder = recorder
+        self._mapper = mapper
+        checkpoint = recorder.state_checkpoint()
+        self.checkpoint = checkpoint
+        self._serial = None if checkpoint is None else checkpoint.serial
+        #: Whether the next checkpoint replaces the state whole (see :meth:`start_afresh`).
+        self.afresh = False
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def record(self, record_id: UUID) -> Any | None:
+        found = self.recorder.select_state([f"{RECORD}{record_id}"])
+        value = found.get(f"{RECORD}{record_id}")
+        return None if value is None else self.decode_record(record_id, value)
+
+    def cells(self) -> dict[str, Any]:
+        return {
+            key: self.decode(value) for key, value in self.recorder.select_state_prefixed(INDEX)
+        }
+
+    def learned(self) -> dict[str, Any]:
+        """Every learned-state cell, decoded (and remembered as what the store holds)."""
+        return {
+            key: self.decode(value) for key, value in self.recorder.select_state_prefixed(LEARNED)
+        }
+
+    def start_afresh(self) -> None:
+        """The next checkpoint holds a world folded from the log: it replaces what is stored."""
+        self.afresh = True
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def write(
+        self,
+        position: int,
+        records: Mapping[UUID, Any],
+        cells: Mapping[str, Any],
+        learned: Mapping[str, Any],
+    ) -> bool:
+        """Write a checkpoint at ``position`` of what changed; False when another engine's
+        checkpoint is ahead (this one is not written, and its changes are kept for the next)."""
+        encoded: dict[str, bytes | None] = {
+            f"{RECORD}{key}": None if record is None else self.encode_record(record)
+            for key, record in records.items()
+        }
+        for key, value in (*cells.items(), *learned.items()):
+            encoded[key] = None if value is None else self.encode(value)
+        if self.afresh:
+            self.recorder.clear_state()
+            self._serial = None
+        while True:
+            try:
+                self.checkpoint = self.recorder.write_state(
+                    expected=self._serial, position=position, cells=encoded
+                )
+            except StateConflict:
+                latest = self.recorder.state_checkpoint()
+                self._serial = None if latest is None else latest.serial
+                if latest is None or latest.position > position:
+                    return False
+                continue
+            self._serial = self.checkpoint.serial
+            self.afresh = False
+            return True
+
+    # -- the encoding ----------------------------------------------------------------------------
+
+    def encode(self, value: Any) -> bytes:
+        data: bytes = self._mapper.transcoder.encode(value)
+        if self._mapper.compressor is not None:
+            data = self._mapper.compressor.compress(data)
+        if self._mapper.cipher is not None:
+            data = self._mapper.cipher.encrypt(data)
+        return data
+
+    def decode(self, data: bytes) -> Any:
+        if self._mapper.cipher is not None:
+            data = self._mapper.cipher.decrypt(data)
+        if self._mapper.compressor is not None:
+            data = self._mapper.compressor.decompress(data)
+        return self._mapper.transcoder.decode(data)
+
+    def encode_record(self, record: Any) -> bytes:
+        snapshot_class: Any = getattr(type(record), "Snapshot", Snapshot)
+        stored = self._mapper.to_stored_event(snapshot_class.take(record))
+        head = f"{stored.topic}\n{stored.originator_version}\n".encode()
+        return head + bytes(stored.state)
+
+    def decode_record(self, record_id: UUID, data: bytes) -> Any:
+        try:
+            topic, version, state = data.split(b"\n", 2)
+            stored = StoredEvent(
+                originator_id=record_id,
+                originator_version=int(version),
+                topic=topic.decode("ascii"),
+                state=state,
+            )
+        except (ValueError, UnicodeDecodeError) as error:
+            msg = f"the policies' state: record {record_id} is not in the form the library writes"
+            raise StoreUnreadable(msg) from error
+        snapshot = self._mapper.to_domain_event(stored)
+        return snapshot.mutate(None)
