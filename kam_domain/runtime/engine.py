@@ -31,7 +31,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -60,7 +60,7 @@ from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.policies.world import World
 from kam_domain.runtime.causal import Consequences, Step, is_consequence, transaction_after
 from kam_domain.runtime.scan import Scan, initial_cursor, settled_tail
-from kam_domain.runtime.state import LEARNED, LEARNERS, StoredState, state_of
+from kam_domain.runtime.state import LEARNED, LEARNERS, StateRecorder, StoredState, state_of
 from kam_domain.values import Actor, MemberId, TeamId
 
 if TYPE_CHECKING:
@@ -86,12 +86,19 @@ class PolicyEngine:
     """Runs a registry's policies over an application's log, in causal order."""
 
     def __init__(
-        self, app: ApplicationCore, registry: PolicyRegistry, *, durable: bool = True
+        self,
+        app: ApplicationCore,
+        registry: PolicyRegistry,
+        *,
+        durable: bool = True,
+        state: StateRecorder | None = None,
     ) -> None:
         self.app = app
         self.registry = registry
-        #: Whether the engine keeps its state in the store (where the store can keep it).
+        #: Whether the engine keeps its state: in ``state`` when given, else in the store
+        #: (where the store can keep one).
         self.durable = durable
+        self._state_recorder = state
         self._state: StoredState | None = None
         self._learned: dict[str, Any] = {}
         self._lock = threading.RLock()
@@ -231,17 +238,30 @@ class PolicyEngine:
             self._scan = scan
             self._started = True
             return
-        cursor = initial_cursor(recorder, self._instances)
+        self._fold_log(initial_cursor(recorder, self._instances), state)
+
+    def _fold_log(
+        self,
+        cursor: int,
+        state: StoredState | None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Fold the log up to ``cursor``, and what was settled after it, into a new world."""
+        recorder: Any = self.app.recorder
         if state is not None:
             self.world = World(_Empty())
             self._context = _WorldContext(self.app, self.world)
         scan = Scan(recorder, self.app.mapper, cursor)
         for step in scan.prefix():
             self._learn(step)
+            if progress is not None and step.position % 500 == 0:
+                progress(step.position)
         self._recorded = {}
         for step in settled_tail(recorder, self.app.mapper, cursor, self._recorded):
             self._learn(step)
             scan.consume(step.position)
+        if progress is not None:
+            progress(cursor)
         self._scan = scan
         self._started = True
         # A world folded from the log is checkpointed whole (a store's first checkpoint, or one
@@ -250,11 +270,25 @@ class PolicyEngine:
         if state is not None:
             state.start_afresh()
 
+    def rebuild(self, position: int, progress: Callable[[int], None] | None = None) -> None:
+        """Fold the log up to ``position`` (every command up to it settled) and checkpoint the
+        world whole into this engine's state; decides nothing."""
+        with self._lock:
+            self._reset()
+            self._tracked = position
+            self._recorded_before = self.app.recorder.max_notification_id() or 0
+            state = self._stored_state()
+            if state is None:
+                msg = "this engine keeps no state (a policy that learns cannot say what)"
+                raise KamDomainError(msg)
+            self._fold_log(position, state, progress)
+            self._checkpoint()
+
     def _stored_state(self) -> StoredState | None:
         """The store's state, where it keeps one and every learning policy can be restored."""
         if not self.durable or not self._checkpointable():
             return None
-        recorder = state_of(self.app.recorder)
+        recorder = self._state_recorder or state_of(self.app.recorder)
         if recorder is None:
             return None
         self._state = StoredState(recorder, self.app.mapper)

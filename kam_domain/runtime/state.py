@@ -27,7 +27,7 @@ import attrs
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import StoredEvent
 
-from kam_domain.errors import StateConflict, StoreUnreadable
+from kam_domain.errors import KamDomainError, StateConflict, StoreUnreadable
 
 __all__ = ["Checkpoint", "MemoryState", "StateRecorder", "StoredState", "state_of"]
 
@@ -215,11 +215,16 @@ class StoredState:
         return data
 
     def decode(self, data: bytes) -> Any:
-        if self._mapper.cipher is not None:
-            data = self._mapper.cipher.decrypt(data)
-        if self._mapper.compressor is not None:
-            data = self._mapper.compressor.decompress(data)
-        return self._mapper.transcoder.decode(data)
+        try:
+            if self._mapper.cipher is not None:
+                data = self._mapper.cipher.decrypt(data)
+            if self._mapper.compressor is not None:
+                data = self._mapper.compressor.decompress(data)
+            return self._mapper.transcoder.decode(data)
+        except Exception as error:
+            # Whatever a cipher, decompressor or decoder raises on bytes it did not write.
+            msg = f"the policies' state holds a cell the library did not write: {error}"
+            raise StoreUnreadable(msg) from error
 
     def encode_record(self, record: Any) -> bytes:
         snapshot_class: Any = getattr(type(record), "Snapshot", Snapshot)
@@ -239,5 +244,11 @@ class StoredState:
         except (ValueError, UnicodeDecodeError) as error:
             msg = f"the policies' state: record {record_id} is not in the form the library writes"
             raise StoreUnreadable(msg) from error
-        snapshot = self._mapper.to_domain_event(stored)
-        return snapshot.mutate(None)
+        try:
+            snapshot = self._mapper.to_domain_event(stored)
+            return snapshot.mutate(None)
+        except KamDomainError:
+            raise
+        except Exception as error:
+            msg = f"the policies' state: record {record_id} is not in the form the library writes"
+            raise StoreUnreadable(msg) from error
