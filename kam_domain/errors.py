@@ -60,6 +60,7 @@ __all__ = [
     "SignOffIncomplete",
     "SignatureInvalid",
     "StateConflict",
+    "StateNotKept",
     "StoreError",
     "StoreNotFound",
     "StoreNotSealed",
@@ -402,6 +403,11 @@ class SignatureInvalid(KamDomainError, ValueError):
 
 class LogNotIntact(StoreError):
     """Raised when a tree head would be signed over a log whose hash chain does not verify."""
+
+
+class StateNotKept(StoreError):
+    """The store (or a policy that learns without saying what) keeps no state for the
+    policies: there is none to rebuild."""
 
 
 class StateConflict(StoreError):

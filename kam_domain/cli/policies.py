@@ -457,6 +457,10 @@ def _register_policies(commands: Any) -> None:
     configure.add_argument("--reason", required=True, metavar="TEXT")
     _writing(configure)
 
+    from kam_domain.cli.rebuild import add_rebuild
+
+    add_rebuild(group, _command)
+
 
 def _register_clock(commands: Any) -> None:
     clock = commands.add_parser(

@@ -52,6 +52,7 @@ from kam_domain.errors import (
     DeadLetterNotFound,
     KamDomainError,
     MemberNotFound,
+    StateNotKept,
     TeamNotFound,
 )
 from kam_domain.policies.base import Action, ActionContext, Decision, Policy, learners
@@ -280,7 +281,7 @@ class PolicyEngine:
             state = self._stored_state()
             if state is None:
                 msg = "this engine keeps no state (a policy that learns cannot say what)"
-                raise KamDomainError(msg)
+                raise StateNotKept(msg)
             self._fold_log(position, state, progress)
             self._checkpoint()
 

@@ -16,7 +16,7 @@ from uuid import UUID
 
 import attrs
 
-from kam_domain.errors import KamDomainError
+from kam_domain.errors import KamDomainError, StateNotKept
 from kam_domain.runtime.engine import ENGINE_TRACKING, PolicyEngine
 from kam_domain.runtime.state import (
     INDEX,
@@ -74,7 +74,7 @@ def rebuild(
     stored_recorder = state_of(app.recorder)
     if stored_recorder is None:
         msg = "this store keeps no state for the policies: there is nothing to rebuild"
-        raise KamDomainError(msg)
+        raise StateNotKept(msg)
     checkpoint = stored_recorder.state_checkpoint()
     recorder: Any = app.recorder
     position = (
