@@ -38,8 +38,8 @@ def register(sub: Any) -> None:
             "source events, the exceptions report, the scorecards with charts, and the export\n"
             "with its standard-library verifier, listed with their SHA-256 in SHA256SUMS.\n"
             "No page loads anything: no network, no script, the style sheet inline.\n\n"
-            "With --at, the records as they stood then, and the export is the log as written\n"
-            "by then; the verification is of the whole log."
+            "With --at, the records as they stood then, and decisions and exceptions recorded\n"
+            "up to then; the verification and the export are of the whole log."
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -25,9 +25,10 @@ can be moved, zipped or burnt to a disc. It only reads: open the store with
 :func:`kam_domain.audit.records.open_app` (read-only) and nothing is recorded.
 
 With ``at``, the records are read as they stood then (through the as-of index, proved against
-the events), decisions and exceptions as recorded up to then, and the export is the log as it
-stood then: every event written by that moment (a prefix of the log, so its chain verifies).
-The verification is always of the whole log as it is when the pack is written.
+the events), and decisions and exceptions as recorded up to then. The verification and the
+export are always of the whole log as it is when the pack is written: the evidence the pages
+rest on, whole, so that its chain verifies (events dated after the moment are in it too, each
+with its effective time).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
 from importlib.resources import files
@@ -94,7 +95,7 @@ def write_pack(
     _prepare(output, force)
     site = _Site(output)
     reading = _read(app, moment, made, signed_heads, public_key)
-    exported = _export(app, site, moment, reading.targets)
+    exported = _export(app, site, reading.targets)
     reading = attrs.evolve(reading, targets=located(reading.targets, exported.sources))
     _write_pages(site, reading, exported, store)
     if reading.signed is not None:
@@ -267,8 +268,8 @@ class _Exported:
     sources: dict[UUID, SourceEvent]
 
 
-def _export(app: Any, site: _Site, at: datetime | None, views: list[TargetView]) -> _Exported:
-    """Write ``export.jsonl`` (cut at ``at``) and find the actuals' source events on the way."""
+def _export(app: Any, site: _Site, views: list[TargetView]) -> _Exported:
+    """Write ``export.jsonl``, the whole log, and find the actuals' source events on the way."""
     from kam_domain.audit.export import export_records
 
     wanted = set().union(*(view.source_ids() for view in views)) if views else set()
@@ -276,7 +277,7 @@ def _export(app: Any, site: _Site, at: datetime | None, views: list[TargetView])
     stream = site.stream("export.jsonl")
     count, last = 0, None
     try:
-        for record in _until(export_records(app), at):
+        for record in export_records(app):
             stream.write(json.dumps(record, ensure_ascii=False) + "\n")
             count, last = count + 1, record
             if record["originator_id"]:
@@ -290,17 +291,6 @@ def _export(app: Any, site: _Site, at: datetime | None, views: list[TargetView])
     finally:
         stream.close()
     return _Exported(count, last, found)
-
-
-def _until(records: Iterable[dict[str, Any]], at: datetime | None) -> Iterator[dict[str, Any]]:
-    """The records written by ``at``: by the written time the link binds, else the event's
-    effective time (chain format 1 records no written time)."""
-    for record in records:
-        if at is not None:
-            when = record["written_at"] or record["timestamp"]
-            if when and datetime.fromisoformat(when) > at:
-                return
-        yield record
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -323,7 +313,7 @@ def _write_pages(site: _Site, reading: _Reading, exported: _Exported, store: str
     common = {
         "css": _css(),
         "pages": PAGES,
-        "as_of": "the record as it stands" if reading.at is None else _moment(reading.at),
+        "as_of": "as it stands now" if reading.at is None else f"as of {_moment(reading.at)}",
         "made": _moment(reading.made),
         "moment": _moment,
         "store": store,
