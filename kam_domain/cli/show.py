@@ -9,10 +9,13 @@ creating or upgrading anything and no policy runs.
 from __future__ import annotations
 
 import argparse
+import enum
 import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+import attrs
 
 from kam_domain.cli.audit import _closing_pipe_is_fine
 from kam_domain.cli.common import EXIT_OK, add_store_option
@@ -115,7 +118,7 @@ def view(kind: str, record: Any, name: str, at: datetime | None) -> dict[str, An
         "version": record.version,
         "created_on": record.created_on.isoformat(),
         "modified_on": record.modified_on.isoformat(),
-        "fields": jsonable(ordered),
+        "fields": {key: _plain(value, jsonable) for key, value in ordered.items()},
         "collections": [key for key, value in ordered.items() if _is_collection(value)],
     }
 
@@ -137,6 +140,21 @@ def _text(document: dict[str, Any]) -> str:
             lines.append(f"{key}: {_compact(value)}")
     # Stored text is escaped: none of it can drive a terminal or forge a line.
     return "\n".join(one_line(line) for line in lines)
+
+
+def _plain(value: Any, jsonable: Any) -> Any:
+    """``value`` as JSON holds it; goals and actuals keep their metric (a class attribute,
+    which the plain form would leave out)."""
+    kind = type(value)
+    if attrs.has(kind):
+        fields = {f.name: _plain(getattr(value, f.name), jsonable) for f in attrs.fields(kind)}
+        metric = getattr(kind, "metric", None)
+        return {"metric": metric.value, **fields} if isinstance(metric, enum.Enum) else fields
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item, jsonable) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item, jsonable) for item in value]
+    return jsonable(value)
 
 
 def _is_collection(value: Any) -> bool:
