@@ -62,6 +62,7 @@ WRITING = {
     "policies retry",
     "policies activate",
     "policies configure",
+    "policies rebuild",
     "clock tick",
     "clock close-period",
 }
