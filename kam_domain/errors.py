@@ -43,8 +43,11 @@ __all__ = [
     "NotAuthorised",
     "NotFound",
     "NotOnTeam",
+    "NotYetRecorded",
     "NotYourCredentials",
+    "NothingNamed",
     "NumberOutOfRange",
+    "OutputNotEmpty",
     "PaymentExceedsBalance",
     "PeriodClosed",
     "PeriodNotClosed",
@@ -416,3 +419,39 @@ class StateConflict(StoreError):
 
 class HistoryRewritten(StoreError):
     """Raised when the store's tree no longer matches a signed tree head (rewritten or cut)."""
+
+
+# --- Reading by name, writing reports -------------------------------------------------------
+
+
+class NothingNamed(NotFound):
+    """Raised when no record of a kind has the name (or id) given; the message lists the
+    closest names there are."""
+
+    def __init__(self, kind: str, value: object, close: tuple[str, ...] = ()) -> None:
+        self.kind = kind
+        self.close = close
+        KamDomainError.__init__(self, _nothing_named(kind, value, close))
+        self.field = kind
+        self.value = value
+
+
+class NotYetRecorded(NotFound):
+    """Raised when a record is asked for as of a moment before its first event."""
+
+    def __init__(self, message: str) -> None:
+        KamDomainError.__init__(self, message)
+        self.field = "at"
+        self.value = message
+
+
+class OutputNotEmpty(KamDomainError, FileExistsError):
+    """Raised when a report would be written into a directory that already holds files (give
+    --force to write over a pack written before)."""
+
+
+def _nothing_named(kind: str, value: object, close: tuple[str, ...]) -> str:
+    message = f"{kind}: no {kind} named {value!r} (nor with that id)"
+    if close:
+        message += "; did you mean " + ", ".join(repr(name) for name in close) + "?"
+    return message

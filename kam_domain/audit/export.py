@@ -18,14 +18,16 @@ import base64
 import csv
 import json
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any, TextIO
 
+from kam_domain.aggregates.base import require_utc
 from kam_domain.audit.integrity import PAGE_SIZE, Progress, sealed
 from kam_domain.audit.logs import events_and_links
 from kam_domain.audit.records import describe, policy_of
 from kam_domain.ledger import GENESIS, moment, state_digest
 
-__all__ = ["COLUMNS", "export_records", "write_csv", "write_jsonl"]
+__all__ = ["COLUMNS", "export_records", "write_csv", "write_jsonl", "written_by"]
 
 COLUMNS = (
     "position",
@@ -86,6 +88,22 @@ def export_records(
             progress(int(record["position"]), stop)
     if progress is not None:
         progress(stop, stop)
+
+
+def written_by(records: Iterable[dict[str, Any]], at: datetime) -> Iterator[dict[str, Any]]:
+    """The export records of the events written by ``at``: the log as it stood then.
+
+    Positions are given in the order events are written, so this is a prefix of the log and
+    its chain verifies up to its last record. The written time is the one the link binds; a
+    link in chain format 1 records none, and its event's effective time stands in for it.
+    """
+    moment = require_utc("at", at)
+    # Stopping at the first event written later keeps it a prefix whatever the clocks did.
+    for record in records:
+        when = record["written_at"] or record["timestamp"]
+        if when and datetime.fromisoformat(when) > moment:
+            return
+        yield record
 
 
 def _event_fields(app: Any, notification: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Each module adds its subcommands with ``register(subparsers)``; its handlers take the
 #: parsed arguments and return an exit status.
-COMMAND_MODULES = ("demo", "audit", "replay", "policies", "worker", "report")
+COMMAND_MODULES = ("demo", "audit", "replay", "policies", "worker", "report", "show")
 #: Every command in ``kam --help``'s order: the module that registers it and its help line
 #: (tests check both against the modules).
 COMMANDS = {
@@ -43,7 +43,11 @@ COMMANDS = {
     ),
     "clock": ("policies", "record the passing of time that time-driven policies react to"),
     "worker": ("worker", "run the policies in this process, following the store's new events"),
-    "report": ("report", "reports read from the record: scorecards (read only)"),
+    "report": ("report", "reports read from the record: scorecards, the audit pack (read only)"),
+    "show": (
+        "show",
+        "print a team, account, project or target as it stood at a moment (read only)",
+    ),
 }
 
 

@@ -54,6 +54,8 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    # Imported here: that module builds on this one's helpers.
+    from kam_domain.cli.show import add_at_option
 
     verify = _command(
         sub,
@@ -140,13 +142,15 @@ def register(commands: Any) -> None:
         "print the full history of an account, project, target or member",
         "Every event of the record, in log order: position, effective time, event, actor, "
         "causation, correlation and the event's own fields. For a member: every event the "
-        "member issued or is named in, anywhere in the log.",
+        "member issued or is named in, anywhere in the log. Each is named by its name or id; "
+        "with --at, only the events in effect by then.",
     )
     which = trail.add_mutually_exclusive_group(required=True)
     which.add_argument("--account", metavar="NAME_OR_ID")
-    which.add_argument("--project", metavar="ID", type=_uuid("project"))
-    which.add_argument("--target", metavar="ID", type=_uuid("target"))
-    which.add_argument("--member", metavar="ID", type=_uuid("member"))
+    which.add_argument("--project", metavar="NAME_OR_ID")
+    which.add_argument("--target", metavar="NAME_OR_ID", help="e.g. 'Huaxia Mobile 2026-Q1'")
+    which.add_argument("--member", metavar="NAME_OR_ID")
+    add_at_option(trail, "only the events in effect by this moment, with its UTC offset")
     _format_option(trail, (TABLE, JSON, CSV))
     trail.set_defaults(handler=_closing_pipe_is_fine(run_trail))
 
@@ -162,6 +166,11 @@ def register(commands: Any) -> None:
         "export and recomputes every readable column from the stored bytes.",
     )
     _format_option(export, (JSONL, CSV), default=JSONL)
+    add_at_option(
+        export,
+        "the log as it stood then: the events written by this moment (a prefix of the log, "
+        "so its chain verifies up to its last record)",
+    )
     export.add_argument("--output", metavar="FILE", type=Path, help="default: standard output")
     export.add_argument(
         "--with-state",
@@ -304,15 +313,16 @@ def run_accountable(args: argparse.Namespace) -> int:
 
 
 def run_trail(args: argparse.Namespace) -> int:
+    from kam_domain.audit.names import resolve
     from kam_domain.audit.records import open_app
     from kam_domain.audit.trail import member_trail, record_trail
 
     with open_app(args.store) as app:
         if args.member is not None:
-            entries = [entry.as_dict() for entry in member_trail(app, args.member)]
+            found = member_trail(app, resolve(app, "member", args.member))
         else:
-            record_id = _record_id(app, args)
-            entries = [entry.as_dict() for entry in record_trail(app, record_id)]
+            found = iter(record_trail(app, _record_id(app, args)))
+        entries = [e.as_dict() for e in found if args.at is None or e.described.at <= args.at]
     if args.format == JSON:
         print(json.dumps(entries, ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -356,11 +366,13 @@ def run_trail(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from kam_domain.audit.export import export_records, write_csv, write_jsonl
+    from kam_domain.audit.export import export_records, write_csv, write_jsonl, written_by
     from kam_domain.audit.records import open_app
 
     with open_app(args.store) as app, _output(args.output) as out, _progress("exporting") as p:
         records = export_records(app, progress=p)
+        if args.at is not None:
+            records = written_by(records, args.at)
         if args.format == CSV:
             write_csv(records, out)
         else:
@@ -391,25 +403,16 @@ def _format_option(
     )
 
 
-def _uuid(field: str) -> Any:
-    def parse(text: str) -> UUID:
-        try:
-            return UUID(text)
-        except ValueError:
-            msg = f"{field}: expected an id (UUID), not {text!r}"
-            raise argparse.ArgumentTypeError(msg) from None
-
-    return parse
-
-
 def _record_id(app: Any, args: argparse.Namespace) -> UUID:
-    """The id of the record the arguments name, checked to be of that kind."""
+    """The id of the record the arguments name (by name or id), checked to be of that kind."""
+    from kam_domain.audit.names import resolve
+
     if args.account is not None:
         return app.find_account(args.account).id  # type: ignore[no-any-return]
     if args.project is not None:
-        return app.get_project(args.project).id  # type: ignore[no-any-return]
+        return resolve(app, "project", args.project)
     if args.target is not None:
-        return app.get_target(args.target).id  # type: ignore[no-any-return]
+        return resolve(app, "target", args.target)
     raise ValidationError("record", "name an account, project, target or member")
 
 

@@ -421,6 +421,9 @@ def _register_policies(commands: Any) -> None:
 
     decisions = _command(group, "decisions", "list the recorded decisions", _decisions)
     decisions.add_argument("--policy", metavar="NAME", help="only this policy's decisions")
+    from kam_domain.cli.show import add_at_option
+
+    add_at_option(decisions, "only the decisions recorded by this moment, with its UTC offset")
     _format(decisions)
 
     letters = _command(
@@ -493,7 +496,8 @@ def _list(args: argparse.Namespace) -> int:
 
 def _decisions(args: argparse.Namespace) -> int:
     with _reading(args) as app:
-        rows = [_decision_row(d) for d in app.decisions(args.policy)]
+        found = app.decisions(args.policy)
+        rows = [_decision_row(d) for d in found if args.at is None or d.created_on <= args.at]
     write_rows(
         rows, args.format, sys.stdout, columns=DECISION_COLUMNS, table_columns=_DECISION_TABLE
     )

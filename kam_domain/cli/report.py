@@ -1,4 +1,4 @@
-"""``kam report``: reports read from the record — ``kam report scorecard``.
+"""``kam report``: reports read from the record — ``kam report scorecard``, ``kam report pack``.
 
 Reports only read: the store is opened without creating or upgrading anything and no policy
 runs, so read access is enough and a report never records a decision.
@@ -41,7 +41,7 @@ exit status:
 def register(commands: Any) -> None:
     report = commands.add_parser(
         "report",
-        help="reports read from the record: scorecards (read only)",
+        help="reports read from the record: scorecards, the audit pack (read only)",
         description="Reports read from the record. They only read the store and record nothing.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -79,6 +79,10 @@ def register(commands: Any) -> None:
     )
     card.add_argument("--output", metavar="FILE", type=Path, help="default: standard output")
     card.set_defaults(handler=run_scorecard)
+
+    from kam_domain.cli.report_pack import register as register_pack
+
+    register_pack(sub)
 
 
 def run_scorecard(args: argparse.Namespace) -> int:

@@ -306,20 +306,21 @@ def test_trail_of_a_member_finds_what_they_did_and_where_they_are_named(
 def test_trail_table_and_unknown_records(
     recorded: tuple[str, Org, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The table shows both times and names actors; an unknown or malformed id is refused."""
+    """The table shows both times and names actors; an unknown id or name is refused by kind."""
     url, _, _ = recorded
 
     status, out, _ = run(capsys, "trail", "--store", url, "--account", "Huaxia Mobile")
     unknown, _, err = run(capsys, "trail", "--store", url, "--project", str(uuid4()))
-    with unchanged(url), pytest.raises(SystemExit) as usage:
-        main(["audit", "trail", "--store", url, "--target", "not-an-id"])
+    with unchanged(url):
+        unnamed, _, named_err = run(capsys, "trail", "--store", url, "--target", "not-a-target")
 
     assert status == 0
     assert out.splitlines()[0].split()[:4] == ["pos", "when", "written", "event"]
     assert "Zhao Director" in out
     assert unknown == 1
-    assert "project_id" in err
-    assert usage.value.code == 2
+    assert "project: no project" in err
+    assert unnamed == 1
+    assert "no target named 'not-a-target'" in named_err
 
 
 def test_export_writes_one_record_per_event_with_links_and_policies(

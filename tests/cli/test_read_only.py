@@ -32,6 +32,8 @@ from tests.conftest import build_org, key_account
 
 #: The key ``kam audit prove --key`` signs the current tree head with (made before the tests).
 KEY = Path(tempfile.mkdtemp(prefix="kam-read-only-")) / "signer.key"
+#: Where ``kam report pack`` writes (outside the store's folder; --force: once per command run).
+PACK = KEY.parent / "pack"
 
 #: Every command documented as reading, with arguments that make it read something.
 READING: dict[str, list[str]] = {
@@ -49,6 +51,8 @@ READING: dict[str, list[str]] = {
     "audit exceptions": ["audit", "exceptions"],
     "audit prove": ["audit", "prove", "--account", "Read Only Telecom", "--key", str(KEY)],
     "report scorecard": ["report", "scorecard", "--period", "2026-Q1"],
+    "report pack": ["report", "pack", "--output", str(PACK), "--force"],
+    "show": ["show", "account", "Read Only Telecom", "--at", "2030-01-01T00:00:00Z"],
 }  # fmt: skip
 
 #: The commands that record something (and so may create a store).
@@ -58,6 +62,7 @@ WRITING = {
     "policies retry",
     "policies activate",
     "policies configure",
+    "policies rebuild",
     "clock tick",
     "clock close-period",
 }
