@@ -25,7 +25,7 @@ from benchmarks.stores import BACKENDS, postgres_unavailable, postgres_url
 from benchmarks.targets import Outcome, evaluate
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ORDER = ["command", "bulk", "worker", "replay", "verify", "chain", "asof", "load"]
+ORDER = ["command", "bulk", "worker", "replay", "state", "verify", "chain", "asof", "load"]
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 #: Replay peak memory counts as flat when the largest history's is at most this × the smallest's.
 FLAT = 1.25
@@ -188,7 +188,7 @@ def _prepare(options: Options, jobs: list[Job], postgres: bool) -> None:
     from benchmarks.history import cached_history
     from benchmarks.stores import postgres_history
 
-    if not any(j.bench in ("replay", "verify", "asof") for j in jobs):
+    if not any(j.bench in ("replay", "state", "verify", "asof") for j in jobs):
         return
     for size in options.sizes:
         history = cached_history(size)

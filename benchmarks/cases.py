@@ -1088,6 +1088,12 @@ def _load_records(app: KamApplication, long_events: int) -> tuple[UUID, UUID]:
     return ids[0], ids[1]
 
 
+def _state(backend: str, size: int | None, options: Options, folder: Path) -> list[Figure]:
+    from benchmarks.state import state
+
+    return state(backend, size, options, folder)
+
+
 BENCHMARKS: dict[str, Callable[[str, int | None, Options, Path], list[Figure]]] = {
     "command": command,
     "bulk": bulk,
@@ -1097,6 +1103,7 @@ BENCHMARKS: dict[str, Callable[[str, int | None, Options, Path], list[Figure]]] 
     "chain": chain,
     "asof": asof,
     "load": load,
+    "state": _state,
 }
 #: Benchmarks that read a generated history, one job per size (as-of takes all sizes at once).
-PER_SIZE = {"replay", "verify"}
+PER_SIZE = {"replay", "verify", "state"}
