@@ -15,7 +15,9 @@ URL maps onto its settings; :class:`Factory` adds only what this library needs o
   same transaction as the events (tables ``kam_events_chain``, ``kam_events_chain_format``
   and ``kam_events_asof``), under the table lock eventsourcing takes to keep notification ids
   in commit order, which also keeps the chain in that order with many writers at once; the
-  sealing core (:mod:`kam_domain.sealing`) does it, given PostgreSQL's statements and rows.
+  sealing core (:mod:`kam_domain.sealing`) does it, given PostgreSQL's statements and rows;
+- the engine's state in tables ``kam_state`` and ``kam_state_checkpoint`` (layout version 3),
+  through the state core (:mod:`kam_domain.state_tables`).
 
 Query parameters: ``schema``, ``pool_size`` (connections kept open, default 2),
 ``max_overflow`` (extra connections under load, default 8), ``connect_timeout`` (seconds,

@@ -6,8 +6,10 @@ persistence errors, like every other driver error, instead of as raw ``sqlite3``
 and recorders that write the hash chain and the as-of index of :mod:`kam_domain.ledger` in the
 same transaction as the events (tables ``stored_events_chain``, ``stored_events_chain_format``
 and ``stored_events_asof``), through the sealing core (:mod:`kam_domain.sealing`), given
-SQLite's statements and rows. ``?mode=ro`` opens the file read-only (an auditor's copy): queries
-work and every command fails with :class:`~kam_domain.errors.StoreUnavailable`.
+SQLite's statements and rows; and the engine's state (tables ``kam_state`` and
+``kam_state_checkpoint``) through the state core (:mod:`kam_domain.state_tables`).
+``?mode=ro`` opens the file read-only (an auditor's copy): queries work and every command
+fails with :class:`~kam_domain.errors.StoreUnavailable`.
 
 Opened for reading (:meth:`SQLiteAdapter.read_only_environment`, what every reading command
 uses), the file is opened with SQLite's ``mode=ro`` whatever the URL says: a missing file is
