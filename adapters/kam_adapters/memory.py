@@ -2,14 +2,16 @@
 
 eventsourcing's POPO recorders, extended with the hash chain and the as-of index of
 :mod:`kam_domain.ledger` through the sealing core (:mod:`kam_domain.sealing`), kept in lists
-beside the events under the recorder's own lock.
+beside the events under the recorder's own lock; and the engine's state
+(:class:`~kam_domain.runtime.state.StateRecorder`) in a
+:class:`~kam_domain.runtime.state.MemoryState` of the recorder's own.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
@@ -19,6 +21,7 @@ import eventsourcing.popo as es_popo
 from eventsourcing.persistence import ApplicationRecorder, ProcessRecorder, StoredEvent
 
 from kam_domain.ledger import CHAIN_FORMAT, ChainFormat, ChainLink, SealedRow
+from kam_domain.runtime.state import Checkpoint, MemoryState
 from kam_domain.sealing import IndexRow, LinkRow, Sealing, TimelineRow
 from kam_domain.storage import StoreUrl
 
@@ -127,12 +130,39 @@ class _Sealing(Sealing[None], es_popo.POPOApplicationRecorder):
             return rows
 
 
-class POPOApplicationRecorder(_Sealing):
-    """eventsourcing's in-memory application recorder, sealing and indexing its events."""
+class _Recorder(_Sealing):
+    """Sealing and indexing its events, and keeping the engine's state in memory."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._state = MemoryState()
+
+    def state_checkpoint(self) -> Checkpoint | None:
+        return self._state.state_checkpoint()
+
+    def select_state(self, keys: Iterable[str]) -> dict[str, bytes]:
+        return self._state.select_state(keys)
+
+    def select_state_prefixed(self, prefix: str) -> Iterator[tuple[str, bytes]]:
+        return self._state.select_state_prefixed(prefix)
+
+    def write_state(
+        self, *, expected: int | None, position: int, cells: Mapping[str, bytes | None]
+    ) -> Checkpoint:
+        return self._state.write_state(expected=expected, position=position, cells=cells)
+
+    def clear_state(self) -> None:
+        self._state.clear_state()
 
 
-class POPOProcessRecorder(_Sealing, es_popo.POPOProcessRecorder):
-    """eventsourcing's in-memory process recorder, sealing and indexing its events."""
+class POPOApplicationRecorder(_Recorder):
+    """eventsourcing's in-memory application recorder, sealing and indexing its events and
+    keeping the engine's state."""
+
+
+class POPOProcessRecorder(_Recorder, es_popo.POPOProcessRecorder):
+    """eventsourcing's in-memory process recorder, sealing and indexing its events and keeping
+    the engine's state."""
 
 
 class Factory(es_popo.POPOFactory):

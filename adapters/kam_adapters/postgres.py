@@ -15,7 +15,9 @@ URL maps onto its settings; :class:`Factory` adds only what this library needs o
   same transaction as the events (tables ``kam_events_chain``, ``kam_events_chain_format``
   and ``kam_events_asof``), under the table lock eventsourcing takes to keep notification ids
   in commit order, which also keeps the chain in that order with many writers at once; the
-  sealing core (:mod:`kam_domain.sealing`) does it, given PostgreSQL's statements and rows.
+  sealing core (:mod:`kam_domain.sealing`) does it, given PostgreSQL's statements and rows;
+- the engine's state in tables ``kam_state`` and ``kam_state_checkpoint`` (layout version 3),
+  through the state core (:mod:`kam_domain.state_tables`).
 
 Query parameters: ``schema``, ``pool_size`` (connections kept open, default 2),
 ``max_overflow`` (extra connections under load, default 8), ``connect_timeout`` (seconds,
@@ -39,7 +41,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -68,7 +70,9 @@ from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from kam_adapters.postgres_schema import (
+    CHECKPOINT_TABLE,
     SCHEMA_VERSION,
+    STATE_TABLE,
     VERSION_TABLE,
     lock,
     require_current,
@@ -80,7 +84,9 @@ from kam_adapters.postgres_schema import (
 from kam_domain import sealing
 from kam_domain.errors import InvalidStoreUrl
 from kam_domain.ledger import ChainFormat, ChainLink, SealedRow
+from kam_domain.runtime.state import Checkpoint
 from kam_domain.sealing import IndexRow, LinkRow, Sealing, TimelineRow
+from kam_domain.state_tables import CellRow, CheckpointRow, StateTables
 from kam_domain.storage import READ_ONLY_KEY, StoreUrl, bounded_parameter
 
 __all__ = [
@@ -429,12 +435,137 @@ class _Sealing(Sealing[Cursor], es_postgres.PostgresApplicationRecorder):
         return sealing.by_position(rows, limit)
 
 
-class PostgresApplicationRecorder(_Sealing):
-    """eventsourcing's PostgreSQL application recorder, sealing and indexing its events."""
+class _Recorder(StateTables[Cursor], _Sealing):
+    """Sealing and indexing its events, and keeping the engine's state in two tables of the
+    schema (:data:`~kam_adapters.postgres_schema.STATE_TABLE` and ``CHECKPOINT_TABLE``, which
+    layout version 3 adds) through the state core."""
+
+    def __init__(self, datastore: es_postgres.PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        names = {
+            "schema": Identifier(datastore.schema),
+            "cells": Identifier(STATE_TABLE),
+            "checkpoint": Identifier(CHECKPOINT_TABLE),
+        }
+
+        def sql(text: str) -> Composed:
+            return SQL(text).format(**names)
+
+        self._select_state_tables = SQL(
+            "SELECT count(*) AS found FROM pg_tables "
+            "WHERE schemaname = %s AND tablename IN (%s, %s)"
+        )
+        # Taken by every state writer before it reads the checkpoint: writers queue, readers
+        # (SELECT) do not. A row lock (SELECT … FOR UPDATE) would leave the first checkpoint,
+        # which has no row yet, to two writers at once.
+        self._lock_checkpoint = sql("LOCK TABLE {schema}.{checkpoint} IN SHARE ROW EXCLUSIVE MODE")
+        self._select_checkpoint = sql(
+            "SELECT serial, position FROM {schema}.{checkpoint} WHERE id = 1"
+        )
+        self._upsert_checkpoint = sql(
+            "INSERT INTO {schema}.{checkpoint} (id, serial, position) VALUES (1, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET serial = EXCLUDED.serial, position = EXCLUDED.position"
+        )
+        self._select_cells = sql("SELECT key, value FROM {schema}.{cells} WHERE key = ANY(%s)")
+        self._select_cells_from = sql("SELECT key, value FROM {schema}.{cells} WHERE key >= %s")
+        self._upsert_cell = sql(
+            "INSERT INTO {schema}.{cells} (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+        )
+        self._delete_cells_statement = sql("DELETE FROM {schema}.{cells} WHERE key = ANY(%s)")
+        self._delete_state_statements = [
+            sql("DELETE FROM {schema}.{cells}"),
+            sql("DELETE FROM {schema}.{checkpoint}"),
+        ]
+        self._state_tables_exist = False
+
+    @_retried
+    def state_checkpoint(self) -> Checkpoint | None:
+        return super().state_checkpoint()
+
+    @_retried
+    def select_state(self, keys: Iterable[str]) -> dict[str, bytes]:
+        return super().select_state(keys)
+
+    @_retried
+    def select_state_prefixed(self, prefix: str) -> Iterator[tuple[str, bytes]]:
+        return super().select_state_prefixed(prefix)
+
+    def write_state(
+        self, *, expected: int | None, position: int, cells: Mapping[str, bytes | None]
+    ) -> Checkpoint:
+        # Not retried: a connection lost during COMMIT leaves unknown whether it wrote.
+        return super().write_state(expected=expected, position=position, cells=cells)
+
+    @contextmanager
+    def _state_reading(self) -> Iterator[Cursor | None]:
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(force_rollback=True),
+            # Binary: the values arrive as they are stored, not as hex to decode.
+            conn.cursor(binary=True) as curs,
+        ):
+            # One snapshot for every statement of the read (a long key list takes several).
+            curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            if not self._state_tables_exist:
+                # A store at layout 2, opened for reading, has none (pg_tables lists them
+                # whatever the role may read).
+                curs.execute(
+                    self._select_state_tables,
+                    (self.datastore.schema, STATE_TABLE, CHECKPOINT_TABLE),
+                )
+                row = curs.fetchone()
+                self._state_tables_exist = row is not None and row["found"] == 2
+            yield curs if self._state_tables_exist else None
+
+    @contextmanager
+    def _state_writing(self) -> Iterator[Cursor]:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout))
+            curs.execute(self._lock_checkpoint)
+            yield curs
+
+    def _checkpoint_row(self, c: Cursor) -> CheckpointRow | None:
+        c.execute(self._select_checkpoint, prepare=True)
+        row = c.fetchone()
+        return None if row is None else (row["serial"], row["position"])
+
+    def _cell_rows(self, c: Cursor, keys: Sequence[str]) -> Iterable[CellRow]:
+        c.execute(self._select_cells, (list(keys),), prepare=True)
+        return [(row["key"], row["value"]) for row in c.fetchall()]
+
+    def _cell_rows_between(self, c: Cursor, low: str, high: str | None) -> Iterable[CellRow]:
+        # The key's collation "C" compares the UTF-8 bytes: code point order.
+        statement = self._select_cells_from
+        params = [low]
+        if high is not None:
+            statement += SQL(" AND key < %s")
+            params.append(high)
+        c.execute(statement + SQL(" ORDER BY key"), params)
+        return [(row["key"], row["value"]) for row in c.fetchall()]
+
+    def _put_cells(self, c: Cursor, cells: Sequence[tuple[str, bytes]]) -> None:
+        c.executemany(self._upsert_cell, cells)
+
+    def _delete_cells(self, c: Cursor, keys: Sequence[str]) -> None:
+        c.execute(self._delete_cells_statement, (list(keys),))
+
+    def _put_checkpoint(self, c: Cursor, checkpoint: Checkpoint) -> None:
+        c.execute(self._upsert_checkpoint, (checkpoint.serial, checkpoint.position))
+
+    def _delete_state(self, c: Cursor) -> None:
+        for statement in self._delete_state_statements:
+            c.execute(statement)
 
 
-class PostgresProcessRecorder(_Sealing, es_postgres.PostgresProcessRecorder):
-    """eventsourcing's PostgreSQL process recorder, sealing and indexing its events."""
+class PostgresApplicationRecorder(_Recorder):
+    """eventsourcing's PostgreSQL application recorder, sealing and indexing its events and
+    keeping the engine's state."""
+
+
+class PostgresProcessRecorder(_Recorder, es_postgres.PostgresProcessRecorder):
+    """eventsourcing's PostgreSQL process recorder, sealing and indexing its events and
+    keeping the engine's state."""
 
 
 class Factory(es_postgres.PostgresFactory):
@@ -466,7 +597,7 @@ class Factory(es_postgres.PostgresFactory):
                 if self.env_create_table():
                     upgrade(conn, schema)
                 else:
-                    require_current(conn, schema)
+                    require_current(conn, schema, reading=self.read_only)
         except BaseException:
             self.close()
             raise

@@ -18,8 +18,11 @@ from psycopg.sql import SQL, Composed, Identifier
 from kam_domain.errors import NotAKamStore, StoreNotFound
 
 __all__ = [
+    "CHECKPOINT_TABLE",
     "MIGRATIONS",
+    "READABLE_FROM",
     "SCHEMA_VERSION",
+    "STATE_TABLE",
     "VERSION_TABLE",
     "lock",
     "require_current",
@@ -30,14 +33,32 @@ __all__ = [
 ]
 
 VERSION_TABLE = "kam_schema_version"
+#: The engine's state (see :mod:`kam_domain.state_tables`): its cells, and its checkpoint.
+STATE_TABLE = "kam_state"
+CHECKPOINT_TABLE = "kam_state_checkpoint"
 #: The layout this library writes; :data:`MIGRATIONS` brings older stores up to it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: The oldest layout a store opened for reading may be at: version 3 adds only the engine's
+#: state, which a store without its tables answers as empty.
+READABLE_FROM = 2
 
 #: Statements per version, run once each, in order, inside one transaction. ``{schema}`` is
 #: the store's schema. Version 1 is eventsourcing's own tables, which its recorders create;
 #: version 2 adds the hash chain and the as-of index, which the adapter's recorders create
-#: (sealing, when the chain is new, the events already stored).
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: (), 2: ()}
+#: (sealing, when the chain is new, the events already stored); version 3 adds the engine's
+#: state: its cells by key (compared byte by byte, collation "C", so that they list in the
+#: same order on every server) and its checkpoint, one row.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (),
+    2: (),
+    3: (
+        f"CREATE TABLE IF NOT EXISTS {{schema}}.{STATE_TABLE} ("
+        'key text COLLATE "C" PRIMARY KEY, value bytea NOT NULL)',
+        f"CREATE TABLE IF NOT EXISTS {{schema}}.{CHECKPOINT_TABLE} ("
+        "id smallint PRIMARY KEY CHECK (id = 1), "
+        "serial bigint NOT NULL, position bigint NOT NULL)",
+    ),
+}
 
 _COMPONENT = "storage"
 
@@ -123,10 +144,11 @@ def require_table(conn: psycopg.Connection[Any], schema: str, table: str) -> Non
         raise NotAKamStore(msg)
 
 
-def require_current(conn: psycopg.Connection[Any], schema: str) -> None:
+def require_current(conn: psycopg.Connection[Any], schema: str, *, reading: bool = False) -> None:
+    """The store's layout is this library's (``reading``: at least :data:`READABLE_FROM`)."""
     current = schema_version(conn, schema) or 0
     _refuse_newer(current, schema)
-    if current < SCHEMA_VERSION:
+    if current < (READABLE_FROM if reading else SCHEMA_VERSION):
         msg = (
             f"schema {schema} is at version {current}, this library needs {SCHEMA_VERSION}; "
             "open the store once with create=yes, as a role that may create tables"

@@ -6,8 +6,10 @@ persistence errors, like every other driver error, instead of as raw ``sqlite3``
 and recorders that write the hash chain and the as-of index of :mod:`kam_domain.ledger` in the
 same transaction as the events (tables ``stored_events_chain``, ``stored_events_chain_format``
 and ``stored_events_asof``), through the sealing core (:mod:`kam_domain.sealing`), given
-SQLite's statements and rows. ``?mode=ro`` opens the file read-only (an auditor's copy): queries
-work and every command fails with :class:`~kam_domain.errors.StoreUnavailable`.
+SQLite's statements and rows; and the engine's state (tables ``kam_state`` and
+``kam_state_checkpoint``) through the state core (:mod:`kam_domain.state_tables`).
+``?mode=ro`` opens the file read-only (an auditor's copy): queries work and every command
+fails with :class:`~kam_domain.errors.StoreUnavailable`.
 
 Opened for reading (:meth:`SQLiteAdapter.read_only_environment`, what every reading command
 uses), the file is opened with SQLite's ``mode=ro`` whatever the URL says: a missing file is
@@ -58,7 +60,9 @@ from kam_domain.errors import (
     StoreUnavailable,
 )
 from kam_domain.ledger import ChainFormat, ChainLink, SealedRow, canonical_id, micros
+from kam_domain.runtime.state import Checkpoint
 from kam_domain.sealing import IndexRow, LinkRow, Sealing, TimelineRow
+from kam_domain.state_tables import CellRow, CheckpointRow, StateTables
 from kam_domain.storage import READ_ONLY_KEY, StoreUrl, bounded_parameter
 
 __all__ = [
@@ -68,6 +72,10 @@ __all__ = [
     "SQLiteProcessRecorder",
     "adapter",
 ]
+
+#: The engine's state (see :mod:`kam_domain.state_tables`): its cells, and its checkpoint.
+STATE_TABLE = "kam_state"
+CHECKPOINT_TABLE = "kam_state_checkpoint"
 
 #: The environment key of the URL's ``poll_interval`` (seconds between looks for new rows).
 POLL_INTERVAL_KEY = "SQLITE_POLL_INTERVAL"
@@ -408,12 +416,107 @@ class _Sealing(Sealing[es_sqlite.SQLiteCursor], es_sqlite.SQLiteApplicationRecor
         return [(row[0], row[1], row[2], row[3]) for row in c.fetchall()]
 
 
-class SQLiteApplicationRecorder(Subscribable, _Sealing):
-    """eventsourcing's SQLite application recorder, sealing and indexing its events."""
+class _Recorder(StateTables[es_sqlite.SQLiteCursor], _Sealing):
+    """Sealing and indexing its events, and keeping the engine's state in two tables of the
+    store (:data:`STATE_TABLE` and :data:`CHECKPOINT_TABLE`) through the state core."""
+
+    def create_table(self) -> None:
+        # A new store gets the state tables with its others; a store written before them gets
+        # them at its first state write (opening one writes nothing: ?mode=ro still opens it).
+        new = not self._has_table(self.events_table_name)
+        super().create_table()
+        if new:
+            with self._immediate() as c:
+                self._create_state_tables(c)
+
+    def _has_table(self, name: str) -> bool:
+        with self.datastore.transaction(commit=False) as c:
+            return self._table_in(c, name)
+
+    @staticmethod
+    def _table_in(c: es_sqlite.SQLiteCursor, name: str) -> bool:
+        c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        return c.fetchone() is not None
+
+    @staticmethod
+    def _create_state_tables(c: es_sqlite.SQLiteCursor) -> None:
+        c.execute(
+            f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
+        )
+        # One row (id 1): the latest checkpoint's serial number and position.
+        c.execute(
+            f"CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} ("
+            "id INTEGER PRIMARY KEY CHECK (id = 1), "
+            "serial INTEGER NOT NULL, position INTEGER NOT NULL)"
+        )
+
+    #: Whether the state tables are known to exist (once they do, they always will).
+    _state_tables_exist = False
+
+    @contextmanager
+    def _state_reading(self) -> Iterator[es_sqlite.SQLiteCursor | None]:
+        with self.datastore.transaction(commit=False) as c:
+            if not self._state_tables_exist:
+                tables = (self._table_in(c, name) for name in (STATE_TABLE, CHECKPOINT_TABLE))
+                self._state_tables_exist = all(tables)
+            yield c if self._state_tables_exist else None
+
+    @contextmanager
+    def _state_writing(self) -> Iterator[es_sqlite.SQLiteCursor]:
+        # BEGIN IMMEDIATE: the write lock is held from before the checkpoint is read.
+        with self._immediate() as c:
+            if not self._state_tables_exist:
+                self._create_state_tables(c)  # rolled back with the write if it is refused
+            yield c
+        self._state_tables_exist = True
+
+    def _checkpoint_row(self, c: es_sqlite.SQLiteCursor) -> CheckpointRow | None:
+        c.execute(f"SELECT serial, position FROM {CHECKPOINT_TABLE} WHERE id = 1")
+        row = c.fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def _cell_rows(self, c: es_sqlite.SQLiteCursor, keys: Sequence[str]) -> Iterable[CellRow]:
+        marks = ", ".join("?" * len(keys))
+        c.execute(f"SELECT key, value FROM {STATE_TABLE} WHERE key IN ({marks})", list(keys))
+        return [(row[0], row[1]) for row in c.fetchall()]
+
+    def _cell_rows_between(
+        self, c: es_sqlite.SQLiteCursor, low: str, high: str | None
+    ) -> Iterable[CellRow]:
+        # The key's BINARY collation compares the UTF-8 bytes: code point order.
+        statement = f"SELECT key, value FROM {STATE_TABLE} WHERE key >= ?"
+        params = [low]
+        if high is not None:
+            statement += " AND key < ?"
+            params.append(high)
+        c.execute(statement + " ORDER BY key", params)
+        return [(row[0], row[1]) for row in c.fetchall()]
+
+    def _put_cells(self, c: es_sqlite.SQLiteCursor, cells: Sequence[tuple[str, bytes]]) -> None:
+        c.executemany(f"INSERT OR REPLACE INTO {STATE_TABLE} (key, value) VALUES (?, ?)", cells)
+
+    def _delete_cells(self, c: es_sqlite.SQLiteCursor, keys: Sequence[str]) -> None:
+        c.executemany(f"DELETE FROM {STATE_TABLE} WHERE key = ?", [(key,) for key in keys])
+
+    def _put_checkpoint(self, c: es_sqlite.SQLiteCursor, checkpoint: Checkpoint) -> None:
+        c.execute(
+            f"INSERT OR REPLACE INTO {CHECKPOINT_TABLE} (id, serial, position) VALUES (1, ?, ?)",
+            (checkpoint.serial, checkpoint.position),
+        )
+
+    def _delete_state(self, c: es_sqlite.SQLiteCursor) -> None:
+        c.execute(f"DELETE FROM {STATE_TABLE}")
+        c.execute(f"DELETE FROM {CHECKPOINT_TABLE}")
 
 
-class SQLiteProcessRecorder(Subscribable, _Sealing, es_sqlite.SQLiteProcessRecorder):
-    """eventsourcing's SQLite process recorder, sealing and indexing its events."""
+class SQLiteApplicationRecorder(Subscribable, _Recorder):
+    """eventsourcing's SQLite application recorder, sealing and indexing its events and
+    keeping the engine's state."""
+
+
+class SQLiteProcessRecorder(Subscribable, _Recorder, es_sqlite.SQLiteProcessRecorder):
+    """eventsourcing's SQLite process recorder, sealing and indexing its events and keeping
+    the engine's state."""
 
 
 def _BLOB(column: str) -> str:  # noqa: N802 - reads as the SQL it stands for

@@ -46,3 +46,7 @@ class TestMemoryChain(MemoryStore, kit.ChainConformance):
 
 class TestMemoryAsOfIndex(MemoryStore, kit.AsOfIndexConformance):
     pass
+
+
+class TestMemoryState(MemoryStore, kit.StateConformance):
+    pass

@@ -61,3 +61,7 @@ class TestPostgresChain(PostgresStore, kit.ChainConformance):
 
 class TestPostgresAsOfIndex(PostgresStore, kit.AsOfIndexConformance):
     pass
+
+
+class TestPostgresState(PostgresStore, kit.StateConformance):
+    pass

@@ -63,3 +63,7 @@ class TestSQLiteChain(SQLiteStore, kit.ChainConformance):
 
 class TestSQLiteAsOfIndex(SQLiteStore, kit.AsOfIndexConformance):
     pass
+
+
+class TestSQLiteState(SQLiteStore, kit.StateConformance):
+    pass

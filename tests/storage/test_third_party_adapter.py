@@ -84,9 +84,11 @@ def test_installed_adapter_is_found_by_its_scheme(tmp_path: Path) -> None:
 
 class SQLiteFileStore(kit.StoreTestCase):
     supports_subscriptions = False
-    # eventsourcing's own recorders: no hash chain, no as-of index (as-of queries replay).
+    # eventsourcing's own recorders: no hash chain, no as-of index (as-of queries replay),
+    # no engine state (the engine keeps it in memory).
     keeps_chain = False
     keeps_asof_index = False
+    keeps_state = False
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -131,4 +133,8 @@ class TestSQLiteFileChain(SQLiteFileStore, kit.ChainConformance):
 
 
 class TestSQLiteFileAsOfIndex(SQLiteFileStore, kit.AsOfIndexConformance):
+    pass
+
+
+class TestSQLiteFileState(SQLiteFileStore, kit.StateConformance):
     pass

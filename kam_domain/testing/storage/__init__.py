@@ -21,12 +21,13 @@ Give :class:`StoreTestCase` a way to make a fresh, empty store, then combine it 
     class TestMySubscription(MyStore, kit.SubscriptionConformance): ...
     class TestMyChain(MyStore, kit.ChainConformance): ...
     class TestMyAsOfIndex(MyStore, kit.AsOfIndexConformance): ...
+    class TestMyState(MyStore, kit.StateConformance): ...
 
 Import the package, not its classes: pytest collects every ``TestCase`` class it finds in a
 test module's namespace, and these are abstract (they skip themselves if collected anyway).
 Each kit lives in a module of its own, all re-exported here: ``base`` (:class:`StoreTestCase`),
 ``recorders`` (eventsourcing's recorder cases), ``application``, ``subscription``, ``chain``,
-``asof``, and ``fixtures`` (the team and the timed history they record).
+``asof``, ``state``, and ``fixtures`` (the team and the timed history they record).
 
 The recorder cases are eventsourcing's (``eventsourcing.tests.persistence``), fed with recorders
 from the adapter's own factory. :class:`ApplicationConformance` adds what this library relies
@@ -50,12 +51,20 @@ lost its tail behind the library's back) is refused as eventsourcing's ``Databas
 records no event, link, index row or tracking row; ``StoreTestCase.overrun_chain`` sets that
 up (through the core's hooks by default).
 
+:class:`StateConformance` checks what a policy engine relies on to start without folding the
+log (:class:`~kam_domain.runtime.state.StateRecorder`): an empty store answering as empty, cells
+reading back as written (None deleting one), prefixes listing in key order, a write from a
+stale checkpoint serial refused as :class:`~kam_domain.errors.StateConflict` with nothing
+written, and of two writers from the same checkpoint exactly one winning.
+
 Capability flags on :class:`StoreTestCase`: ``persistent`` (False when a store lives only as long
 as the application object that opened it, as ``memory://`` does), ``supports_subscriptions``
 (whether the application recorder's ``subscribe()`` works), ``keeps_chain`` and
 ``keeps_asof_index`` (False when the adapter's recorder does not write the hash chain, or the
 as-of index: the kit then skips those checks and says so, and ``kam audit verify`` refuses the
-store; as-of queries still answer, by replaying histories).
+store; as-of queries still answer, by replaying histories), and ``keeps_state`` (False when
+the recorder keeps no engine state: those checks are skipped, and the engine keeps its state
+in memory).
 """
 
 from __future__ import annotations
@@ -92,6 +101,7 @@ from kam_domain.testing.storage.recorders import (
     ProcessRecorderConformance,
     TrackingRecorderConformance,
 )
+from kam_domain.testing.storage.state import StateConformance
 from kam_domain.testing.storage.subscription import SubscriptionConformance, Taker, take
 
 __all__ = [
@@ -107,6 +117,7 @@ __all__ = [
     "ChainConformance",
     "NotificationOrderConformance",
     "ProcessRecorderConformance",
+    "StateConformance",
     "StoreTestCase",
     "SubscriptionConformance",
     "Taker",

@@ -28,6 +28,8 @@ class StoreTestCase(TestCase):
     keeps_chain: ClassVar[bool] = True
     #: Whether the recorder keeps the as-of index (as-of lookups without replaying).
     keeps_asof_index: ClassVar[bool] = True
+    #: Whether the recorder keeps the engine's state (kam_domain.runtime.state.StateRecorder).
+    keeps_state: ClassVar[bool] = True
 
     store: str
 
