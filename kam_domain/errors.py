@@ -62,6 +62,7 @@ __all__ = [
     "SelfApproval",
     "SignOffIncomplete",
     "SignatureInvalid",
+    "StateAhead",
     "StateConflict",
     "StateNotKept",
     "StoreError",
@@ -411,6 +412,11 @@ class LogNotIntact(StoreError):
 class StateNotKept(StoreError):
     """The store (or a policy that learns without saying what) keeps no state for the
     policies: there is none to rebuild."""
+
+
+class StateAhead(StoreError):
+    """The policies' state holds a record folded further on in the log than this engine has
+    settled (another engine sharing the state is ahead): the engine starts again from it."""
 
 
 class StateConflict(StoreError):

@@ -42,7 +42,7 @@ from kam_domain.aggregates.client_account import (
 from kam_domain.aggregates.project import Project
 from kam_domain.aggregates.target import Target
 from kam_domain.aggregates.team import Team
-from kam_domain.errors import UnregisteredTopic
+from kam_domain.errors import StateAhead, UnregisteredTopic
 from kam_domain.policies.records import (
     CLOCK_ID,
     Clock,
@@ -71,8 +71,9 @@ CACHE_SIZE = 4096
 class Backing(Protocol):
     """Where a backed world's records and index cells are kept between checkpoints."""
 
-    def record(self, record_id: UUID) -> Any | None:
-        """The record as of the last checkpoint, None when it holds none."""
+    def record(self, record_id: UUID) -> tuple[Any, int] | None:
+        """The record as of the last checkpoint, with the position of the last event folded
+        into it; None when it holds none."""
 
     def cells(self) -> Mapping[str, Any]:
         """Every index cell of the last checkpoint, decoded."""
@@ -127,6 +128,11 @@ class World:
         self._case_bucket: dict[tuple[UUID, UUID], tuple[bool, Severity, int]] = {}
         #: Parked events by id, with the position of their causes.
         self._letters: dict[UUID, int] = {}
+        #: Per record loaded, the position of the last event folded into it.
+        self._folded_at: dict[UUID, int] = {}
+        #: Whether a stored record folded up to a position may be taken into this world (see
+        #: :class:`~kam_domain.errors.StateAhead`); None: any.
+        self.admits: Callable[[int], bool] | None = None
         if backing is not None:
             self._restore(backing.cells())
 
@@ -148,6 +154,7 @@ class World:
         record = self._load(key)
         folded = _mutate(event, record)
         self._records[key] = folded
+        self._folded_at[key] = max(position, self._folded_at.get(key, 0))
         self._dirty.add(key)
         cls = type(folded)
         if folded is not None and cls is not self._class_of.get(key):
@@ -169,10 +176,10 @@ class World:
     def backed(self) -> bool:
         return self._backing is not None
 
-    def changes(self) -> tuple[dict[UUID, Any], dict[str, Any]]:
-        """What changed since the last checkpoint: records by id, and index cells by key
-        (None for a cell that is now empty)."""
-        records = {key: self._records[key] for key in self._dirty}
+    def changes(self) -> tuple[dict[UUID, tuple[Any, int]], dict[str, Any]]:
+        """What changed since the last checkpoint: records by id (each with the position of
+        the last event folded into it), and index cells by key (None for a cell now empty)."""
+        records = {key: (self._records[key], self._folded_at[key]) for key in self._dirty}
         cells = {key: self._cell(key) for key in self._dirty_cells}
         return records, cells
 
@@ -189,10 +196,11 @@ class World:
         found = {key: self._cell(key) for key in keys}
         return {key: value for key, value in found.items() if value is not None}
 
-    def records(self) -> Iterator[tuple[UUID, Any]]:
-        """Every record with its id, in creation order (loading each)."""
+    def records(self) -> Iterator[tuple[UUID, tuple[Any, int]]]:
+        """Every record with its id and the position of the last event folded into it, in
+        creation order (loading each)."""
         for key in sorted(self._class_of, key=self._created.__getitem__):
-            yield key, self._load(key)
+            yield key, (self._load(key), self._folded_at[key])
 
     def saved(self) -> None:
         """The changes were written: forget them, and let the cache shrink back."""
@@ -207,9 +215,18 @@ class World:
             return record
         if self._backing is None or key not in self._class_of:
             return None
-        record = self._backing.record(key)
-        if record is not None:
-            self._records[key] = record
+        found = self._backing.record(key)
+        if found is None:
+            return None
+        record, folded_at = found
+        if self.admits is not None and not self.admits(folded_at):
+            msg = (
+                f"the policies' state holds record {key} as of position {folded_at}, past what "
+                "this engine has settled: another engine is further on"
+            )
+            raise StateAhead(msg)
+        self._records[key] = record
+        self._folded_at[key] = folded_at
         return record
 
     def _trim(self) -> None:
@@ -222,6 +239,7 @@ class World:
             for key in self._records:
                 if key not in self._dirty:
                     del self._records[key]
+                    del self._folded_at[key]
                     break
             else:
                 return

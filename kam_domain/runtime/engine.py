@@ -52,6 +52,7 @@ from kam_domain.errors import (
     DeadLetterNotFound,
     KamDomainError,
     MemberNotFound,
+    StateAhead,
     StateNotKept,
     TeamNotFound,
 )
@@ -132,7 +133,12 @@ class PolicyEngine:
         """
         with self._lock:
             try:
-                return self._run(until, stop, limit)
+                try:
+                    return self._run(until, stop, limit)
+                except StateAhead:
+                    # Another engine sharing the state is further on: go on from its checkpoint.
+                    self._reset()
+                    return self._run(until, stop, limit)
             except BaseException:
                 self._reset()
                 raise
@@ -232,6 +238,8 @@ class PolicyEngine:
                         {k[len(prefix) :]: v for k, v in learned.items() if k.startswith(prefix)}
                     )
             scan = Scan(recorder, self.app.mapper, cursor)
+            # A record stored further on than this engine has settled is not taken in.
+            self.world.admits = scan.passed
             self._recorded = {}
             # What was settled after the checkpoint's position is folded into it already.
             for step in settled_tail(recorder, self.app.mapper, cursor, self._recorded):
@@ -415,6 +423,8 @@ class PolicyEngine:
                 decision = policy.decide(event, self.world)
                 if decision is not None:
                     self._collect(processing, policy, decision, event, step, step.position)
+            except StateAhead:
+                raise  # not the policy's failure: the engine starts again from the newer state
             except Exception as error:
                 processing = ProcessingEvent()
                 processing.collect_events(self._parked(policy, event, step, error))
@@ -629,6 +639,8 @@ class PolicyEngine:
                 if decision is not None:
                     self._collect(processing, policy, decision, cause, cause_step, basis)
                 outcome: BaseException | None = None
+            except StateAhead:
+                raise
             except Exception as error:
                 processing = ProcessingEvent[UUID]()
                 outcome = error

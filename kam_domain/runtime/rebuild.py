@@ -125,8 +125,9 @@ def compare_states(
 def _decoded(state: StoredState, key: str, data: bytes) -> Any:
     try:
         if key.startswith(RECORD):
-            record = state.decode_record(UUID(key[len(RECORD) :]), data)
-            return {k: v for k, v in vars(record).items() if k != "_pending_events"}
+            record, folded_at = state.decode_record(UUID(key[len(RECORD) :]), data)
+            held = {k: v for k, v in vars(record).items() if k != "_pending_events"}
+            return held, folded_at
         if key.startswith((INDEX, LEARNED)):
             return state.decode(data)
     except KamDomainError as error:

@@ -45,7 +45,7 @@ class Scan:
         if position > self.position:
             self._consumed.add(position)
 
-    def _passed(self, position: int) -> bool:
+    def passed(self, position: int) -> bool:
         """Whether the walk has settled the event at ``position`` already."""
         return position <= self.position or position in self._consumed
 
@@ -69,7 +69,7 @@ class Scan:
         pending: list[Step] = []
         key: tuple[str, Any] | None = None
         for step in _steps(self._recorder, self._mapper, self.position + 1, None, self.window):
-            if self._passed(step.position):
+            if self.passed(step.position):
                 continue
             this = _key(step.event, key)
             if pending and this != key:
@@ -77,7 +77,7 @@ class Scan:
                 pending = []
                 # Settling that unit may have consumed this very event (its first consequence
                 # often comes right after it in the log).
-                if self._passed(step.position):
+                if self.passed(step.position):
                     key = None
                     continue
                 this = _key(step.event, None)

@@ -149,7 +149,7 @@ class StoredState:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def record(self, record_id: UUID) -> Any | None:
+    def record(self, record_id: UUID) -> tuple[Any, int] | None:
         found = self.recorder.select_state([f"{RECORD}{record_id}"])
         value = found.get(f"{RECORD}{record_id}")
         return None if value is None else self.decode_record(record_id, value)
@@ -174,15 +174,15 @@ class StoredState:
     def write(
         self,
         position: int,
-        records: Mapping[UUID, Any],
+        records: Mapping[UUID, tuple[Any, int] | None],
         cells: Mapping[str, Any],
         learned: Mapping[str, Any],
     ) -> bool:
         """Write a checkpoint at ``position`` of what changed; False when another engine's
         checkpoint is ahead (this one is not written, and its changes are kept for the next)."""
         encoded: dict[str, bytes | None] = {
-            f"{RECORD}{key}": None if record is None else self.encode_record(record)
-            for key, record in records.items()
+            f"{RECORD}{key}": None if found is None else self.encode_record(*found)
+            for key, found in records.items()
         }
         for key, value in (*cells.items(), *learned.items()):
             encoded[key] = None if value is None else self.encode(value)
@@ -226,15 +226,18 @@ class StoredState:
             msg = f"the policies' state holds a cell the library did not write: {error}"
             raise StoreUnreadable(msg) from error
 
-    def encode_record(self, record: Any) -> bytes:
+    def encode_record(self, record: Any, folded_at: int) -> bytes:
+        """A snapshot of ``record`` as the store encodes one, after a head naming its topic, its
+        version and the position of the last event folded into it."""
         snapshot_class: Any = getattr(type(record), "Snapshot", Snapshot)
         stored = self._mapper.to_stored_event(snapshot_class.take(record))
-        head = f"{stored.topic}\n{stored.originator_version}\n".encode()
+        head = f"{stored.topic}\n{stored.originator_version}\n{folded_at}\n".encode()
         return head + bytes(stored.state)
 
-    def decode_record(self, record_id: UUID, data: bytes) -> Any:
+    def decode_record(self, record_id: UUID, data: bytes) -> tuple[Any, int]:
         try:
-            topic, version, state = data.split(b"\n", 2)
+            topic, version, folded_at, state = data.split(b"\n", 3)
+            position = int(folded_at)
             stored = StoredEvent(
                 originator_id=record_id,
                 originator_version=int(version),
@@ -246,7 +249,7 @@ class StoredState:
             raise StoreUnreadable(msg) from error
         try:
             snapshot = self._mapper.to_domain_event(stored)
-            return snapshot.mutate(None)
+            return snapshot.mutate(None), position
         except KamDomainError:
             raise
         except Exception as error:

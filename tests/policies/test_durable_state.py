@@ -14,13 +14,14 @@ from kam_domain.aggregates.base import KamAggregate
 from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.application import KamApplication
 from kam_domain.demo import build_demo
-from kam_domain.errors import StoreUnreadable, UnregisteredTopic
+from kam_domain.errors import StateAhead, StoreUnreadable, UnregisteredTopic
 from kam_domain.policies.base import Decision, Policy
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.policies.world import World
 from kam_domain.runtime.engine import PolicyEngine
 from kam_domain.runtime.rebuild import compare_states
 from kam_domain.runtime.state import LEARNERS, MemoryState, StoredState
+from kam_domain.values import Tier
 from tests.policies.history import Op, decisions_of, play, play_more
 from tests.policies.test_causal_order import operations
 
@@ -272,3 +273,46 @@ def test_play_more_after_a_checkpoint_is_settled_from_it() -> None:
     PolicyEngine(app, app.policies.registry, state=state).run(limit=100)
 
     assert decisions_of(app) == decisions_of(reference)
+
+
+def test_an_engine_behind_one_sharing_its_state_goes_on_from_the_newer_checkpoint() -> None:
+    """Given an engine started from an early checkpoint and another that then settles the
+    whole log into the same state, when the first goes on and loads a record the other folded
+    further on, then it starts again from the newer checkpoint: every decision is the embedded
+    one, recorded once, and the state is the log's."""
+    ops = [Op("kam", 0, 3), Op("kam", 1, 3), *(Op("designate", n, Tier.STANDARD) for n in range(8))]
+    reference = KamApplication("memory://")
+    play(reference, ops)
+    app = KamApplication("memory://", run_policies=False)
+    play(app, ops)
+    state = MemoryState()
+    PolicyEngine(app, app.policies.registry, state=state).run(limit=4)
+    early = state.state_checkpoint()
+    assert early is not None
+    behind = PolicyEngine(app, app.policies.registry, state=state)
+    behind.run(until=early.position)  # started from the checkpoint, nothing loaded yet
+    PolicyEngine(app, app.policies.registry, state=state).run(limit=100)
+    ahead = state.state_checkpoint()
+    assert ahead is not None
+    assert ahead.position > early.position
+
+    behind.run(limit=100)
+
+    assert decisions_of(app) == decisions_of(reference)
+    assert len(app.decisions()) == len(reference.decisions())
+    assert behind.position == app.recorder.max_notification_id()
+    assert compare_states(state, rebuilt(app, ahead.position), app.mapper) == []
+
+
+def test_a_record_stored_further_on_than_an_engine_has_settled_is_not_taken_in() -> None:
+    """Given a world admitting only what its engine has settled, when it would load a record
+    stored as folded further on, then it refuses with StateAhead instead of deciding from it."""
+    app = KamApplication("memory://", run_policies=False)
+    play(app, [Op("kam", 0, 3), Op("designate", 1, Tier.STANDARD)])
+    head = app.recorder.max_notification_id()
+    stored = StoredState(rebuilt(app, head), app.mapper)
+    world = World(stored)
+    world.admits = lambda position: position <= 2
+
+    with pytest.raises(StateAhead):
+        world.accounts()
