@@ -254,9 +254,12 @@ class World:
         if key == _INVOICES:
             return [[a, i, due] for (a, i), due in self._invoices.items()]
         if key == _CASES:
+            # Buckets in one order whatever order they were first filled in (a restored world
+            # holds only the non-empty ones); each bucket's items in its own order.
+            buckets = sorted(self._cases.items(), key=lambda pair: _bucket_order(pair[0]))
             return [
                 [*bucket, a, c, opened]
-                for bucket, listed in self._cases.items()
+                for bucket, listed in buckets
                 for (a, c), opened in listed.items()
             ]
         if kind == "catalogue":
@@ -570,6 +573,11 @@ _CATALOGUE = "x:catalogue:"
 _TEAM = "x:team:"
 _CHILDREN = "x:children:"
 _LISTED_BY_NAME = {kind.__name__: kind for kind in _LISTED}
+
+
+def _bucket_order(bucket: tuple[bool, Severity, int]) -> tuple[bool, str, int]:
+    unacknowledged, severity, level = bucket
+    return unacknowledged, severity.value, level
 
 
 def _catalogue_cell(serial: int) -> str:

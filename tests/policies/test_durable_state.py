@@ -3,6 +3,7 @@ engine that goes on from one without folding the log, and a rebuild that proves 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kam_domain.aggregates.base import KamAggregate
-from kam_domain.aggregates.client_account import ClientAccount
+from kam_domain.aggregates.client_account import CaseStatus, ClientAccount, ClientCase
 from kam_domain.application import KamApplication
 from kam_domain.demo import build_demo
 from kam_domain.errors import StateAhead, StoreUnreadable, UnregisteredTopic
@@ -21,7 +22,7 @@ from kam_domain.policies.world import World
 from kam_domain.runtime.engine import PolicyEngine
 from kam_domain.runtime.rebuild import compare_states
 from kam_domain.runtime.state import LEARNERS, MemoryState, StoredState
-from kam_domain.values import Tier
+from kam_domain.values import CaseId, CaseKind, Severity, Tier
 from tests.policies.history import Op, decisions_of, play, play_more
 from tests.policies.test_causal_order import operations
 
@@ -316,3 +317,61 @@ def test_a_record_stored_further_on_than_an_engine_has_settled_is_not_taken_in()
 
     with pytest.raises(StateAhead):
         world.accounts()
+
+
+case_steps = st.lists(
+    st.tuples(
+        st.integers(0, 5),
+        st.sampled_from(list(Severity)),
+        st.sampled_from(list(CaseStatus)),
+        st.integers(0, 2),
+        st.integers(0, 3),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(before=case_steps, after=case_steps)
+def test_the_index_of_open_cases_restored_from_its_cell_goes_on_as_the_original(
+    before: list[tuple[int, Severity, CaseStatus, int, int]],
+    after: list[tuple[int, Severity, CaseStatus, int, int]],
+) -> None:
+    """For any cases opened, acknowledged, escalated and resolved, a world restored from the
+    cells of another at some point and then changed alike holds the same cells as it: buckets
+    emptied, refilled or first filled after the restore included."""
+    account = UUID(int=1)
+    original = World()
+
+    def change(world: World, steps: list[tuple[int, Severity, CaseStatus, int, int]]) -> None:
+        for n, severity, status, level, day in steps:
+            case = ClientCase(
+                CaseId(UUID(int=100 + n)),
+                CaseKind.COMPLAINT,
+                severity,
+                "subject",
+                datetime(2026, 1, 1 + day, tzinfo=UTC),
+                status=status,
+                escalation_level=level,
+            )
+            world._recase(account, case.case_id, case)
+
+    change(original, before)
+    restored = World(_Cells(original.cells()))
+    change(original, after)
+    change(restored, after)
+
+    assert restored.cells()["x:cases"] == original.cells()["x:cases"]
+
+
+class _Cells:
+    """A backing holding index cells only (no records)."""
+
+    def __init__(self, cells: dict[str, Any]) -> None:
+        self._cells = cells
+
+    def record(self, record_id: UUID) -> None:
+        return None
+
+    def cells(self) -> dict[str, Any]:
+        return self._cells
