@@ -45,6 +45,7 @@ __all__ = [
     "ProjectOutcome",
     "ProjectStatus",
     "RatingBand",
+    "RelationshipStrength",
     "RevenueActual",
     "RevenueGoal",
     "Role",

@@ -13,6 +13,7 @@ from kam_domain.aggregates.client_account import (
     ClientAccount,
     ContactInfluence,
     PaymentInstallment,
+    RelationshipStrength,
 )
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.project import (
