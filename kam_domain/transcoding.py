@@ -69,6 +69,10 @@ def transcoded(cls: T, *, name: str | None = None) -> T:
         if "__deepcopy__" not in cls.__dict__:
             cls.__deepcopy__ = _itself  # type: ignore[attr-defined]
             cls.__copy__ = _itself  # type: ignore[attr-defined]
+    for named, other in _registry.items():
+        if other is cls and named != stored:
+            msg = f"{cls.__qualname__} is already stored as {named!r}, not {stored!r}"
+            raise TypeError(msg)
     known = _registry.get(stored)
     if known is not None and known is not cls:
         msg = f"two transcoded classes are stored as {stored!r}: {known} and {cls}"
