@@ -28,7 +28,12 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
-from kam_domain.errors import StoreUnreadable, UnregisteredTopic, ValidationError
+from kam_domain.errors import (
+    CipherKeyNotInRing,
+    StoreUnreadable,
+    UnregisteredTopic,
+    ValidationError,
+)
 from kam_domain.topics import is_aggregate_topic, is_event_topic
 
 __all__ = [
@@ -203,6 +208,10 @@ class EventMapper(Mapper[UUID]):
         try:
             event = super().to_domain_event(stored_event)
         except (ValidationError, MapperDeserialisationError) as error:
+            if isinstance(error.__cause__, CipherKeyNotInRing):
+                missing = error.__cause__
+                msg = f"{missing} ({_where(stored_event)})"
+                raise CipherKeyNotInRing(msg, missing.key_id) from None
             refused = error.__cause__ if isinstance(error.__cause__, ValidationError) else None
             if not isinstance(error, ValidationError) and refused is None:
                 raise
