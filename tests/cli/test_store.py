@@ -3,6 +3,7 @@ printed; the store then written under the new key and read whole."""
 
 from __future__ import annotations
 
+import hashlib
 import stat
 from base64 import b64encode
 from pathlib import Path
@@ -54,6 +55,17 @@ def test_rotate_key_writes_the_ring_with_a_new_key_to_a_private_file(
     assert key_id(old) in text
     for key in rotated.keys:
         assert b64encode(key).decode() not in text
+
+
+def test_rotate_key_leaves_the_store_as_it_was(store: str, tmp_path: Path) -> None:
+    """Rotating only reads the store: no byte of its file changes."""
+    database = tmp_path / "kam.db"
+    before = hashlib.sha256(database.read_bytes()).hexdigest()
+
+    status, text = cli("store", "rotate-key", "--store", store, "--out", str(tmp_path / "r"))
+
+    assert status == 0, text
+    assert hashlib.sha256(database.read_bytes()).hexdigest() == before
 
 
 def test_rotate_key_never_writes_over_a_file(store: str, tmp_path: Path) -> None:
