@@ -4,8 +4,10 @@ An event is stored as its fields (names and types) under its topic, with its ``c
 when that is above 1; a value inside an event or snapshot (a transcoded attrs class or enum) as
 its fields or members under its stored name. ``stored_shapes.json`` records, for each event
 topic, the shape of every version the library has written, and for each stored value name
-its class and shape. Old stores hold those shapes forever; tests/aggregates/test_stored_shapes.py
-fails when the code no longer reads one of them as the record says.
+its class and shape; for each aggregate, the attributes its snapshots hold at each of its
+versions (found by loading every record of the golden coverage history, which has them all).
+Old stores hold those shapes forever; tests/aggregates/test_stored_shapes.py fails when the
+code no longer reads one of them as the record says.
 
     python -m tests.aggregates.stored_shapes
 
@@ -20,17 +22,22 @@ import dataclasses
 import enum
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import attrs
 from eventsourcing.utils import get_topic, resolve_topic
 
+from kam_domain.application import KamApplication
 from kam_domain.topics import LIBRARY_AGGREGATES, event_topics
 from kam_domain.transcoding import stored_names
+from tests.golden.stores import GOLDEN, unpack_sqlite
 
 __all__ = [
     "RECORD",
+    "aggregate_states",
     "aggregate_versions",
     "event_shape",
     "event_shapes",
@@ -46,6 +53,10 @@ RECORD = Path(__file__).with_name("stored_shapes.json")
 #: eventsourcing's snapshot class, shared by every aggregate (its state is versioned by the
 #: aggregate's own ``class_version``).
 SNAPSHOT = "eventsourcing.domain:Snapshot"
+#: The golden history that records every event class, and so builds every kind of record.
+COVERAGE = GOLDEN / "v0_1_0" / "coverage.sqlite.gz"
+#: What eventsourcing leaves out of a snapshot's state.
+NOT_IN_SNAPSHOTS = frozenset({"_id", "_version", "_pending_events"})
 
 
 def library_events() -> dict[str, type[Any]]:
@@ -125,6 +136,24 @@ def aggregate_versions() -> dict[str, int]:
     return {path: getattr(resolve_topic(path), "class_version", 1) for path in LIBRARY_AGGREGATES}
 
 
+def aggregate_states() -> dict[str, list[str]]:
+    """The attributes a snapshot of each library aggregate holds, as the code is now: the union
+    over every record of the golden coverage history, rebuilt from its events."""
+    found: dict[str, set[str]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = unpack_sqlite(COVERAGE, Path(scratch))
+        app = KamApplication(f"sqlite:///{copy}", read_only=True)
+        try:
+            ids = {n.originator_id for n in app.recorder.select_notifications(None, 1_000_000)}
+            for record_id in sorted(ids, key=str):
+                record: Any = app.repository.get(UUID(str(record_id)))
+                names = set(vars(record)) - NOT_IN_SNAPSHOTS
+                found.setdefault(get_topic(type(record)), set()).update(names)
+        finally:
+            app.close()
+    return {topic: sorted(names) for topic, names in sorted(found.items())}
+
+
 def read_record(path: Path = RECORD) -> dict[str, Any]:
     """The recorded shapes (empty sections when nothing is recorded yet)."""
     record: dict[str, Any] = {"events": {}, "values": {}, "aggregates": {}}
@@ -150,14 +179,30 @@ def merged(record: dict[str, Any]) -> dict[str, Any]:
             raise SystemExit(msg)
         versions[key] = now["fields"]
     values = {**record["values"], **value_shapes()}
-    aggregates = {**record["aggregates"], **aggregate_versions()}
+    aggregates: dict[str, dict[str, Any]] = {
+        topic: dict(versions) for topic, versions in record["aggregates"].items()
+    }
+    states = aggregate_states()
+    for path, version in aggregate_versions().items():
+        versions = aggregates.setdefault(path, {})
+        key = str(version)
+        if key in versions and versions[key] != states[path]:
+            msg = (
+                f"{path} version {key} is recorded with other attributes; its snapshots keep "
+                "them: bump the aggregate's class_version and add an upcaster instead"
+            )
+            raise SystemExit(msg)
+        versions[key] = states[path]
     return {
         "events": {
             topic: dict(sorted(versions.items(), key=lambda item: int(item[0])))
             for topic, versions in sorted(events.items())
         },
         "values": dict(sorted(values.items())),
-        "aggregates": dict(sorted(aggregates.items())),
+        "aggregates": {
+            path: dict(sorted(versions.items(), key=lambda item: int(item[0])))
+            for path, versions in sorted(aggregates.items())
+        },
     }
 
 
