@@ -20,8 +20,13 @@ from eventsourcing.utils import Environment
 from kam_domain.aggregates.client_account import ContactInfluence
 from kam_domain.application import KamApplication
 from kam_domain.audit.integrity import verify_chain
-from kam_domain.errors import CipherKeyNotInRing, KamDomainError, ValidationError
-from kam_domain.keyring import KeyRing, KeyRingCipher, envelope_key_id, key_id
+from kam_domain.errors import (
+    CipherKeyNotInRing,
+    KamDomainError,
+    StoreUnreadable,
+    ValidationError,
+)
+from kam_domain.keyring import MAGIC, KeyRing, KeyRingCipher, envelope_key_id, key_id
 from kam_domain.policies.registry import PolicyRegistry
 from tests.conftest import build_org, fresh_store, key_account
 from tests.support import at
@@ -186,3 +191,19 @@ def test_a_key_ring_shows_key_ids_only() -> None:
     assert repr(keys) == f"KeyRing(ids={[key_id(KEY_1), key_id(KEY_2), key_id(KEY_3)]!r})"
     assert key_id(KEY_1) == key_id(bytes(range(32)))
     assert len({key_id(KEY_1), key_id(KEY_2), key_id(KEY_3)}) == 3
+
+
+def test_an_envelope_names_its_key_and_refuses_alteration() -> None:
+    """A state is stored as the envelope naming the newest key; one altered byte is refused
+    as damaged (StoreUnreadable), not read under another key."""
+    cipher = KeyRingCipher(Environment(env={"CIPHER_KEY": ring(KEY_1, KEY_2)}))
+
+    sealed = cipher.encrypt(b'{"name":"West"}')
+
+    assert sealed.startswith(MAGIC + bytes.fromhex(key_id(KEY_2)))
+    assert envelope_key_id(sealed) == key_id(KEY_2)
+    assert cipher.decrypt(sealed) == b'{"name":"West"}'
+    altered = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    with pytest.raises(StoreUnreadable, match="damaged") as refused:
+        cipher.decrypt(altered)
+    assert not isinstance(refused.value, CipherKeyNotInRing)
