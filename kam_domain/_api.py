@@ -13,6 +13,7 @@ from kam_domain.aggregates.client_account import (
     ClientAccount,
     ContactInfluence,
     PaymentInstallment,
+    RelationshipStrength,
 )
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.project import (
@@ -48,8 +49,10 @@ from kam_domain.errors import (
     AlreadyExists,
     AuthorityExceeded,
     BackdatedBeyondWindow,
+    CipherKeyNotInRing,
     ConcurrencyConflict,
     EffectiveTimeInFuture,
+    InvalidCipherKey,
     KamDomainError,
     NotAKamStore,
     NotAuthorised,

@@ -19,6 +19,7 @@ __all__ = [
     "AuthorityExceeded",
     "BackdatedBeyondWindow",
     "CaseNotFound",
+    "CipherKeyNotInRing",
     "ConcurrencyConflict",
     "CurrencyMismatch",
     "DeadLetterNotFound",
@@ -27,6 +28,7 @@ __all__ = [
     "GrantBeyondOwnAuthority",
     "GrantBeyondTopAuthority",
     "HistoryRewritten",
+    "InvalidCipherKey",
     "InvalidStoreUrl",
     "InvalidTransition",
     "InvoiceNotFound",
@@ -352,6 +354,19 @@ class StoreUnavailable(StoreError, ConnectionError):
 
 class StoreUnreadable(StoreError, ValueError):
     """Raised when stored events cannot be decoded (wrong or missing cipher key, compression)."""
+
+
+class CipherKeyNotInRing(StoreUnreadable):
+    """Raised when a stored event was encrypted under a key the key ring does not hold; names
+    the key's id (None for an event written before key ids were recorded), never a key."""
+
+    def __init__(self, message: str, key_id: str | None) -> None:
+        super().__init__(message)
+        self.key_id = key_id
+
+
+class InvalidCipherKey(StoreError, ValueError):
+    """Raised when a cipher key or key ring is malformed (not base64, a wrong size, repeated)."""
 
 
 class StoreNotSealed(StoreError):

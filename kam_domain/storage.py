@@ -11,10 +11,11 @@ without the library's tables too (:class:`~kam_domain.errors.NotAKamStore`). The
 adapters honour :data:`READ_ONLY_KEY` in their factories for the last two.
 
 Two settings apply to every backend and are handled here rather than by each adapter:
-encryption at rest (eventsourcing's AES-GCM cipher, on when a key is given) and compression
-(zlib). A key may come from the facade's ``cipher_key`` keyword, the URL's ``cipher_key``
-parameter or the ``KAM_CIPHER_KEY`` environment variable, in that order; printing a
-:class:`StoreUrl` never shows it, nor a password.
+encryption at rest (AES-GCM under a key ring, :mod:`kam_domain.keyring`, on when a key is
+given) and compression (zlib). A key, or a ring of keys separated by commas (oldest first, the
+last one encrypting), may come from the facade's ``cipher_key`` keyword, the URL's
+``cipher_key`` parameter or the ``KAM_CIPHER_KEY`` environment variable, in that order;
+printing a :class:`StoreUrl` never shows it, nor a password.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from kam_domain.errors import (
     UnknownStoreScheme,
     ValidationError,
 )
+from kam_domain.keyring import KeyRing
 
 __all__ = [
     "CIPHER_KEY_ENV_VAR",
@@ -52,6 +54,7 @@ __all__ = [
     "available_schemes",
     "bounded_parameter",
     "check_readable",
+    "cipher_ring",
     "new_cipher_key",
     "resolve_store",
     "store_settings",
@@ -70,7 +73,7 @@ COMMON_OPTIONS = frozenset({"cipher_key", "compress"})
 #: Query parameters whose values are secrets: masked whenever a URL is printed.
 SECRET_OPTIONS = frozenset({"cipher_key", "password"})
 
-CIPHER_TOPIC = "eventsourcing.cipher:AESCipher"
+CIPHER_TOPIC = "kam_domain.keyring:KeyRingCipher"
 COMPRESSOR_TOPIC = "eventsourcing.compressor:ZlibCompressor"
 _KEY_SIZES = (16, 24, 32)
 _YES = frozenset({"zlib", "1", "yes", "true", "on"})
@@ -294,24 +297,42 @@ def _codec(url: StoreUrl, cipher_key: str | None, compress: bool | None) -> dict
     return settings
 
 
+def cipher_ring(url: StoreUrl, given: str | None = None) -> KeyRing | None:
+    """The key ring a store is opened with (``given``, else the URL's, else the environment's),
+    or None when no key is given; errors name the ring's source, never a key."""
+    text = _cipher_key(url, given)
+    return None if text is None else KeyRing.parse(text)
+
+
 def _cipher_key(url: StoreUrl, given: str | None) -> str | None:
-    """The key in standard base64, checked; errors name the key's source, never the key."""
+    """The key ring in standard base64, checked; errors name the key's source, never the key."""
     if given is not None:
         if not isinstance(given, str):
             raise ValidationError("cipher_key", "must be a base64-encoded string")
-        return _decoded_key(given, lambda reason: ValidationError("cipher_key", reason))
+        return _decoded_ring(given, lambda reason: ValidationError("cipher_key", reason))
     if "cipher_key" in url.query:
-        return _decoded_key(
+        return _decoded_ring(
             url.query["cipher_key"],
             lambda reason: InvalidStoreUrl(f"store: {url}: cipher_key {reason}"),
         )
     from_env = os.environ.get(CIPHER_KEY_ENV_VAR)
     if from_env:
-        return _decoded_key(
+        return _decoded_ring(
             from_env,
             lambda reason: InvalidStoreUrl(f"store: ${CIPHER_KEY_ENV_VAR} {reason}"),
         )
     return None
+
+
+def _decoded_ring(text: str, error: Callable[[str], Exception]) -> str:
+    """Each comma-separated key of ``text`` checked and in standard base64, in order."""
+    parts = text.split(",")
+    if len(parts) > 1 and not all(part.strip() for part in parts):
+        raise error("must be base64 keys separated by commas, none empty")
+    keys = [_decoded_key(part, error) for part in parts]
+    if len(set(keys)) != len(keys):
+        raise error("holds the same key twice")
+    return ",".join(keys)
 
 
 def _decoded_key(text: str, error: Callable[[str], Exception]) -> str:

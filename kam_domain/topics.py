@@ -12,6 +12,12 @@ The registry holds every event and snapshot class of the library's aggregates, a
 aggregates a host or another package adds: with :func:`register_aggregate` in code, or under
 the entry-point group ``kam_domain.aggregates`` (installed packages are trusted code; stored
 rows are not).
+
+Topics are stored forever, so they stay stable across renames: an event class keeps the module
+and qualified name its topic names (the aggregates define their events where their topics say;
+see :class:`~kam_domain.aggregates.base.CommandFamily`). A class that must move or be renamed
+after events were stored under its topic registers the old topic with :func:`renamed`, so old
+rows still resolve, to the class as it is now, and are still decoded.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from eventsourcing.domain import BaseAggregate, DomainEvent
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, register_topic
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -32,6 +38,7 @@ __all__ = [
     "is_aggregate_topic",
     "is_event_topic",
     "register_aggregate",
+    "renamed",
 ]
 
 ENTRY_POINT_GROUP = "kam_domain.aggregates"
@@ -53,6 +60,8 @@ _lock = threading.Lock()
 _aggregates: set[str] = set()
 _events: set[str] = set()
 _loaded = False
+#: Old topics registered with :func:`renamed`, and the classes they name now.
+_renamed: dict[str, type[Any]] = {}
 
 
 def register_aggregate(cls: type[Any]) -> type[Any]:
@@ -66,6 +75,20 @@ def register_aggregate(cls: type[Any]) -> type[Any]:
     _load()
     with _lock:
         _add(cls)
+    return cls
+
+
+def renamed(old_topic: str, cls: type[Any]) -> type[Any]:
+    """Let rows stored under ``old_topic`` resolve to ``cls``, an event, snapshot or aggregate
+    class that moved or was renamed; returns ``cls``. New rows name ``cls``'s own topic."""
+    if not (isinstance(cls, type) and issubclass(cls, DomainEvent | BaseAggregate)):
+        msg = f"{cls!r} is neither an event nor an aggregate class"
+        raise TypeError(msg)
+    register_topic(old_topic, cls)
+    with _lock:
+        _renamed[old_topic] = cls
+        if _loaded:
+            _add_renamed(old_topic, cls)
     return cls
 
 
@@ -106,6 +129,8 @@ def _load() -> None:
             _add(_import(path))
         for entry in entry_points(group=ENTRY_POINT_GROUP):
             _add(entry.load())
+        for old_topic, cls in _renamed.items():
+            _add_renamed(old_topic, cls)
         _loaded = True
 
 
@@ -121,3 +146,10 @@ def _add(cls: type[Any]) -> None:
         member = getattr(cls, name, None)
         if isinstance(member, type) and issubclass(member, DomainEvent):
             _events.add(get_topic(member))
+
+
+def _add_renamed(old_topic: str, cls: type[Any]) -> None:
+    if issubclass(cls, BaseAggregate):
+        _aggregates.add(old_topic)
+    else:
+        _events.add(old_topic)

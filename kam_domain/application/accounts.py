@@ -17,6 +17,7 @@ from kam_domain.aggregates.client_account import (
     ClientCase,
     ContactInfluence,
     PaymentInstallment,
+    RelationshipStrength,
 )
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import Team
@@ -237,15 +238,26 @@ class AccountCommands(ApplicationCore):
         title: str,
         influence: ContactInfluence,
         owner_id: UUID,
+        relationship_strength: RelationshipStrength = RelationshipStrength.UNASSESSED,
         contact_id: UUID | None = None,
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> ContactId:
-        """Put a client contact on the relationship map with its owner on our side."""
+        """Put a client contact on the relationship map with its owner on our side and how
+        strong the relationship is (unassessed unless given)."""
         account, team, meta, by = self._account_context(account_id, actor, at, correlation_id)
         owner = self._credentials(team, owner_id, meta.at, "owner_id")
         cid = ContactId(self._new("contact_id", contact_id, check_store=False))
-        account.add_contact(meta, by, owner, cid, name=name, title=title, influence=influence)
+        account.add_contact(
+            meta,
+            by,
+            owner,
+            cid,
+            name=name,
+            title=title,
+            influence=influence,
+            relationship_strength=relationship_strength,
+        )
         self._commit(account)
         return cid
 

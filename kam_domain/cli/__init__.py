@@ -27,7 +27,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Each module adds its subcommands with ``register(subparsers)``; its handlers take the
 #: parsed arguments and return an exit status.
-COMMAND_MODULES = ("demo", "audit", "replay", "policies", "worker", "report", "show")
+COMMAND_MODULES = ("demo", "audit", "replay", "policies", "worker", "report", "show", "store")
 #: Every command in ``kam --help``'s order: the module that registers it and its help line
 #: (tests check both against the modules).
 COMMANDS = {
@@ -48,6 +48,7 @@ COMMANDS = {
         "show",
         "print a team, account, project or target as it stood at a moment (read only)",
     ),
+    "store": ("store", "look after the store itself: rotate the encryption key"),
 }
 
 

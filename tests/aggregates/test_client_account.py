@@ -16,6 +16,7 @@ from kam_domain.aggregates.client_account import (
     ClientAccount,
     ContactInfluence,
     PaymentInstallment,
+    RelationshipStrength,
 )
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.errors import (
@@ -889,6 +890,69 @@ def test_a_contact_joins_the_relationship_map_with_an_owner() -> None:
     (event,) = recorded(account)
     assert (event.influence, event.owner_id) == (ContactInfluence.HIGH, c.kam.member_id)
     assert account.contacts[contact_id].title == "CTO"
+
+
+def test_a_contact_is_recorded_with_how_strong_the_relationship_is() -> None:
+    """Given a served account, when a contact is added with a strong relationship, then the
+    event and the contact on the map hold that strength."""
+    c = cast()
+    account = served(c)
+    contact_id = ContactId(uuid4())
+
+    account.add_contact(
+        meta(c.rep, at(5)),
+        c.rep,
+        c.kam,
+        contact_id,
+        name="Ms Zhang",
+        title="CTO",
+        influence=ContactInfluence.HIGH,
+        relationship_strength=RelationshipStrength.STRONG,
+    )
+
+    (event,) = recorded(account)
+    assert event.relationship_strength is RelationshipStrength.STRONG
+    assert account.contacts[contact_id].relationship_strength is RelationshipStrength.STRONG
+
+
+def test_a_contact_added_without_a_strength_is_unassessed() -> None:
+    """Given a served account, when a contact is added without a strength, then nobody has
+    judged it: the contact reads as unassessed."""
+    c = cast()
+    account = served(c)
+    contact_id = ContactId(uuid4())
+
+    account.add_contact(
+        meta(c.rep, at(5)),
+        c.rep,
+        c.kam,
+        contact_id,
+        name="Ms Zhang",
+        title="CTO",
+        influence=ContactInfluence.LOW,
+    )
+
+    strength = account.contacts[contact_id].relationship_strength
+    assert strength is RelationshipStrength.UNASSESSED
+
+
+def test_a_strength_given_as_text_is_refused() -> None:
+    """Given a served account, when a contact's strength is given as text, then ValidationError
+    names the field and nothing is recorded."""
+    c = cast()
+    account = served(c)
+
+    with unchanged(account), pytest.raises(ValidationError, match="relationship_strength"):
+        account.add_contact(
+            meta(c.rep, at(5)),
+            c.rep,
+            c.kam,
+            ContactId(uuid4()),
+            name="Ms Zhang",
+            title="CTO",
+            influence=ContactInfluence.HIGH,
+            relationship_strength="strong",  # type: ignore[arg-type]
+        )
 
 
 def test_the_relationship_owner_must_be_an_active_member() -> None:

@@ -14,6 +14,7 @@ from kam_domain.aggregates.client_account import (
     ClientAccount,
     ContactInfluence,
     PaymentInstallment,
+    RelationshipStrength,
 )
 from kam_domain.application import KamApplication
 from kam_domain.errors import (
@@ -300,6 +301,27 @@ def test_what_the_team_learns_about_the_client_is_recorded(app: KamApplication, 
 
 
 # -- billing ----------------------------------------------------------------------------------
+
+
+def test_a_contact_is_put_on_the_map_with_its_relationship_strength(
+    app: KamApplication, org: Org
+) -> None:
+    """The facade records the strength given for a contact; the stored account reads it back."""
+    account_id = served(app, org)
+
+    contact_id = app.add_client_contact(
+        account_id,
+        org.rep,
+        name="Mr Li",
+        title="Head of procurement",
+        influence=ContactInfluence.MEDIUM,
+        owner_id=org.kam,
+        relationship_strength=RelationshipStrength.WEAK,
+        at=at(6),
+    )
+
+    contact = app.get_account(account_id).contacts[contact_id]
+    assert contact.relationship_strength is RelationshipStrength.WEAK
 
 
 def test_an_invoice_is_paid_in_part_and_flagged_overdue(app: KamApplication, org: Org) -> None:

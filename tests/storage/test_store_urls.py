@@ -148,7 +148,7 @@ def test_cipher_key_and_compression_apply_to_every_backend(tmp_path: Path) -> No
     for url in ("memory://", f"sqlite:///{tmp_path}/kam.db", "postgresql://kam@db/crm"):
         env = settings(f"{url}?cipher_key={KEY}&compress=zlib")
 
-        assert env["CIPHER_TOPIC"] == "eventsourcing.cipher:AESCipher"
+        assert env["CIPHER_TOPIC"] == "kam_domain.keyring:KeyRingCipher"
         assert env["CIPHER_KEY"] == KEY
         assert env["COMPRESSOR_TOPIC"] == "eventsourcing.compressor:ZlibCompressor"
 

@@ -36,6 +36,10 @@ written as before.
 
 from __future__ import annotations
 
+from typing import Any
+
+import attrs
+
 from kam_domain.aggregates.base import KamAggregate
 from kam_domain.aggregates.client_account.billing import Billing
 from kam_domain.aggregates.client_account.cases import MAX_ESCALATION_LEVEL, Cases
@@ -56,6 +60,7 @@ from kam_domain.aggregates.client_account.records import (
     ContactInfluence,
     KamAssignment,
     PaymentInstallment,
+    RelationshipStrength,
     SatisfactionSurvey,
 )
 from kam_domain.aggregates.client_account.roles import (
@@ -70,6 +75,7 @@ from kam_domain.aggregates.client_account.roles import (
     SURVEYOR_ROLES,
 )
 from kam_domain.aggregates.client_account.satisfaction import Satisfaction
+from kam_domain.transcoding import IdMap
 
 __all__ = [
     "BILLING_ROLES",
@@ -96,9 +102,27 @@ __all__ = [
     "ContactInfluence",
     "KamAssignment",
     "PaymentInstallment",
+    "RelationshipStrength",
     "SatisfactionSurvey",
 ]
 
 
 class ClientAccount(People, Plan, Intelligence, Billing, Cases, Satisfaction, KamAggregate):
-    """A client of the team, and everything the team does for and with it."""
+    """A client of the team, and everything the team does for and with it.
+
+    The state a snapshot holds is at version 2: each contact on the relationship map holds its
+    relationship strength. A version 1 snapshot's contacts hold none (:meth:`upcast_v1_v2`).
+    """
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A version 1 snapshot's contacts were recorded before their strength was: each reads
+        as unassessed (what their stored form already reads as, the value's default; the step
+        says so where the aggregate's versions are kept)."""
+        contacts = state.get("contacts")
+        if isinstance(contacts, IdMap):
+            for contact_id, contact in list(contacts.items()):
+                unassessed = RelationshipStrength.UNASSESSED
+                contacts[contact_id] = attrs.evolve(contact, relationship_strength=unassessed)

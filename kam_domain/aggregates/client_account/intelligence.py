@@ -3,7 +3,7 @@ about competitors there."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from kam_domain.aggregates.base import KamAggregate, Meta, require_id, require_text
@@ -13,6 +13,7 @@ from kam_domain.aggregates.client_account.records import (
     ClientNeed,
     CompetitorIntel,
     ContactInfluence,
+    RelationshipStrength,
 )
 from kam_domain.aggregates.client_account.roles import ANYONE, FIELD_ROLES, RELATIONSHIP_ROLES
 from kam_domain.aggregates.credentials import Credentials
@@ -34,11 +35,25 @@ class Intelligence(AccountGuards):
             account.needs[self.need_id] = ClientNeed(self.need_id, self.description, self.timestamp)
 
     class ContactAdded(KamAggregate.Event):
+        """A client contact joins the relationship map.
+
+        Version 2 records the relationship's strength; version 1 events (written before it)
+        read as :attr:`RelationshipStrength.UNASSESSED`.
+        """
+
+        class_version = 2
+
         contact_id: ContactId
         name: str
         title: str
         influence: ContactInfluence
         owner_id: MemberId
+        relationship_strength: RelationshipStrength
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Nobody had judged the strength of a contact recorded before it was recorded."""
+            state["relationship_strength"] = RelationshipStrength.UNASSESSED
 
         def apply(self, account: ClientAccount) -> None:
             account.contacts[self.contact_id] = ClientContact(
@@ -48,6 +63,7 @@ class Intelligence(AccountGuards):
                 self.influence,
                 self.owner_id,
                 self.timestamp,
+                self.relationship_strength,
             )
 
     class CompetitorIntelligenceRecorded(KamAggregate.Event):
@@ -76,8 +92,10 @@ class Intelligence(AccountGuards):
         name: str,
         title: str,
         influence: ContactInfluence,
+        relationship_strength: RelationshipStrength = RelationshipStrength.UNASSESSED,
     ) -> None:
-        """Put a client contact on the relationship map, owned by a member of the team."""
+        """Put a client contact on the relationship map, owned by a member of the team, with
+        how strong the relationship is (unassessed when nobody has judged it yet)."""
         self._check_actor(meta, by, *RELATIONSHIP_ROLES)
         self._check_party("owner", owner, *ANYONE)
         require_id("contact_id", contact_id)
@@ -85,6 +103,9 @@ class Intelligence(AccountGuards):
         title = require_text("title", title, max_length=200)
         if not isinstance(influence, ContactInfluence):
             raise ValidationError("influence", f"must be a ContactInfluence, not {influence!r}")
+        if not isinstance(relationship_strength, RelationshipStrength):
+            msg = f"must be a RelationshipStrength, not {relationship_strength!r}"
+            raise ValidationError("relationship_strength", msg)
         if contact_id in self.contacts:
             raise AlreadyExists(f"contact_id: {contact_id} is already on the relationship map")
         self._record(
@@ -95,6 +116,7 @@ class Intelligence(AccountGuards):
             title=title,
             influence=influence,
             owner_id=owner.member_id,
+            relationship_strength=relationship_strength,
         )
 
     def record_competitor_intelligence(

@@ -33,6 +33,22 @@ class ContactInfluence(enum.Enum):
     LOW = "low"
 
 
+class RelationshipStrength(enum.Enum):
+    """How strong our relationship with a client contact is, as the team judges it: what the
+    relationship map is kept for (the seed asks admin staff to maintain client-executive
+    relationships; a KAM needs to know which of a client's decision-makers they can reach).
+
+    ``UNASSESSED``: nobody has judged it. Contacts recorded before the strength was recorded
+    (``ContactAdded`` version 1) read as this: the record never said, and the library does not
+    guess.
+    """
+
+    UNASSESSED = "unassessed"
+    WEAK = "weak"
+    MODERATE = "moderate"
+    STRONG = "strong"
+
+
 class CaseStatus(enum.Enum):
     """Where a client case stands: open → acknowledged → resolved."""
 
@@ -42,6 +58,7 @@ class CaseStatus(enum.Enum):
 
 
 transcoded(ContactInfluence)
+transcoded(RelationshipStrength)
 transcoded(CaseStatus)
 
 
@@ -103,7 +120,12 @@ class ClientNeed:
 @transcoded
 @attrs.frozen
 class ClientContact:
-    """A person at the client on the relationship map, and who on our side owns the relation."""
+    """A person at the client on the relationship map, who on our side owns the relation, and
+    how strong it is.
+
+    ``relationship_strength`` has a default because contacts stored before it existed (in
+    snapshots of a client account's version 1 state) hold none: they read as unassessed.
+    """
 
     contact_id: ContactId
     name: str
@@ -111,6 +133,7 @@ class ClientContact:
     influence: ContactInfluence
     owner_id: MemberId
     added_at: datetime
+    relationship_strength: RelationshipStrength = RelationshipStrength.UNASSESSED
 
 
 @transcoded

@@ -1,0 +1,113 @@
+"""``kam store``: looking after the store itself — ``kam store rotate-key``.
+
+Rotating the store-wide key appends a new key to the key ring (:mod:`kam_domain.keyring`):
+once the store is opened with the new ring, events are written under the new key, and those
+written before are read with the keys they were written under, which the ring keeps. Nothing
+stored is rewritten, so the hash chain and ``kam audit verify`` (which needs no key) are
+untouched. The new ring is written to a file only its owner can read, never printed: what is
+printed names keys by their ids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from kam_domain.cli.common import EXIT_OK, add_store_option
+from kam_domain.errors import ValidationError
+from kam_domain.keyring import KEY_SIZES, key_id
+
+__all__ = ["register"]
+
+EXIT_CODES = """\
+exit status:
+  0  the new key ring was written to --out
+  1  refused: no key ring is given, the ring is malformed or does not read the store (the
+     message names the missing key's id), or --out exists or cannot be written
+  2  usage error
+"""
+
+
+def register(commands: Any) -> None:
+    store = commands.add_parser(
+        "store",
+        help="look after the store itself: rotate the encryption key",
+        description="Look after the store itself.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = store.add_subparsers(dest="store_command", required=True, metavar="ACTION")
+    rotate = sub.add_parser(
+        "rotate-key",
+        help="add a new key to the key ring; events are then written under it",
+        description=(
+            "Check that the store's key ring (the URL's cipher_key, else $KAM_CIPHER_KEY) reads\n"
+            "the store's first and last events, add a new random key to it and write the new\n"
+            "ring to --out (created readable by its owner only). Open the store with the new\n"
+            "ring from then on: new events are written under the new key, older ones are read\n"
+            "with the keys they were written under. Nothing stored changes."
+        ),
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_store_option(rotate)
+    rotate.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="where to write the new key ring (must not exist)",
+    )
+    rotate.add_argument(
+        "--bytes",
+        type=int,
+        choices=KEY_SIZES,
+        default=32,
+        help="the new key's size in bytes (default: 32)",
+    )
+    rotate.set_defaults(handler=_rotate_key)
+
+
+def _rotate_key(args: argparse.Namespace) -> int:
+    from kam_domain.application import KamApplication
+    from kam_domain.storage import cipher_ring, resolve_store
+
+    url, _ = resolve_store(args.store)
+    ring = cipher_ring(url)
+    if ring is None:
+        msg = "no key ring given: the store is opened with its cipher_key or $KAM_CIPHER_KEY"
+        raise ValidationError("cipher_key", msg)
+    app = KamApplication(args.store, read_only=True)
+    try:
+        # Opening read the first event; the last is under the newest key the store has used.
+        last = app.recorder.max_notification_id()
+        if last is not None:
+            for notification in app.recorder.select_notifications(start=last, limit=1):
+                app.mapper.to_domain_event(notification)
+    finally:
+        app.close()
+    new_key = os.urandom(args.bytes)
+    rotated = ring.with_key(new_key)
+    _write_private(args.out, rotated.text() + "\n")
+    print(f"key ring: {', '.join(rotated.ids())} (oldest first)")
+    print(f"new key: {key_id(new_key)}, written with the ring to {args.out}")
+    print(
+        "next: open the store with the new ring (set $KAM_CIPHER_KEY to the file's contents);"
+        " keep every older key in it, for the events written under them"
+    )
+    return EXIT_OK
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a new file that only its owner may read; an existing file is refused."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        msg = f"{path} exists: a key ring is never written over a file"
+        raise ValidationError("out", msg) from None
+    except OSError as error:
+        raise ValidationError("out", f"{path} cannot be created: {error.strerror}") from None
+    with os.fdopen(descriptor, "w", encoding="ascii") as out:
+        out.write(text)
