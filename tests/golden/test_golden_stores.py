@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kam_domain.topics import LIBRARY_AGGREGATES, event_topics
+from kam_domain.topics import LIBRARY_AGGREGATES, event_topics, is_event_topic
 from tests.golden.answers import Questions, ask
 from tests.golden.stores import load_postgres, recorded, stores, unpack_sqlite
 from tests.postgres_server import drop_schema, fresh_store_url, require_driver
@@ -99,7 +100,8 @@ def _abstract_topics() -> set[str]:
 @pytest.mark.parametrize("path", [p for p in SQLITE.values() if "coverage" in p.name])
 def test_the_coverage_history_records_every_event_class(path: Path, tmp_path: Path) -> None:
     """The coverage store holds an event (or snapshot) of every class of the library's own
-    aggregates but their abstract bases: each class's stored form is read by these tests."""
+    aggregates its release had (listed beside it), but their abstract bases: each class's
+    stored form is read by these tests."""
     copy = unpack_sqlite(path, tmp_path)
     with contextlib.closing(sqlite3.connect(copy)) as conn:
         stored = {
@@ -107,5 +109,17 @@ def test_the_coverage_history_records_every_event_class(path: Path, tmp_path: Pa
             for table in ("stored_events", "stored_snapshots")
             for (topic,) in conn.execute(f"SELECT DISTINCT topic FROM {table}")
         }
-    missing = _library_topics() - _abstract_topics() - stored
+    released = set(json.loads((path.parent / "topics.json").read_text()))
+    missing = released - stored
     assert not missing, f"no event of these classes in {path.name}: {sorted(missing)}"
+
+
+def test_every_release_lists_event_classes_the_library_still_registers() -> None:
+    """Each release's list of event classes names only classes the library registers now, or
+    topics kept for renamed ones: a class is never dropped while stores hold its events."""
+    releases = sorted({p.parent for p in SQLITE.values()})
+    current = _library_topics() - _abstract_topics()
+    for release in releases:
+        listed = set(json.loads((release / "topics.json").read_text()))
+        gone = {topic for topic in listed - current if not is_event_topic(topic)}
+        assert not gone, f"{release.name} holds events of classes no longer registered: {gone}"
