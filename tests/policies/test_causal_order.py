@@ -24,6 +24,7 @@ from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.application import KamApplication
 from kam_domain.audit.exceptions import FindingKind, exceptions_report
 from kam_domain.runtime.causal import is_consequence
+from kam_domain.runtime.rebuild import rebuild
 from kam_domain.runtime.replay import ACTIONS_DIFFER, UNDECIDED
 from kam_domain.values import Actor, MemberId, Tier
 from tests.conftest import fresh_store
@@ -215,7 +216,8 @@ def test_embedded_burst_and_replay_decide_alike(ops: list[Op]) -> None:
 def test_workers_killed_mid_burst_leave_the_embedded_decisions(shared: str) -> None:
     """Given two workers following a store while 30 accounts are designated, when both are
     killed with SIGKILL mid-burst and one is started again, then every decision is recorded
-    once and loads and decisions are the embedded ones."""
+    once, loads and decisions are the embedded ones, and the workers' checkpointed state is
+    the one a rebuild from the log gives."""
     kams = [Op("kam", n, 10) for n in range(3)]
     ops = [*kams, *(Op("designate", n, Tier.STANDARD) for n in range(30))]
     host = KamApplication(shared, run_policies=False)
@@ -240,6 +242,9 @@ def test_workers_killed_mid_burst_leave_the_embedded_decisions(shared: str) -> N
     assert loads(host) == loads(reference) == [10, 10, 10]
     assert decisions_of(host) == decisions_of(reference)
     assert host.replay().reproduced
+    rebuilt = rebuild(host, host.policies.registry, write=False)
+    assert rebuilt.compared
+    assert rebuilt.differences == ()
     host.close()
 
 
