@@ -7,8 +7,11 @@ the decisions it triggers are recorded. With ``run_policies=False`` the host lea
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -29,6 +32,7 @@ from kam_domain.policies.records import (
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.runtime.engine import PolicyEngine
 from kam_domain.runtime.replay import ReplayReport, replay
+from kam_domain.runtime.state import StoredState, state_of
 from kam_domain.values import Actor, Period
 
 __all__ = ["PolicyCommands"]
@@ -152,20 +156,33 @@ class PolicyCommands(ApplicationCore):
         versions: dict[str, int] | None = None,
         what_if: dict[str, int] | None = None,
         policies: set[str] | None = None,
+        scratch: bool = False,
     ) -> ReplayReport:
-        """Re-run the policies over the recorded log and compare; writes nothing.
+        """Re-run the policies over the recorded log and compare; writes nothing to the store.
 
         ``versions`` replays named versions; ``what_if`` asks candidate versions what they would
-        have decided differently (see :mod:`kam_domain.runtime.replay`).
+        have decided differently (see :mod:`kam_domain.runtime.replay`). With ``scratch`` the
+        world replay folds is kept in a temporary SQLite file (encoded as the store encodes
+        its events, removed afterwards) rather than in memory.
         """
-        return replay(
-            self.recorder,
-            self.mapper,
-            self.policies.registry,
-            versions=versions,
-            what_if=what_if,
-            policies=policies,
-        )
+        with contextlib.ExitStack() as stack:
+            state = None
+            if scratch:
+                folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kam-")))
+                scratch_app = ApplicationCore(f"sqlite:///{folder / 'replay.db'}")
+                stack.callback(scratch_app.close)
+                recorder = state_of(scratch_app.recorder)
+                assert recorder is not None
+                state = StoredState(recorder, self.mapper)
+            return replay(
+                self.recorder,
+                self.mapper,
+                self.policies.registry,
+                versions=versions,
+                what_if=what_if,
+                policies=policies,
+                scratch=state,
+            )
 
     def dead_letters(self, *, include_resolved: bool = False) -> list[DeadLetter]:
         """Parked events, oldest cause first (resolved ones only when asked); read-only."""

@@ -46,11 +46,16 @@ from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.policies.world import World
 from kam_domain.runtime.causal import Step, is_consequence, transaction_after
 from kam_domain.runtime.scan import Scan
+from kam_domain.runtime.state import StoredState
 from kam_domain.values import Actor, MemberId, TeamId
 
 __all__ = ["Divergence", "Recorded", "ReplayReport", "replay"]
 
 PAGE_SIZE = 1000
+#: Commands after which a replay with a scratch state writes what changed to it.
+SPILL_EVERY = 500
+#: Records a replay with a scratch state keeps loaded beyond those changed since it wrote.
+SCRATCH_CACHE = 512
 
 #: The kind of divergence for an event attributed to a policy with no decision behind it.
 UNDECIDED = "no decision behind it"
@@ -127,13 +132,21 @@ def replay(
     versions: Mapping[str, int] | None = None,
     what_if: Mapping[str, int] | None = None,
     policies: set[str] | None = None,
+    scratch: StoredState | None = None,
 ) -> ReplayReport:
-    """Replay ``registry``'s policies (or only ``policies``) over the log ``recorder`` holds."""
+    """Replay ``registry``'s policies (or only ``policies``) over the log ``recorder`` holds.
+
+    With ``scratch`` (an empty state of its own, never the store's), the world replay folds is
+    kept there instead of in memory: every :data:`SPILL_EVERY` commands what changed is written
+    to it, and only :data:`SCRATCH_CACHE` records beyond those stay loaded.
+    """
     forced = {**(versions or {}), **(what_if or {})}
     for name, version in forced.items():
         registry.get(name, version)  # unknown names and versions are refused here
     names = sorted(policies or set(registry.names()) | set(forced))
-    run = _Replay(recorder, mapper, registry, names, forced, outcomes_only=bool(what_if))
+    run = _Replay(
+        recorder, mapper, registry, names, forced, outcomes_only=bool(what_if), scratch=scratch
+    )
     run.walk()
     return ReplayReport(run.events, run.decisions, tuple(run.divergences), what_if=bool(what_if))
 
@@ -150,6 +163,7 @@ class _Replay:
         forced: Mapping[str, int],
         *,
         outcomes_only: bool,
+        scratch: StoredState | None = None,
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper
@@ -162,7 +176,8 @@ class _Replay:
         self.learning = learners(self.instances)
         self.made, self.parked = _recorded(recorder, mapper)
         self.settings = {settings_id(name): name for name in names}
-        self.world = World()
+        self.scratch = scratch
+        self.world = World() if scratch is None else World(scratch, cache_size=SCRATCH_CACHE)
         self.scan = Scan(recorder, mapper, 0)
         self.in_force = {name: self._version(name, None) for name in names}
         self.handled = tuple(
@@ -177,6 +192,7 @@ class _Replay:
             for (name, _), known in self.made.items()
         )
         self.events = 0
+        self.units = 0
         self.decisions = 0
         self.divergences: list[Divergence] = []
 
