@@ -245,10 +245,10 @@ class OpportunityCommands(ApplicationCore):
     ) -> StageProbabilities:
         """The probabilities the team's pipeline used at ``at`` (else now): its own, once a
         sales director set them, else the defaults."""
-        settings = self.pipeline_pipeline_settings(team_id, at=at)
+        settings = self.pipeline_settings(team_id, at=at)
         return DEFAULT_PROBABILITIES if settings is None else settings.probabilities
 
-    def pipeline_pipeline_settings(
+    def pipeline_settings(
         self, team_id: UUID, *, at: datetime | None = None
     ) -> PipelineSettings | None:
         """The team's pipeline settings as at ``at`` (else now); None before any were set."""
