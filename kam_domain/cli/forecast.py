@@ -132,7 +132,7 @@ def table(forecast: Forecast) -> str:
             _amount(line.best_case.amount),
             "—" if line.goal is None else _amount(line.goal.amount),
             _share(line.committed_of_goal),
-            _share(line.expected_of_goal),
+            _share(line.forecast_of_goal),
             str(line.won),
             str(line.open),
         ]

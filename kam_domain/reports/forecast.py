@@ -100,7 +100,7 @@ class ForecastLine:
     open: int
 
     @property
-    def expected(self) -> Money:
+    def forecast(self) -> Money:
         """Committed plus the weighted pipeline: what the pipeline says will be sold."""
         return self.committed + self.weighted
 
@@ -110,9 +110,9 @@ class ForecastLine:
         return _share(self.committed, self.goal)
 
     @property
-    def expected_of_goal(self) -> Decimal | None:
+    def forecast_of_goal(self) -> Decimal | None:
         """Committed plus weighted as a percentage of the goal (None without a goal)."""
-        return _share(self.expected, self.goal)
+        return _share(self.forecast, self.goal)
 
 
 @attrs.frozen
@@ -296,7 +296,7 @@ def _money(value: Money | None) -> str | None:
 
 def _line_dict(line: ForecastLine) -> dict[str, Any]:
     committed_share = line.committed_of_goal
-    expected_share = line.expected_of_goal
+    forecast_share = line.forecast_of_goal
     return {
         "scope": line.scope,
         "member_id": None if line.member_id is None else str(line.member_id),
@@ -307,7 +307,7 @@ def _line_dict(line: ForecastLine) -> dict[str, Any]:
         "best_case": _money(line.best_case),
         "goal": _money(line.goal),
         "committed_of_goal": None if committed_share is None else str(committed_share),
-        "forecast_of_goal": None if expected_share is None else str(expected_share),
+        "forecast_of_goal": None if forecast_share is None else str(forecast_share),
         "won": line.won,
         "open": line.open,
     }

@@ -106,7 +106,7 @@ def _row(line: ForecastLine) -> Row:
         best_case=_amount(line.best_case.amount),
         goal="—" if line.goal is None else _amount(line.goal.amount),
         committed_of_goal=_share(line.committed_of_goal),
-        forecast_of_goal=_share(line.expected_of_goal),
+        forecast_of_goal=_share(line.forecast_of_goal),
         won=line.won,
         open=line.open,
     )
@@ -129,7 +129,7 @@ def _chart(forecast: Forecast, currency: str) -> Chart:
     rows = []
     for index, line in enumerate(lines):
         y = TOP + index * step
-        values = (line.committed.amount, line.expected.amount, line.best_case.amount)
+        values = (line.committed.amount, line.forecast.amount, line.best_case.amount)
         bars = tuple(
             Bar(
                 y=y + number * BAR,
