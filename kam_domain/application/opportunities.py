@@ -154,6 +154,10 @@ class OpportunityCommands(ApplicationCore):
         """The opportunity is won and became the project ``project_id`` (of its account)."""
         with self._changing(opportunity_id, actor, at, correlation_id) as (record, meta, by, kam):
             project = self._get(Project, project_id, ProjectNotFound, "project_id")
+            came = self.opportunity_of_project(project.id)
+            if came is not None:
+                msg = f"project_id: {project.name} is what {came.name!r} became already"
+                raise AlreadyExists(msg)
             record.win(
                 meta,
                 by,
@@ -239,6 +243,15 @@ class OpportunityCommands(ApplicationCore):
             except OpportunityNotFound:
                 continue  # opened after the moment asked about
         return found
+
+    def opportunity_of_project(self, project_id: UUID) -> Opportunity | None:
+        """The opportunity won as the project ``project_id``, if one was (a project comes from
+        one opportunity at most)."""
+        project = self._get(Project, project_id, ProjectNotFound, "project_id")
+        for opportunity in self.opportunities(project.team_id, account_id=project.account_id):
+            if opportunity.project_id == project.id:
+                return opportunity
+        return None
 
     def stage_probabilities(
         self, team_id: UUID, *, at: datetime | None = None

@@ -243,3 +243,29 @@ def test_a_sqlite_store_with_opportunities_reopens_and_replays(tmp_path: Path) -
         assert reopened.stage_probabilities(org.team_id).qualification == Percentage.of(30)
     finally:
         reopened.close()
+
+
+def test_a_project_knows_the_opportunity_it_came_from_and_came_from_one(
+    app: KamApplication, org: Org, account: AccountId
+) -> None:
+    """Given an opportunity won as a project, then the project's opportunity is that one, and
+    winning a second opportunity with the same project is refused, nothing recorded."""
+    first = open_one(app, org, account)
+    second = open_one(app, org, account, name="Core renewal, second site")
+    project = app.initiate_project(
+        account,
+        org.kam,
+        name="Core",
+        currency="CNY",
+        project_director_id=org.project_director,
+        at=at(2),
+    )
+    assert app.opportunity_of_project(project) is None
+
+    app.win_opportunity(first, org.kam, project_id=project, at=at(3))
+
+    found = app.opportunity_of_project(project)
+    assert found is not None
+    assert found.id == first
+    with unchanged(app), pytest.raises(AlreadyExists, match=r"^project_id"):
+        app.win_opportunity(second, org.kam, project_id=project, at=at(4))
