@@ -10,6 +10,7 @@ import json
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,7 @@ from kam_domain.reports.forecast_reading import read_forecast
 from kam_domain.values import Money, Period, Role
 from tests import postgres_server
 from tests.conftest import build_org, key_account
+from tests.reports.browser import launched
 from tests.support import at
 
 Q1 = Period.parse("2026-Q1")
@@ -287,3 +289,27 @@ def test_on_postgresql_the_forecast_is_read_without_writing(
     assert "Li Manager" in table
     with open_app(postgres_store) as app:
         assert app.recorder.max_notification_id() == before
+
+
+def test_the_browser_renders_the_page_without_a_console_error(
+    store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], record_property: Any
+) -> None:
+    """Headless Chromium loads the page with nothing refused or failing, the chart's bars in
+    its DOM and the names shown as text; a screenshot is saved and its path recorded."""
+    page = tmp_path / "forecast.html"
+    run(
+        capsys,
+        "--store", store, "--team", TEAM, "--period", "2026-Q1", "--format", "html",
+        "--output", str(page),
+    )  # fmt: skip
+
+    with launched(tmp_path / "profile") as browser:
+        loaded = browser.load(page.as_uri())
+        shot = browser.screenshot(tmp_path / "forecast.png")
+
+    assert loaded.errors == ()
+    assert loaded.dom.count("<rect") == 9
+    assert "Wu &lt;b&gt;Bold&lt;/b&gt; &amp; Co" in loaded.dom
+    assert shot.stat().st_size > 10_000
+    record_property("screenshot forecast", str(shot))
+    print(f"screenshot: {shot}")
