@@ -3,6 +3,7 @@ its stage probabilities, and what it holds as of any moment."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -33,9 +34,15 @@ from kam_domain.errors import (
 )
 from kam_domain.values import AccountId, MemberId, Money, OpportunityId, ProjectId, TeamId
 
-__all__ = ["OpportunityCommands"]
+__all__ = ["Keep", "OpportunityCommands"]
 
 _OPPORTUNITY = "opportunity"
+
+
+class Keep(enum.Enum):
+    """An argument left out: what was set before stays."""
+
+    CURRENCY = "currency"
 
 
 class OpportunityCommands(ApplicationCore):
@@ -186,20 +193,28 @@ class OpportunityCommands(ApplicationCore):
         actor: UUID,
         *,
         probabilities: StageProbabilities,
-        currency: str | None = None,
+        currency: str | Keep | None = Keep.CURRENCY,
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
-        """A sales director sets the probability of each open stage for the team's pipeline,
-        and optionally the one currency its new opportunities must be in."""
+        """A sales director sets the probability of each open stage for the team's pipeline.
+
+        ``currency``: the one currency the team's new opportunities must be in; None lets them
+        be in any; left out, the currency set before (if any) stays.
+        """
         team, meta, by = self._team_context(team_id, actor, at, correlation_id)
         settings = self._pipeline_settings(team.id)
         if settings is None:
             settings = PipelineSettings.configure(
-                meta, by, team_id=TeamId(team.id), probabilities=probabilities, currency=currency
+                meta,
+                by,
+                team_id=TeamId(team.id),
+                probabilities=probabilities,
+                currency=None if isinstance(currency, Keep) else currency,
             )
         else:
-            settings.change(meta, by, probabilities=probabilities, currency=currency)
+            kept = settings.currency if isinstance(currency, Keep) else currency
+            settings.change(meta, by, probabilities=probabilities, currency=kept)
         self._commit(settings)
 
     # -- queries -------------------------------------------------------------------------------

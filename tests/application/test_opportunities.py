@@ -269,3 +269,27 @@ def test_a_project_knows_the_opportunity_it_came_from_and_came_from_one(
     assert found.id == first
     with unchanged(app), pytest.raises(AlreadyExists, match=r"^project_id"):
         app.win_opportunity(second, org.kam, project_id=project, at=at(4))
+
+
+def test_the_pipeline_currency_stays_until_a_director_changes_or_lifts_it(
+    app: KamApplication, org: Org
+) -> None:
+    """Given a pipeline in CNY, when only the probabilities are changed the currency stays;
+    when None is given, any currency is accepted again."""
+    app.set_stage_probabilities(
+        org.team_id, org.director, probabilities=DEFAULT_PROBABILITIES, currency="CNY", at=at(1)
+    )
+
+    app.set_stage_probabilities(
+        org.team_id, org.director, probabilities=StageProbabilities.of(proposal=60), at=at(2)
+    )
+    kept = app.pipeline_settings(org.team_id)
+    app.set_stage_probabilities(
+        org.team_id, org.director, probabilities=DEFAULT_PROBABILITIES, currency=None, at=at(3)
+    )
+    lifted = app.pipeline_settings(org.team_id)
+
+    assert kept is not None
+    assert kept.currency == "CNY"
+    assert lifted is not None
+    assert lifted.currency is None
