@@ -16,6 +16,7 @@ from kam_domain.aggregates.client_account import (
     RelationshipStrength,
 )
 from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.opportunity import Opportunity, OpportunityStage, StageProbabilities
 from kam_domain.aggregates.project import (
     DiscountOutcome,
     FeasibilityVerdict,

@@ -16,10 +16,12 @@ __all__ = [
     "AgreementValueExceeded",
     "AlreadyDecided",
     "AlreadyExists",
+    "AmountNotPositive",
     "AuthorityExceeded",
     "BackdatedBeyondWindow",
     "CaseNotFound",
     "CipherKeyNotInRing",
+    "CloseDateBeforeOpening",
     "ConcurrencyConflict",
     "CurrencyMismatch",
     "DeadLetterNotFound",
@@ -49,6 +51,8 @@ __all__ = [
     "NotYourCredentials",
     "NothingNamed",
     "NumberOutOfRange",
+    "OpportunityClosed",
+    "OpportunityNotFound",
     "OutputNotEmpty",
     "PaymentExceedsBalance",
     "PeriodClosed",
@@ -57,6 +61,7 @@ __all__ = [
     "PolicyNotFound",
     "PriceBelowFloor",
     "ProjectNotFound",
+    "ProjectOfAnotherAccount",
     "QuoteNotFound",
     "RiskNotFound",
     "RoleRequired",
@@ -64,6 +69,7 @@ __all__ = [
     "SelfApproval",
     "SignOffIncomplete",
     "SignatureInvalid",
+    "StageUnchanged",
     "StateAhead",
     "StateConflict",
     "StateNotKept",
@@ -112,6 +118,10 @@ class NumberOutOfRange(ValidationError):
 
 class UnsafeText(ValidationError):
     """Raised when text holds a lone surrogate or a control or format character."""
+
+
+class AmountNotPositive(ValidationError):
+    """Raised when an opportunity's amount is zero or negative."""
 
 
 # --- Unknown ids -----------------------------------------------------------------------------
@@ -206,6 +216,12 @@ class RiskNotFound(NotFound):
     what = "risk"
 
 
+class OpportunityNotFound(NotFound):
+    """Raised when no opportunity has the given id."""
+
+    what = "opportunity"
+
+
 # --- Authorisation ---------------------------------------------------------------------------
 
 
@@ -270,6 +286,22 @@ class AlreadyExists(RuleViolated):
 
 class InvalidTransition(RuleViolated):
     """Raised when a command does not fit the current state (e.g. resolving a closed case)."""
+
+
+class OpportunityClosed(InvalidTransition):
+    """Raised when an opportunity that was won or lost would be changed."""
+
+
+class StageUnchanged(InvalidTransition):
+    """Raised when an opportunity is moved to the stage it is in already."""
+
+
+class CloseDateBeforeOpening(RuleViolated):
+    """Raised when an opportunity's expected close date is earlier than its opening."""
+
+
+class ProjectOfAnotherAccount(RuleViolated):
+    """Raised when an opportunity is won with a project of a different account."""
 
 
 class AccountNotKey(RuleViolated):

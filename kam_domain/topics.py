@@ -49,6 +49,8 @@ LIBRARY_AGGREGATES: tuple[str, ...] = (
     "kam_domain.aggregates.client_account:ClientAccount",
     "kam_domain.aggregates.project:Project",
     "kam_domain.aggregates.target:Target",
+    "kam_domain.aggregates.opportunity:Opportunity",
+    "kam_domain.aggregates.opportunity.settings:PipelineSettings",
     "kam_domain.application.directory:Directory",
     "kam_domain.policies.records:PolicyDecision",
     "kam_domain.policies.records:DeadLetter",

@@ -43,6 +43,7 @@ __all__ = [
     "MemberId",
     "Metric",
     "Money",
+    "OpportunityId",
     "Percentage",
     "Period",
     "ProjectId",
@@ -71,6 +72,7 @@ ContactId = NewType("ContactId", UUID)
 DiscountRequestId = NewType("DiscountRequestId", UUID)
 QuoteId = NewType("QuoteId", UUID)
 RiskId = NewType("RiskId", UUID)
+OpportunityId = NewType("OpportunityId", UUID)
 
 
 def new_id() -> UUID:

@@ -11,6 +11,7 @@ from kam_domain.aggregates.team import Team
 from kam_domain.application.accounts import AccountCommands
 from kam_domain.application.directory import Directory
 from kam_domain.application.measures import MeasureQueries
+from kam_domain.application.opportunities import OpportunityCommands
 from kam_domain.application.policies import PolicyCommands
 from kam_domain.application.projects import ProjectCommands
 from kam_domain.application.targets import TargetCommands
@@ -24,6 +25,7 @@ class KamApplication(
     AccountCommands,
     ProjectCommands,
     TargetCommands,
+    OpportunityCommands,
     MeasureQueries,
     PolicyCommands,
 ):

@@ -1,4 +1,5 @@
-"""``kam report``: reports read from the record — ``kam report scorecard``, ``kam report pack``.
+"""``kam report``: reports read from the record — ``kam report scorecard``, ``kam report pack``,
+``kam report forecast``.
 
 Reports only read: the store is opened without creating or upgrading anything and no policy
 runs, so read access is enough and a report never records a decision.
@@ -41,7 +42,7 @@ exit status:
 def register(commands: Any) -> None:
     report = commands.add_parser(
         "report",
-        help="reports read from the record: scorecards, the audit pack (read only)",
+        help="reports read from the record: scorecards, forecasts, the audit pack (read only)",
         description="Reports read from the record. They only read the store and record nothing.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -83,6 +84,10 @@ def register(commands: Any) -> None:
     from kam_domain.cli.report_pack import register as register_pack
 
     register_pack(sub)
+
+    from kam_domain.cli.forecast import register as register_forecast
+
+    register_forecast(sub)
 
 
 def run_scorecard(args: argparse.Namespace) -> int:

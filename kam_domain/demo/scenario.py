@@ -7,7 +7,7 @@ which invoices are overdue and which cases are escalated at each tick of the clo
 target scores when the quarter closes, and which gaps and lapses to flag.
 
 Each part of the quarter plans its steps in a module of its own (``cast``, ``accounts``,
-``agreements``, ``cases``, ``projects``, ``targets``, ``clock``) on one timeline
+``agreements``, ``cases``, ``projects``, ``targets``, ``clock``, ``pipeline``) on one timeline
 (``timeline``); the order the parts are planned in fixes the random draws, hence the record.
 """
 
@@ -17,6 +17,7 @@ from kam_domain.demo.accounts import AccountSteps
 from kam_domain.demo.agreements import AgreementSteps
 from kam_domain.demo.cases import CaseSteps
 from kam_domain.demo.clock import ClockSteps
+from kam_domain.demo.pipeline import PipelineSteps
 from kam_domain.demo.projects import ProjectSteps
 from kam_domain.demo.targets import TargetSteps
 from kam_domain.demo.timeline import CLOCK, CURRENCY, QUARTER, START, TICK_EVERY
@@ -24,7 +25,15 @@ from kam_domain.demo.timeline import CLOCK, CURRENCY, QUARTER, START, TICK_EVERY
 __all__ = ["CLOCK", "CURRENCY", "QUARTER", "START", "TICK_EVERY", "Scenario"]
 
 
-class Scenario(AccountSteps, AgreementSteps, CaseSteps, ProjectSteps, TargetSteps, ClockSteps):
+class Scenario(
+    AccountSteps,
+    AgreementSteps,
+    CaseSteps,
+    ProjectSteps,
+    TargetSteps,
+    ClockSteps,
+    PipelineSteps,
+):
     """The demo's quarter for one seed."""
 
     def build(self) -> None:
@@ -36,4 +45,6 @@ class Scenario(AccountSteps, AgreementSteps, CaseSteps, ProjectSteps, TargetStep
         self.plan_projects()
         self.plan_targets()
         self.plan_clock()
+        # Added after the other parts, so that their draws (and the record) stay as they were.
+        self.plan_pipeline()
         self.run()

@@ -146,6 +146,8 @@ def summarise(
             f"{'yes' if target.is_signed_off else 'no':<10}  {_action_plan(target)}"
         )
 
+    lines.extend(_pipeline(app, team_id, quarter))
+
     lines.append("")
     decisions = app.decisions()
     counts = Counter(d.policy for d in decisions)
@@ -162,6 +164,28 @@ def summarise(
         )
     lines.append(f"Events recorded in the store: {app.recorder.max_notification_id() or 0}")
     return DemoSummary(tuple(lines))
+
+
+def _pipeline(app: KamApplication, team_id: UUID, quarter: Period) -> list[str]:
+    """The pipeline's opportunities and the quarter's forecast for the team."""
+    from kam_domain.reports.forecast_reading import read_forecast
+
+    opportunities = app.opportunities(team_id)
+    if not opportunities:
+        return []
+    stages = Counter("open" if o.is_open else "won" if o.is_won else "lost" for o in opportunities)
+    lines = [
+        f"Pipeline: {len(opportunities)} opportunities ("
+        + ", ".join(f"{stages[kind]} {kind}" for kind in ("open", "won", "lost"))
+        + ")"
+    ]
+    for line in read_forecast(app, team_id, quarter).team_lines:
+        goal = "no revenue goal" if line.goal is None else f"the team's goal {line.goal}"
+        lines.append(
+            f"  forecast {quarter}: committed {line.committed}, weighted {line.weighted}, "
+            f"best case {line.best_case} against {goal}"
+        )
+    return lines
 
 
 def _by_policy(account: Any) -> bool:

@@ -11,6 +11,7 @@ from uuid import uuid4
 from kam_domain.aggregates.base import KamAggregate, Meta
 from kam_domain.aggregates.client_account import AccountStrategies, ClientAccount
 from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.opportunity import DEFAULT_PROBABILITIES, Opportunity, PipelineSettings
 from kam_domain.aggregates.project import FeasibilityVerdict, Project
 from kam_domain.aggregates.target import RevenueActual, RevenueGoal, Target, TargetScope
 from kam_domain.aggregates.team import EvaluationStandard, Team
@@ -23,6 +24,7 @@ from kam_domain.values import (
     InvoiceId,
     MemberId,
     Money,
+    OpportunityId,
     Percentage,
     Period,
     ProjectId,
@@ -342,6 +344,33 @@ class Scene:
         )
         return target
 
+    def _opportunity(self) -> Opportunity:
+        """1000 CNY in prospecting, opened by the account's KAM on day 1, closing on day 60."""
+        kam = self.by[Role.KEY_ACCOUNT_MANAGER]
+        return Opportunity.open(
+            meta(kam, at(1)),
+            kam,
+            OpportunityId(uuid4()),
+            team_id=self.team_id,
+            account_id=self.account_id,
+            name="Core renewal",
+            amount=cny(1000),
+            expected_close=at(60),
+            owned_by=kam,
+            account_manager_id=kam.member_id,
+            account_is_key=True,
+        )
+
+    def _pipeline(self) -> PipelineSettings:
+        """The team's pipeline settings, the defaults, configured by its sales director."""
+        director = self.by[Role.SALES_DIRECTOR]
+        return PipelineSettings.configure(
+            meta(director, at(1)),
+            director,
+            team_id=self.team_id,
+            probabilities=DEFAULT_PROBABILITIES,
+        )
+
 
 _GIVENS: dict[str, Callable[[Scene], KamAggregate]] = {
     "importing": Scene._importing,
@@ -363,4 +392,6 @@ _GIVENS: dict[str, Callable[[Scene], KamAggregate]] = {
     "target": Scene._target,
     "closed": Scene._closed,
     "evaluated": Scene._evaluated,
+    "opportunity": Scene._opportunity,
+    "pipeline": Scene._pipeline,
 }

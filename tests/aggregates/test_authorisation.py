@@ -14,6 +14,11 @@ import pytest
 from kam_domain.aggregates.base import KamAggregate, guarded_commands
 from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.opportunity import (
+    DEFAULT_PROBABILITIES,
+    Opportunity,
+    PipelineSettings,
+)
 from kam_domain.aggregates.project import Project
 from kam_domain.aggregates.target import RevenueGoal, Target, TargetScope
 from kam_domain.aggregates.team import Team
@@ -33,7 +38,14 @@ from tests.aggregates.who_may import commands_of
 from tests.conftest import Org, build_org, key_account
 from tests.support import at, meta, unchanged
 
-AGGREGATES: tuple[type[KamAggregate], ...] = (Team, ClientAccount, Project, Target)
+AGGREGATES: tuple[type[KamAggregate], ...] = (
+    Team,
+    ClientAccount,
+    Project,
+    Target,
+    Opportunity,
+    PipelineSettings,
+)
 
 #: Commands that take no credentials: the company's own (a system actor), checked by them.
 CREDENTIAL_FREE = {("Team", "form"), ("Team", "set_top_authority")}
@@ -65,12 +77,19 @@ class Records:
     account: ClientAccount
     project: Project
     target: Target
+    opportunity: Opportunity
+    settings: PipelineSettings
     credentials: dict[str, Credentials]
 
     def of(self, cls: type[KamAggregate]) -> KamAggregate:
-        return {Team: self.team, ClientAccount: self.account, Project: self.project}.get(
-            cls, self.target
-        )
+        records: dict[type[KamAggregate], KamAggregate] = {
+            Team: self.team,
+            ClientAccount: self.account,
+            Project: self.project,
+            Opportunity: self.opportunity,
+            PipelineSettings: self.settings,
+        }
+        return records.get(cls, self.target)
 
 
 @pytest.fixture(name="records", scope="module")
@@ -96,6 +115,19 @@ def fixture_records() -> Records:
         goals=(RevenueGoal(Money.of(100, "CNY")),),
         at=at(1),
     )
+    opportunity_id = app.open_opportunity(
+        account_id,
+        org.kam,
+        name="Core renewal",
+        amount=Money.of(100, "CNY"),
+        expected_close=at(30),
+        at=at(1),
+    )
+    app.set_stage_probabilities(
+        org.team_id, org.director, probabilities=DEFAULT_PROBABILITIES, at=at(1)
+    )
+    settings = app.pipeline_settings(org.team_id)
+    assert settings is not None
     credentials = {
         "kam": app.credentials(org.team_id, org.kam, at(2)),
         "director": app.credentials(org.team_id, org.director, at(2)),
@@ -106,6 +138,8 @@ def fixture_records() -> Records:
         app.get_account(account_id),
         app.get_project(project_id),
         app.get_target(target_id),
+        app.get_opportunity(opportunity_id),
+        settings,
         credentials,
     )
 

@@ -10,6 +10,7 @@ import attrs
 import pytest
 
 from kam_domain.aggregates.client_account import ClientAccount
+from kam_domain.aggregates.opportunity import Opportunity, PipelineSettings
 from kam_domain.aggregates.project import Project
 from kam_domain.aggregates.target import Target
 from kam_domain.aggregates.team import Team
@@ -18,7 +19,7 @@ from tests.aggregates.role_scene import Scene
 from tests.aggregates.who_may import CASES, COMPANY_COMMANDS, Case, commands_of
 from tests.support import state_of, then, unchanged
 
-AGGREGATES = (Team, ClientAccount, Project, Target)
+AGGREGATES = (Team, ClientAccount, Project, Target, Opportunity, PipelineSettings)
 
 
 @pytest.fixture(name="scene", scope="module")

@@ -19,6 +19,12 @@ import attrs
 from kam_domain.aggregates.base import KamAggregate
 from kam_domain.aggregates.client_account import ClientAccount, ContactInfluence, PaymentInstallment
 from kam_domain.aggregates.credentials import Credentials
+from kam_domain.aggregates.opportunity import (
+    Opportunity,
+    OpportunityStage,
+    PipelineSettings,
+    StageProbabilities,
+)
 from kam_domain.aggregates.project import (
     FeasibilityVerdict,
     Project,
@@ -45,6 +51,7 @@ from kam_domain.values import (
     GrantId,
     InvoiceId,
     MemberId,
+    OpportunityId,
     Percentage,
     ProjectId,
     QuoteId,
@@ -887,3 +894,81 @@ def _sign_off_as_supervisor(s: Scene, target: Target, by: Credentials) -> Target
 def _adjust_action_plan(s: Scene, target: Target, by: Credentials) -> Target:
     target.adjust_action_plan(s.meta(by, AFTER_CLOSE), by, s.by[KAM], plan="two more visits")
     return target
+
+
+# -- Opportunity and the pipeline's settings -------------------------------------------------------
+
+#: Who works a key account's pipeline: its accountable KAM (the scene's KAM) and the directors.
+SELLERS = DIRECTORS | {KAM}
+
+
+@case(Opportunity, "open", SELLERS, Opportunity.Opened, variant="the account's KAM")
+def _open_opportunity(s: Scene, _: None, by: Credentials) -> Opportunity:
+    return Opportunity.open(
+        s.meta(by),
+        by,
+        OpportunityId(uuid4()),
+        team_id=s.team_id,
+        account_id=s.account_id,
+        name="Edge computing",
+        amount=cny(500),
+        expected_close=WHEN + timedelta(days=30),
+        owned_by=s.by[KAM],
+        account_manager_id=s.ids[KAM],
+        account_is_key=True,
+    )
+
+
+@case(Opportunity, "move_to_stage", SELLERS, Opportunity.StageChanged, state="opportunity")
+def _move_to_stage(s: Scene, opportunity: Opportunity, by: Credentials) -> Opportunity:
+    opportunity.move_to_stage(
+        s.meta(by), by, stage=OpportunityStage.PROPOSAL, account_manager_id=s.ids[KAM]
+    )
+    return opportunity
+
+
+@case(Opportunity, "revise", SELLERS, Opportunity.Revised, state="opportunity")
+def _revise_opportunity(s: Scene, opportunity: Opportunity, by: Credentials) -> Opportunity:
+    opportunity.revise(
+        s.meta(by), by, account_manager_id=s.ids[KAM], reason="scope", amount=cny(1200)
+    )
+    return opportunity
+
+
+@case(Opportunity, "reassign", SELLERS, Opportunity.OwnerReassigned, state="opportunity")
+def _reassign_opportunity(s: Scene, opportunity: Opportunity, by: Credentials) -> Opportunity:
+    opportunity.reassign(
+        s.meta(by), by, s.by[REP], account_manager_id=s.ids[KAM], reason="day-to-day contact"
+    )
+    return opportunity
+
+
+@case(Opportunity, "win", SELLERS, Opportunity.Won, state="opportunity")
+def _win_opportunity(s: Scene, opportunity: Opportunity, by: Credentials) -> Opportunity:
+    opportunity.win(
+        s.meta(by),
+        by,
+        account_manager_id=s.ids[KAM],
+        project_id=ProjectId(uuid4()),
+        project_account_id=s.account_id,
+    )
+    return opportunity
+
+
+@case(Opportunity, "lose", SELLERS, Opportunity.Lost, state="opportunity")
+def _lose_opportunity(s: Scene, opportunity: Opportunity, by: Credentials) -> Opportunity:
+    opportunity.lose(s.meta(by), by, account_manager_id=s.ids[KAM], reason="price")
+    return opportunity
+
+
+@case(PipelineSettings, "configure", DIRECTORS, PipelineSettings.Configured)
+def _configure_pipeline(s: Scene, _: None, by: Credentials) -> PipelineSettings:
+    return PipelineSettings.configure(
+        s.meta(by), by, team_id=s.team_id, probabilities=StageProbabilities.of(proposal=40)
+    )
+
+
+@case(PipelineSettings, "change", DIRECTORS, PipelineSettings.Changed, state="pipeline")
+def _change_pipeline(s: Scene, settings: PipelineSettings, by: Credentials) -> PipelineSettings:
+    settings.change(s.meta(by), by, probabilities=StageProbabilities.of(negotiation=90))
+    return settings

@@ -52,6 +52,9 @@ READING: dict[str, list[str]] = {
     "audit prove": ["audit", "prove", "--account", "Read Only Telecom", "--key", str(KEY)],
     "report scorecard": ["report", "scorecard", "--period", "2026-Q1"],
     "report pack": ["report", "pack", "--output", str(PACK), "--force"],
+    "report forecast": [
+        "report", "forecast", "--team", "East key accounts", "--period", "2026-Q1",
+    ],
     "show": ["show", "account", "Read Only Telecom", "--at", "2030-01-01T00:00:00Z"],
 }  # fmt: skip
 

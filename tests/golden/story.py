@@ -3,7 +3,8 @@
 Played through the application with fixed ids and effective times, so a release writes the
 same events every time it plays it. Besides the commands of every aggregate it records policy
 decisions, a parked event and its retry (a policy that fails once), policy settings, the clock
-and the directories, and a snapshot of an account with contacts.
+and the directories, a snapshot of an account with contacts, and the classes added since the
+release that first wrote it (not in its topics.json: the next release's stores hold them).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from uuid import UUID, uuid5
 from kam_domain.aggregates.base import Meta
 from kam_domain.aggregates.client_account import AccountStrategies, PaymentInstallment
 from kam_domain.aggregates.client_account.records import ContactInfluence
+from kam_domain.aggregates.opportunity import OpportunityStage, StageProbabilities
 from kam_domain.aggregates.project import FeasibilityVerdict, ProjectMilestone, ProjectOutcome
 from kam_domain.aggregates.target import (
     RevenueGoal,
@@ -89,6 +91,7 @@ def play(app: KamApplication) -> None:
     _money(app)
     _cases(app)
     _targets(app)
+    _pipeline(app)
     _policies(app)
     _end(app)
 
@@ -470,6 +473,37 @@ def _targets(app: KamApplication) -> None:
         reason="new pipeline",
         at=at(10),
     )
+
+
+def _pipeline(app: KamApplication) -> None:
+    """Opportunities (classes added after 0.1.0, not in its topics.json): the team's pipeline
+    settings set and changed, one opportunity worked and won as the won project, one lost."""
+    team, senior, kam = ids("team"), ids("senior"), ids("kam_1")
+    one = ids("account 1")
+    app.set_stage_probabilities(
+        team, senior, probabilities=StageProbabilities.of(proposal=40), at=at(40)
+    )
+    app.set_stage_probabilities(
+        team, senior, probabilities=StageProbabilities.of(proposal=45), currency=CURRENCY, at=at(41)
+    )
+    won, lost = ids("opportunity won"), ids("opportunity lost")
+    for opportunity, name in ((won, "Campus network phase two"), (lost, "Video walls refresh")):
+        app.open_opportunity(
+            one,
+            kam,
+            name=name,
+            amount=Money.of(300000, CURRENCY),
+            expected_close=at(70),
+            opportunity_id=opportunity,
+            at=at(41),
+        )
+    app.move_opportunity(won, kam, stage=OpportunityStage.NEGOTIATION, at=at(42))
+    app.revise_opportunity(
+        won, kam, reason="two more buildings", amount=Money.of(360000, CURRENCY), at=at(42)
+    )
+    app.reassign_opportunity(won, kam, owner_id=ids("rep"), reason="day-to-day", at=at(43))
+    app.win_opportunity(won, kam, project_id=ids("project won"), at=at(44))
+    app.lose_opportunity(lost, kam, reason="the client chose the incumbent", at=at(44))
 
 
 def _policies(app: KamApplication) -> None:
