@@ -59,7 +59,7 @@ from kam_domain.errors import (
 from kam_domain.policies.base import Action, ActionContext, Decision, Policy, learners
 from kam_domain.policies.records import DeadLetter, PolicyDecision, decision_id, settings_id
 from kam_domain.policies.registry import PolicyRegistry
-from kam_domain.policies.world import World
+from kam_domain.policies.world import CACHE_SIZE, World
 from kam_domain.runtime.causal import Consequences, Step, is_consequence, transaction_after
 from kam_domain.runtime.scan import Scan, initial_cursor, settled_tail
 from kam_domain.runtime.state import LEARNED, LEARNERS, StateRecorder, StoredState, state_of
@@ -94,12 +94,16 @@ class PolicyEngine:
         *,
         durable: bool = True,
         state: StateRecorder | None = None,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
         self.app = app
         self.registry = registry
         #: Whether the engine keeps its state: in ``state`` when given, else in the store
         #: (where the store can keep one).
         self.durable = durable
+        #: Records a world backed by the state keeps loaded beyond those changed since the
+        #: last checkpoint.
+        self.cache_size = cache_size
         self._state_recorder = state
         self._state: StoredState | None = None
         self._learned: dict[str, Any] = {}
@@ -228,7 +232,7 @@ class PolicyEngine:
         checkpoint = None if state is None else state.checkpoint
         if state is not None and checkpoint is not None and self._restorable(state):
             cursor = checkpoint.position
-            self.world = World(state)
+            self.world = World(state, cache_size=self.cache_size)
             self._context = _WorldContext(self.app, self.world)
             learned = state.learned()
             for name, versions in self._instances.items():
@@ -258,7 +262,7 @@ class PolicyEngine:
         """Fold the log up to ``cursor``, and what was settled after it, into a new world."""
         recorder: Any = self.app.recorder
         if state is not None:
-            self.world = World(_Empty())
+            self.world = World(_Afresh(state), cache_size=self.cache_size)
             self._context = _WorldContext(self.app, self.world)
         scan = Scan(recorder, self.app.mapper, cursor)
         for step in scan.prefix():
@@ -674,11 +678,16 @@ class PolicyEngine:
         return (self._active(name) for name in self._instances)
 
 
-class _Empty:
-    """The backing of a world folded from the log: nothing is stored yet."""
+class _Afresh:
+    """The backing of a world folded from the log: it restores nothing (what the store holds is
+    replaced by the world's first checkpoint), and takes back the records it unloads after it
+    (it unloads none before: until then every record has changed since the last checkpoint)."""
 
-    def record(self, record_id: UUID) -> None:
-        return None
+    def __init__(self, state: StoredState) -> None:
+        self._state = state
+
+    def record(self, record_id: UUID) -> tuple[Any, int] | None:
+        return None if self._state.afresh else self._state.record(record_id)
 
     def cells(self) -> dict[str, Any]:
         return {}

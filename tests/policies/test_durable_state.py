@@ -375,3 +375,30 @@ class _Cells:
 
     def cells(self) -> dict[str, Any]:
         return self._cells
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_an_engine_whose_cache_holds_one_record_decides_as_embedded(restart: bool) -> None:
+    """Given a world that keeps a single record loaded beyond those changed since its last
+    checkpoint, when it settles commands a few at a time (folded afresh, or restarted from each
+    checkpoint), then records unloaded are loaded back as checkpointed: the decisions are the
+    embedded ones and the state is the log's."""
+    ops = [Op("kam", 0, 2), Op("kam", 1, 3), *(Op("designate", n, Tier.STANDARD) for n in range(7))]
+    ops.insert(6, Op("leave", 0))
+    reference = KamApplication("memory://")
+    play(reference, ops)
+    app = KamApplication("memory://", run_policies=False)
+    play(app, ops)
+    state = MemoryState()
+    engine = PolicyEngine(app, app.policies.registry, state=state, cache_size=1)
+    while True:
+        if restart:
+            engine = PolicyEngine(app, app.policies.registry, state=state, cache_size=1)
+        engine.run(limit=2)
+        if engine.settled_units == 0:
+            break
+
+    assert decisions_of(app) == decisions_of(reference)
+    checkpoint = state.state_checkpoint()
+    assert checkpoint is not None
+    assert compare_states(state, rebuilt(app, checkpoint.position), app.mapper) == []

@@ -78,6 +78,7 @@ from kam_domain.testing.storage.chain import (
     canonical_rows,
     sealed_rows,
 )
+from kam_domain.testing.storage.engine_state import StateConformance
 from kam_domain.testing.storage.fixtures import (
     DIRECTOR_NAME,
     MEMBER_NAMES,
@@ -101,7 +102,6 @@ from kam_domain.testing.storage.recorders import (
     ProcessRecorderConformance,
     TrackingRecorderConformance,
 )
-from kam_domain.testing.storage.state import StateConformance
 from kam_domain.testing.storage.subscription import SubscriptionConformance, Taker, take
 
 __all__ = [
