@@ -226,7 +226,14 @@ class PolicyEngine:
         self._recorded_before = recorder.max_notification_id() or 0
         state = self._stored_state()
         checkpoint = None if state is None else state.checkpoint
-        if state is not None and checkpoint is not None and self._restorable(state):
+        # A checkpoint past the log's head was not written by an engine (the log never
+        # shrinks): going on from it would skip the commands recorded up to its position.
+        if (
+            state is not None
+            and checkpoint is not None
+            and checkpoint.position <= self._recorded_before
+            and self._restorable(state)
+        ):
             cursor = checkpoint.position
             self.world = World(state)
             self._context = _WorldContext(self.app, self.world)

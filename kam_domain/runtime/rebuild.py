@@ -68,18 +68,21 @@ def rebuild(
     write: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> Rebuilt:
-    """Fold the log into a scratch state at the stored checkpoint's position (or, with none,
-    at the settled position), compare, and with ``write`` put the rebuilt state in the store
-    when it differs (or when the store had none)."""
+    """Fold the log into a scratch state at the stored checkpoint's position (or, with none or
+    one past the log's head, at the settled position), compare, and with ``write`` put the
+    rebuilt state in the store when it differs (or when the store had none)."""
     stored_recorder = state_of(app.recorder)
     if stored_recorder is None:
         msg = "this store keeps no state for the policies: there is nothing to rebuild"
         raise StateNotKept(msg)
     checkpoint = stored_recorder.state_checkpoint()
     recorder: Any = app.recorder
+    head = int(recorder.max_notification_id() or 0)
+    # A checkpoint past the log's head was not written by an engine: rebuilt at the settled
+    # position instead, so that the comparison lists its position.
     position = (
         checkpoint.position
-        if checkpoint is not None
+        if checkpoint is not None and checkpoint.position <= head
         else int(recorder.max_tracking_id(ENGINE_TRACKING) or 0)
     )
     scratch = MemoryState()
