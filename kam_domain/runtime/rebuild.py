@@ -127,7 +127,7 @@ def compare_states(
 
 def _decoded(state: StoredState, key: str, data: bytes) -> Any:
     try:
-        if key.startswith(RECORD):
+        if key.startswith(RECORD) and _is_uuid(key[len(RECORD) :]):
             record, folded_at = state.decode_record(UUID(key[len(RECORD) :]), data)
             held = {k: v for k, v in vars(record).items() if k != "_pending_events"}
             return held, folded_at
@@ -136,6 +136,14 @@ def _decoded(state: StoredState, key: str, data: bytes) -> Any:
     except KamDomainError as error:
         return f"unreadable: {type(error).__name__}"
     return f"a cell the library does not write ({len(data)} bytes)"
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _shown(value: Any) -> str | None:
