@@ -6,6 +6,7 @@ doubles or imports anything because of it."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,8 +23,9 @@ from kam_domain.errors import KamDomainError
 from kam_domain.runtime.engine import PolicyEngine
 from kam_domain.runtime.state import StoredState
 from kam_domain.values import AccountId, Tier
+from tests import postgres_server
 from tests.attacks.conftest import kam, rows, run, url
-from tests.conftest import STRATEGIES, Org, build_org
+from tests.conftest import STRATEGIES, Org, build_org, fresh_store
 from tests.support import T0
 
 CELLS = "SELECT key FROM kam_state ORDER BY key"
@@ -38,24 +40,32 @@ class Office:
     first: AccountId
 
 
+#: A store: an SQLite file, or a URL.
+Store = Path | str
+
+
+def writable(store: Store) -> str:
+    return url(store, read_only=False) if isinstance(store, Path) else store
+
+
 @contextmanager
-def opened(path: Path) -> Iterator[KamApplication]:
+def opened(store: Store) -> Iterator[KamApplication]:
     """The store, writable, with no engine of its own."""
-    app = KamApplication(url(path, read_only=False), run_policies=False)
+    app = KamApplication(writable(store), run_policies=False)
     try:
         yield app
     finally:
         app.close()
 
 
-def settle(path: Path) -> int:
+def settle(path: Store) -> int:
     """What a worker does for one step: settle the log, record the position, checkpoint."""
     with opened(path) as app:
         head = app.recorder.max_notification_id() or 0
         return PolicyEngine(app, app.policies.registry).run(until=head)
 
 
-def designate(path: Path, org: Org, name: str, *, days: int = 1) -> AccountId:
+def designate(path: Store, org: Org, name: str, *, days: int = 1) -> AccountId:
     """Register ``name`` and designate it key, leaving its KAM to the policies."""
     when = T0 + timedelta(days=days)
     with opened(path) as app:
@@ -68,7 +78,7 @@ def designate(path: Path, org: Org, name: str, *, days: int = 1) -> AccountId:
     return account
 
 
-def kam_of(path: Path, account: UUID) -> UUID | None:
+def kam_of(path: Store, account: UUID) -> UUID | None:
     with opened(path) as app:
         found: UUID | None = app.get_account(account).kam_id
         return found
@@ -786,3 +796,130 @@ def test_two_workers_folding_the_log_at_once_keep_the_state_equal_to_the_log(
         step(ahead)
 
     assert rebuild_check(path)[0] == 0
+
+
+READERS = [
+    ("replay",),
+    ("audit", "verify"),
+    ("policies", "list"),
+    ("policies", "decisions"),
+]
+STATE_TABLES = ("kam_state", "kam_state_checkpoint")
+
+
+def tables(path: Path) -> set[str]:
+    return {name for (name,) in rows(path, "SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+@pytest.mark.parametrize("read_only", [True, False], ids=["mode-ro", "plain-url"])
+@pytest.mark.parametrize("command", READERS, ids=[" ".join(c) for c in READERS])
+def test_a_reading_command_on_a_store_older_than_the_state_creates_nothing(
+    demo: Path, command: tuple[str, ...], read_only: bool
+) -> None:
+    """On a store written before the state tables, a reading command works and creates none
+    of them, with or without ?mode=ro."""
+    for table in STATE_TABLES:
+        run(demo, f"DROP TABLE {table}")
+    before = tables(demo)
+
+    result = kam(*command, "--store", url(demo, read_only=read_only))
+
+    assert result.returncode == 0, result.stdout[-500:] + result.stderr
+    assert tables(demo) == before
+
+
+@pytest.fixture
+def pg_office(tmp_path: Path) -> Iterator[tuple[str, Org, AccountId]]:
+    """The office on PostgreSQL, in a schema of its own: account A settled and checkpointed."""
+    with fresh_store("postgres", tmp_path) as store:
+        with opened(store) as app:
+            org = build_org(app)
+        first = designate(store, org, "Account A", days=0)
+        settle(store)
+        yield store, org, first
+
+
+def pg_rows(store: str, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """Run ``statement`` in the store's schema (``{schema}`` in it is the quoted schema)."""
+    schema = postgres_server.schema_of(store)
+    return postgres_server.rows(store, statement.replace("{schema}", "{}"), schema, params=params)
+
+
+def test_postgres_an_edited_record_cell_is_caught_by_replay_and_rebuild(
+    pg_office: tuple[str, Org, AccountId],
+) -> None:
+    """On PostgreSQL, account A's cell edited to the second KAM steers B to the first: replay
+    lists it, rebuild names the cell and repairs it."""
+    store, org, first = pg_office
+    key = f"r:{first}"
+    [(value,)] = pg_rows(store, "SELECT value FROM {schema}.kam_state WHERE key = %s", (key,))
+    with opened(store) as app:
+        state = StoredState(app.recorder, app.mapper)
+        record = state.decode_record(first, bytes(value))
+        record.kam_id = org.kam2
+        forged = state.encode_record(record)
+    pg_rows(store, "UPDATE {schema}.kam_state SET value = %s WHERE key = %s", (forged, key))
+
+    second = designate(store, org, "Account B")
+    settle(store)
+
+    assert kam_of(store, second) == org.kam
+    assert kam("replay", "--store", store).returncode == 3
+    check = kam("policies", "rebuild", "--store", store, "--check")
+    assert check.returncode == 3
+    assert f"differs: {key}" in check.stdout
+    assert kam("policies", "rebuild", "--store", store).returncode == 3
+    assert kam("policies", "rebuild", "--store", store, "--check").returncode == 0
+
+
+def pg_tables(store: str) -> set[str]:
+    found = pg_rows(
+        store,
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s",
+        (postgres_server.schema_of(store),),
+    )
+    return {name for (name,) in found}
+
+
+@pytest.mark.parametrize("command", READERS, ids=[" ".join(c) for c in READERS])
+def test_postgres_a_reading_command_on_a_layout_2_store_creates_nothing(
+    pg_office: tuple[str, Org, AccountId], command: tuple[str, ...]
+) -> None:
+    """On a PostgreSQL store at layout 2 (before the state tables), a reading command works
+    and neither creates the tables nor upgrades the layout."""
+    store, _, _ = pg_office
+    for table in STATE_TABLES:
+        pg_rows(store, f"DROP TABLE {{schema}}.{table}")
+    pg_rows(store, "UPDATE {schema}.kam_schema_version SET version = 2")
+    before = pg_tables(store)
+
+    result = kam(*command, "--store", store)
+
+    assert result.returncode == 0, result.stdout[-500:] + result.stderr
+    assert pg_tables(store) == before
+    assert pg_rows(store, "SELECT version FROM {schema}.kam_schema_version") == [(2,)]
+
+
+@pytest.mark.parametrize("command", READERS, ids=[" ".join(c) for c in READERS])
+def test_postgres_a_reading_command_works_under_a_select_only_role(
+    pg_office: tuple[str, Org, AccountId], command: tuple[str, ...]
+) -> None:
+    """With the state tables present and a checkpoint in them, a reading command works under
+    a role that may only SELECT."""
+    store, _, _ = pg_office
+    assert pg_rows(store, "SELECT count(*) FROM {schema}.kam_state_checkpoint") == [(1,)]
+    schema = postgres_server.schema_of(store)
+    role = f"atk_reader_{schema[-12:]}"
+    with postgres_server.connect(store) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'reads-only'")
+        conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO {role}')
+        conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO {role}')
+    reader = re.sub(r"://[^@/]*@", f"://{role}:reads-only@", store, count=1)
+    try:
+        result = kam(*command, "--store", reader)
+    finally:
+        with postgres_server.connect(store) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
+
+    assert result.returncode == 0, result.stdout[-500:] + result.stderr
