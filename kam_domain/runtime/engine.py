@@ -54,6 +54,7 @@ from kam_domain.errors import (
     MemberNotFound,
     StateAhead,
     StateNotKept,
+    StoreUnreadable,
     TeamNotFound,
 )
 from kam_domain.policies.base import Action, ActionContext, Decision, Policy, learners
@@ -241,9 +242,20 @@ class PolicyEngine:
             for name, versions in self._instances.items():
                 for version, instance in versions.items():
                     prefix = f"{LEARNED}{name}@{version}:"
-                    instance.restore(
-                        {k[len(prefix) :]: v for k, v in learned.items() if k.startswith(prefix)}
-                    )
+                    cells = {
+                        k[len(prefix) :]: v for k, v in learned.items() if k.startswith(prefix)
+                    }
+                    try:
+                        instance.restore(cells)
+                    except KamDomainError:
+                        raise
+                    except Exception as error:
+                        # A learned cell in another shape than the policy writes.
+                        msg = (
+                            f"the policies' state holds learned state of {name}@{version} "
+                            f"the policy did not write: {error!r}"
+                        )
+                        raise StoreUnreadable(msg) from error
             scan = Scan(recorder, self.app.mapper, cursor)
             # A record stored further on than this engine has settled is not taken in.
             self.world.admits = scan.passed
