@@ -893,3 +893,15 @@ def test_postgres_a_reading_command_works_under_a_select_only_role(
             conn.execute(f"DROP ROLE IF EXISTS {role}")
 
     assert result.returncode == 0, result.stdout[-500:] + result.stderr
+
+
+@pytest.mark.parametrize("command", READERS, ids=[" ".join(c) for c in READERS])
+def test_a_reading_command_never_reads_the_state(office: Office, command: tuple[str, ...]) -> None:
+    """Every cell and the checkpoint made unreadable: replay, verify and the listings answer
+    as on an intact state (none of them reads it)."""
+    run(office.path, "UPDATE kam_state SET value = 'x'")
+    run(office.path, "UPDATE kam_state_checkpoint SET serial = 'one'")
+
+    result = kam(*command, "--store", url(office.path))
+
+    assert result.returncode == 0, result.stdout[-500:] + result.stderr
