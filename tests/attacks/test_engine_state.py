@@ -19,7 +19,7 @@ from uuid import UUID
 import pytest
 
 from kam_domain.application import KamApplication
-from kam_domain.errors import KamDomainError, StoreUnreadable
+from kam_domain.errors import KamDomainError, StateAhead, StoreUnreadable
 from kam_domain.runtime.engine import PolicyEngine
 from kam_domain.runtime.state import StoredState
 from kam_domain.values import AccountId, Tier
@@ -97,9 +97,9 @@ def forge_record(path: Path, record_id: UUID, change: Callable[[Any], None]) -> 
     """Decode a record cell as the library does, change the record, and write it back."""
     with opened(path) as app:
         state = StoredState(app.recorder, app.mapper)
-        record = state.decode_record(record_id, cell(path, f"r:{record_id}"))
+        record, folded_at = state.decode_record(record_id, cell(path, f"r:{record_id}"))
         change(record)
-        forged = state.encode_record(record)
+        forged = state.encode_record(record, folded_at)
     put_cell(path, f"r:{record_id}", forged)
 
 
@@ -428,42 +428,50 @@ def overdue_flags(path: Path) -> int:
     return sum(policy == "collections" for policy, _, _ in decisions(path))
 
 
-def test_a_checkpoint_set_behind_the_log_is_caught_by_replay_and_rebuild(office: Office) -> None:
-    """A checkpoint position moved back makes the engine fold the half payment twice into the
-    record (it looks paid): replay lists the overdue flag missing, rebuild names the record."""
+def test_a_checkpoint_set_behind_the_log_stops_the_engine_until_rebuilt(office: Office) -> None:
+    """A checkpoint position moved back before the half payment: account A's cell says it was
+    folded further on, so the engine refuses to fold the payment into it again (StateAhead),
+    deciding nothing; rebuild names the record and repairs it, and the tick is flagged once."""
     bill = billed(office)
     before = checkpoint_row(office.path)[1]
     pay_half(bill)
     settle(office.path)
     run(office.path, "UPDATE kam_state_checkpoint SET position = ?", (before,))
     tick(office.path)
-    settle(office.path)
 
-    status, divergences = replayed(office.path)
-    assert status == 3
-    assert [(d["policy"], d["kind"]) for d in divergences] == [("collections", "not recorded")]
+    with pytest.raises(StateAhead):
+        settle(office.path)
+
+    assert overdue_flags(office.path) == 0
     shown = rebuild_check(office.path)
     assert shown[0] == 3
     assert f"differs: r:{office.first}" in shown[1]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a checkpoint position moved back is trusted: the engine folds the events "
-    "after it again into cells that already hold them (a payment counted twice) and loses "
-    "the overdue flag; nothing ties the cells to the position they were written at",
-)
-def test_a_checkpoint_set_behind_the_log_loses_no_decision(office: Office) -> None:
-    """A checkpoint position moved back: the overdue invoice is still flagged at the tick."""
-    bill = billed(office)
-    before = checkpoint_row(office.path)[1]
-    pay_half(bill)
+    repair(office.path)
     settle(office.path)
-    run(office.path, "UPDATE kam_state_checkpoint SET position = ?", (before,))
-    tick(office.path)
-    settle(office.path)
-
     assert overdue_flags(office.path) == 1
+    settled_once(office.path)
+
+
+def test_a_record_cell_claiming_a_position_past_the_log_stops_the_engine_until_rebuilt(
+    office: Office,
+) -> None:
+    """Account A's cell edited to say it was folded at a position the log never reached: the
+    engine refuses it (StateAhead) rather than decide from it; rebuild names it and repairs."""
+    topic, version, _, state = cell(office.path, f"r:{office.first}").split(b"\n", 3)
+    put_cell(office.path, f"r:{office.first}", b"\n".join((topic, version, b"100000", state)))
+    second = designate(office.path, office.org, "Account B")
+
+    with pytest.raises(StateAhead):
+        settle(office.path)
+
+    assert kam_of(office.path, second) is None
+    shown = rebuild_check(office.path)
+    assert shown[0] == 3
+    assert f"differs: r:{office.first}" in shown[1]
+    repair(office.path)
+    settle(office.path)
+    assert kam_of(office.path, second) == office.org.kam2
+    settled_once(office.path)
 
 
 #: A module of the standard library that nothing here imports (importing it prints a poem).
@@ -484,22 +492,16 @@ def _catalogue_topic(office: Office) -> None:
 
 def _snapshot_topic(office: Office) -> None:
     """Account A's cell names an event class of the canary module as its snapshot's."""
-    _, version, state = cell(office.path, f"r:{office.first}").split(b"\n", 2)
-    put_cell(
-        office.path,
-        f"r:{office.first}",
-        f"{CANARY}:Zen.Snapshot\n".encode() + version + b"\n" + state,
-    )
+    _, rest = cell(office.path, f"r:{office.first}").split(b"\n", 1)
+    put_cell(office.path, f"r:{office.first}", f"{CANARY}:Zen.Snapshot\n".encode() + rest)
 
 
 def _record_topic(office: Office) -> None:
     """Account A's snapshot names a record class of the canary module."""
-    topic, version, state = cell(office.path, f"r:{office.first}").split(b"\n", 2)
+    head, state = cell(office.path, f"r:{office.first}").rsplit(b"\n", 1)
     fields = json.loads(state)
     fields["topic"] = f"{CANARY}:Zen"
-    put_cell(
-        office.path, f"r:{office.first}", b"\n".join((topic, version, json.dumps(fields).encode()))
-    )
+    put_cell(office.path, f"r:{office.first}", head + b"\n" + json.dumps(fields).encode())
 
 
 def dead_letters(path: Path) -> list[tuple[str, str]]:
@@ -692,8 +694,8 @@ def behind_and_ahead(office: Office) -> None:
     """Two workers share the state. The one behind starts from the checkpoint; the half payment
     is recorded and the one ahead settles it, checkpointing account A paid 500; the tick past
     the due date is recorded; then the one behind settles the payment and the tick. Account A
-    was not loaded by the one behind before the one ahead wrote it, so it is loaded from a
-    checkpoint of its future (paid 500) and the payment is folded into it once more."""
+    was not loaded by the one behind before the one ahead wrote it: the newer checkpoint
+    holds it paid 500, from the future of the one behind."""
     bill = billed(office)
     with engine_on(office.path) as behind:
         step(behind)
@@ -704,38 +706,16 @@ def behind_and_ahead(office: Office) -> None:
         step(behind)
 
 
-def test_a_worker_behind_loading_a_record_from_its_future_is_caught_by_replay_and_rebuild(
-    office: Office,
-) -> None:
-    """The worker behind decides the tick from account A paid 1000 and flags nothing; replay
-    lists the flag as not recorded and rebuild names account A's cell and the invoices."""
-    behind_and_ahead(office)
-
-    assert overdue_flags(office.path) == 0
-    status, divergences = replayed(office.path)
-    assert status == 3
-    assert [(d["policy"], d["kind"]) for d in divergences] == [("collections", "not recorded")]
-    shown = rebuild_check(office.path)
-    assert shown[0] == 3
-    assert f"differs: r:{office.first}" in shown[1]
-    assert "differs: x:invoices" in shown[1]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a worker behind loads a record cell that a worker ahead checkpointed after "
-    "the behind one started (StoredState.record reads the latest checkpoint's cell, not the "
-    "one the worker started from), folds the events between the two checkpoints into it a "
-    "second time (a payment counted twice), decides the tick from it (no overdue flag), and "
-    "checkpoints that record and its tracked position past the tick, so no later worker "
-    "decides the tick again: the flag is lost",
-)
 def test_a_worker_behind_never_decides_from_a_record_of_its_future(office: Office) -> None:
-    """After the two workers and a fresh one, the overdue invoice is flagged once."""
+    """The worker behind does not take in account A from the newer checkpoint: it goes on from
+    that checkpoint instead, and the overdue invoice is flagged once, as the log says."""
     behind_and_ahead(office)
-    settle(office.path)
 
     assert overdue_flags(office.path) == 1
+    settle(office.path)
+    assert overdue_flags(office.path) == 1
+    settled_once(office.path)
+    assert rebuild_check(office.path)[0] == 0
 
 
 @pytest.mark.xfail(
@@ -825,9 +805,9 @@ def test_postgres_an_edited_record_cell_is_caught_by_replay_and_rebuild(
     [(value,)] = pg_rows(store, "SELECT value FROM {schema}.kam_state WHERE key = %s", (key,))
     with opened(store) as app:
         state = StoredState(app.recorder, app.mapper)
-        record = state.decode_record(first, bytes(value))
+        record, folded_at = state.decode_record(first, bytes(value))
         record.kam_id = org.kam2
-        forged = state.encode_record(record)
+        forged = state.encode_record(record, folded_at)
     pg_rows(store, "UPDATE {schema}.kam_state SET value = %s WHERE key = %s", (forged, key))
 
     second = designate(store, org, "Account B")
