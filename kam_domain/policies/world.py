@@ -42,7 +42,7 @@ from kam_domain.aggregates.client_account import (
 from kam_domain.aggregates.project import Project
 from kam_domain.aggregates.target import Target
 from kam_domain.aggregates.team import Team
-from kam_domain.errors import StateAhead, UnregisteredTopic
+from kam_domain.errors import KamDomainError, StateAhead, StoreUnreadable, UnregisteredTopic
 from kam_domain.policies.records import (
     CLOCK_ID,
     Clock,
@@ -134,7 +134,16 @@ class World:
         #: :class:`~kam_domain.errors.StateAhead`); None: any.
         self.admits: Callable[[int], bool] | None = None
         if backing is not None:
-            self._restore(backing.cells())
+            try:
+                self._restore(backing.cells())
+            except KamDomainError:
+                raise
+            except Exception as error:
+                # Whatever a cell in another shape than the library writes makes restoring raise.
+                msg = (
+                    f"the policies' state holds an index cell the library did not write: {error!r}"
+                )
+                raise StoreUnreadable(msg) from error
 
     def fold(self, event: Any, position: int) -> None:
         """Bring the record ``event`` belongs to up to date; events come in causal order."""
@@ -294,6 +303,11 @@ class World:
             self._class_of[key] = cls
             self._by_class.setdefault(cls, {})[key] = None
         for key, members in cells.items():
+            if key.startswith((_TEAM, _CHILDREN)):
+                unknown = [member for member in members if member not in self._created]
+                if unknown:
+                    msg = f"the policies' state: {key} lists {unknown[0]}, not in its catalogue"
+                    raise StoreUnreadable(msg)
             if key.startswith(_TEAM):
                 kind_name, _, team = key[len(_TEAM) :].partition(":")
                 kind = _LISTED_BY_NAME[kind_name]

@@ -54,6 +54,7 @@ from kam_domain.errors import (
     MemberNotFound,
     StateAhead,
     StateNotKept,
+    StoreUnreadable,
     TeamNotFound,
 )
 from kam_domain.policies.base import Action, ActionContext, Decision, Policy, learners
@@ -230,7 +231,14 @@ class PolicyEngine:
         self._recorded_before = recorder.max_notification_id() or 0
         state = self._stored_state()
         checkpoint = None if state is None else state.checkpoint
-        if state is not None and checkpoint is not None and self._restorable(state):
+        # A checkpoint past the log's head was not written by an engine (the log never
+        # shrinks): going on from it would skip the commands recorded up to its position.
+        if (
+            state is not None
+            and checkpoint is not None
+            and checkpoint.position <= self._recorded_before
+            and self._restorable(state)
+        ):
             cursor = checkpoint.position
             self.world = World(state, cache_size=self.cache_size)
             self._context = _WorldContext(self.app, self.world)
@@ -238,9 +246,20 @@ class PolicyEngine:
             for name, versions in self._instances.items():
                 for version, instance in versions.items():
                     prefix = f"{LEARNED}{name}@{version}:"
-                    instance.restore(
-                        {k[len(prefix) :]: v for k, v in learned.items() if k.startswith(prefix)}
-                    )
+                    cells = {
+                        k[len(prefix) :]: v for k, v in learned.items() if k.startswith(prefix)
+                    }
+                    try:
+                        instance.restore(cells)
+                    except KamDomainError:
+                        raise
+                    except Exception as error:
+                        # A learned cell in another shape than the policy writes.
+                        msg = (
+                            f"the policies' state holds learned state of {name}@{version} "
+                            f"the policy did not write: {error!r}"
+                        )
+                        raise StoreUnreadable(msg) from error
             scan = Scan(recorder, self.app.mapper, cursor)
             # A record stored further on than this engine has settled is not taken in.
             self.world.admits = scan.passed

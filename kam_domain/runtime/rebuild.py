@@ -68,18 +68,21 @@ def rebuild(
     write: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> Rebuilt:
-    """Fold the log into a scratch state at the stored checkpoint's position (or, with none,
-    at the settled position), compare, and with ``write`` put the rebuilt state in the store
-    when it differs (or when the store had none)."""
+    """Fold the log into a scratch state at the stored checkpoint's position (or, with none or
+    one past the log's head, at the settled position), compare, and with ``write`` put the
+    rebuilt state in the store when it differs (or when the store had none)."""
     stored_recorder = state_of(app.recorder)
     if stored_recorder is None:
         msg = "this store keeps no state for the policies: there is nothing to rebuild"
         raise StateNotKept(msg)
     checkpoint = stored_recorder.state_checkpoint()
     recorder: Any = app.recorder
+    head = int(recorder.max_notification_id() or 0)
+    # A checkpoint past the log's head was not written by an engine: rebuilt at the settled
+    # position instead, so that the comparison lists its position.
     position = (
         checkpoint.position
-        if checkpoint is not None
+        if checkpoint is not None and checkpoint.position <= head
         else int(recorder.max_tracking_id(ENGINE_TRACKING) or 0)
     )
     scratch = MemoryState()
@@ -124,7 +127,7 @@ def compare_states(
 
 def _decoded(state: StoredState, key: str, data: bytes) -> Any:
     try:
-        if key.startswith(RECORD):
+        if key.startswith(RECORD) and _is_uuid(key[len(RECORD) :]):
             record, folded_at = state.decode_record(UUID(key[len(RECORD) :]), data)
             held = {k: v for k, v in vars(record).items() if k != "_pending_events"}
             return held, folded_at
@@ -133,6 +136,14 @@ def _decoded(state: StoredState, key: str, data: bytes) -> Any:
     except KamDomainError as error:
         return f"unreadable: {type(error).__name__}"
     return f"a cell the library does not write ({len(data)} bytes)"
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _shown(value: Any) -> str | None:
