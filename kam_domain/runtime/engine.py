@@ -231,12 +231,14 @@ class PolicyEngine:
         self._recorded_before = recorder.max_notification_id() or 0
         state = self._stored_state()
         checkpoint = None if state is None else state.checkpoint
-        # A checkpoint past the log's head was not written by an engine (the log never
-        # shrinks): going on from it would skip the commands recorded up to its position.
+        # A checkpoint past the settled position was not written by an engine (one writes it
+        # only where every command up to it is settled, and that position only moves on):
+        # going on from it would skip the commands recorded up to its position.
+        settled = initial_cursor(recorder, self._instances)
         if (
             state is not None
             and checkpoint is not None
-            and checkpoint.position <= self._recorded_before
+            and checkpoint.position <= settled
             and self._restorable(state)
         ):
             cursor = checkpoint.position
@@ -270,13 +272,17 @@ class PolicyEngine:
             self._scan = scan
             self._started = True
             return
-        self._fold_log(initial_cursor(recorder, self._instances), state)
+        # A checkpoint no engine could have written is replaced, wherever it claims to be.
+        untrusted = checkpoint is not None and checkpoint.position > settled
+        self._fold_log(settled, state, over_any=untrusted)
 
     def _fold_log(
         self,
         cursor: int,
         state: StoredState | None,
         progress: Callable[[int], None] | None = None,
+        *,
+        over_any: bool = False,
     ) -> None:
         """Fold the log up to ``cursor``, and what was settled after it, into a new world."""
         recorder: Any = self.app.recorder
@@ -300,7 +306,7 @@ class PolicyEngine:
         # after the policies changed): nothing of the store's is reused.
         self._learned = self._all_learned()
         if state is not None:
-            state.start_afresh()
+            state.start_afresh(over_any=over_any)
 
     def rebuild(self, position: int, progress: Callable[[int], None] | None = None) -> None:
         """Fold the log up to ``position`` (every command up to it settled) and checkpoint the
@@ -313,7 +319,7 @@ class PolicyEngine:
             if state is None:
                 msg = "this engine keeps no state (a policy that learns cannot say what)"
                 raise StateNotKept(msg)
-            self._fold_log(position, state, progress)
+            self._fold_log(position, state, progress, over_any=True)
             self._checkpoint()
 
     def _stored_state(self) -> StoredState | None:

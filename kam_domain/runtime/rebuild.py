@@ -17,7 +17,8 @@ from uuid import UUID
 import attrs
 
 from kam_domain.errors import KamDomainError, StateNotKept
-from kam_domain.runtime.engine import ENGINE_TRACKING, PolicyEngine
+from kam_domain.runtime.engine import PolicyEngine
+from kam_domain.runtime.scan import initial_cursor
 from kam_domain.runtime.state import (
     INDEX,
     LEARNED,
@@ -77,13 +78,13 @@ def rebuild(
         raise StateNotKept(msg)
     checkpoint = stored_recorder.state_checkpoint()
     recorder: Any = app.recorder
-    head = int(recorder.max_notification_id() or 0)
-    # A checkpoint past the log's head was not written by an engine: rebuilt at the settled
-    # position instead, so that the comparison lists its position.
+    settled = initial_cursor(recorder, registry.names())
+    # A checkpoint past the settled position was not written by an engine: rebuilt at the
+    # settled position instead, so that the comparison lists its position.
     position = (
         checkpoint.position
-        if checkpoint is not None and checkpoint.position <= head
-        else int(recorder.max_tracking_id(ENGINE_TRACKING) or 0)
+        if checkpoint is not None and checkpoint.position <= settled
+        else settled
     )
     scratch = MemoryState()
     PolicyEngine(app, registry, state=scratch).rebuild(position, progress)

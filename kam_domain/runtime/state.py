@@ -144,8 +144,10 @@ class StoredState:
         checkpoint = recorder.state_checkpoint()
         self.checkpoint = checkpoint
         self._serial = None if checkpoint is None else checkpoint.serial
-        #: Whether the next checkpoint replaces the state whole (see :meth:`start_afresh`).
+        #: Whether the next checkpoint replaces the state whole (see :meth:`start_afresh`), and
+        #: whatever checkpoint is stored (one no engine could have written, or in a rebuild).
         self.afresh = False
+        self._over_any = False
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -165,9 +167,10 @@ class StoredState:
             key: self.decode(value) for key, value in self.recorder.select_state_prefixed(LEARNED)
         }
 
-    def start_afresh(self) -> None:
+    def start_afresh(self, *, over_any: bool = False) -> None:
         """The next checkpoint holds a world folded from the log: it replaces what is stored."""
         self.afresh = True
+        self._over_any = over_any
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -186,18 +189,25 @@ class StoredState:
         }
         for key, value in (*cells.items(), *learned.items()):
             encoded[key] = None if value is None else self.encode(value)
-        if self.afresh:
-            self.recorder.clear_state()
-            self._serial = None
         while True:
+            cells = encoded
+            if self.afresh:
+                # The whole state, replacing the stored one in the same transaction: the cells
+                # it holds that this one does not are deleted, against the checkpoint read here.
+                latest = self.recorder.state_checkpoint()
+                if latest is not None and latest.position > position and not self._over_any:
+                    return False  # another engine's, further on
+                self._serial = None if latest is None else latest.serial
+                stale = {key: None for key, _ in self.recorder.select_state_prefixed("")}
+                cells = {**stale, **encoded}
             try:
                 self.checkpoint = self.recorder.write_state(
-                    expected=self._serial, position=position, cells=encoded
+                    expected=self._serial, position=position, cells=cells
                 )
             except StateConflict:
                 latest = self.recorder.state_checkpoint()
                 self._serial = None if latest is None else latest.serial
-                if latest is None or latest.position > position:
+                if not self.afresh and (latest is None or latest.position > position):
                     return False
                 continue
             self._serial = self.checkpoint.serial

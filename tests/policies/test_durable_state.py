@@ -32,6 +32,7 @@ def fixture_demo() -> KamApplication:
     """The demo's quarter, recorded embedded (its decisions are in the log)."""
     app = KamApplication("memory://")
     build_demo(app)
+    app.policies.flush()  # every command up to the head is settled, and says so
     return app
 
 
