@@ -13,7 +13,6 @@ import functools
 import json
 import os
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from kam_domain.cli.common import EXIT_OK, add_store_option
-from kam_domain.cli.terminal import one_line
+from kam_domain.cli.output import progress, show
 from kam_domain.errors import ValidationError
 
 __all__ = ["EXIT_NOT_INTACT", "register"]
@@ -199,8 +198,8 @@ def run_verify(args: argparse.Namespace) -> int:
     signed_heads = [text for text in args.checkpoint if Path(text).is_file()]
     digests = [text for text in args.checkpoint if text not in signed_heads]
     checkpoints = [Checkpoint.parse(text) for text in digests]
-    with _progress("verifying") as progress:
-        result = verify_store(args.store, checkpoints=checkpoints, progress=progress)
+    with progress("verifying") as advance:
+        result = verify_store(args.store, checkpoints=checkpoints, progress=advance)
     if result.breach is not None:
         print(f"NOT INTACT at position {result.breach.position} ({result.breach.kind}): ", end="")
         print(result.breach.reason)
@@ -239,8 +238,9 @@ def _verify_derived(store: str | None) -> int:
     from kam_domain.audit.derived import verify_derived
     from kam_domain.audit.records import open_app
 
-    with open_app(store) as app:
-        mismatches = verify_derived(app)
+    with open_app(store) as app, progress("re-deriving") as advance:
+        head = app.recorder.max_notification_id() or 0
+        mismatches = verify_derived(app, progress=lambda position: advance(position, head))
     if mismatches:
         print(f"DERIVED DATA DIFFERS from the events: {len(mismatches):,} row(s)")
         for mismatch in mismatches:
@@ -308,7 +308,7 @@ def run_accountable(args: argparse.Namespace) -> int:
             ]
             for line, row in zip(found.history, rows, strict=True)
         ]
-        print(_table(["", "since", "KAM", "reason", "decided by"], table))
+        show(_table(["", "since", "KAM", "reason", "decided by"], table))
     return EXIT_OK
 
 
@@ -361,7 +361,7 @@ def run_trail(args: argparse.Namespace) -> int:
         for e in entries
     ]
     headers = ["pos", "when", "written", "event", "actor", "causation", "correlation", "fields"]
-    print(_table(headers, table))
+    show(_table(headers, table))
     return EXIT_OK
 
 
@@ -369,7 +369,7 @@ def run_export(args: argparse.Namespace) -> int:
     from kam_domain.audit.export import export_records, write_csv, write_jsonl, written_by
     from kam_domain.audit.records import open_app
 
-    with open_app(args.store) as app, _output(args.output) as out, _progress("exporting") as p:
+    with open_app(args.store) as app, _output(args.output) as out, progress("exporting") as p:
         records = export_records(app, progress=p)
         if args.at is not None:
             records = written_by(records, args.at)
@@ -424,16 +424,9 @@ def _fields_text(fields: dict[str, Any]) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
-    # Cells hold stored text: escaped, so that none can drive a terminal or forge a row.
-    rows = [[one_line(cell) for cell in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
-    lines = [headers, ["-" * w for w in widths], *rows]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
-        for line in lines
-    )
+    from kam_domain.cli.output import table
+
+    return table(headers, rows)
 
 
 def _csv(out: TextIO, columns: list[str], rows: list[dict[str, Any]]) -> None:
@@ -468,38 +461,3 @@ def _closing_pipe_is_fine(handler: Callable[[argparse.Namespace], int]) -> Any:
             return EXIT_OK
 
     return run
-
-
-class Progress:
-    """A one-line progress report on standard error, only when it is a terminal."""
-
-    def __init__(self, label: str, stream: TextIO) -> None:
-        self.label = label
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self.shown = False
-        self._last = 0.0
-
-    def __call__(self, position: int, stop: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self._last < 0.1 and position < stop):
-            return
-        self._last = now
-        percent = 100 * position // stop if stop else 100
-        self.stream.write(f"\r{self.label}: position {position:,} of {stop:,} ({percent}%)")
-        self.stream.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[Progress]:
-    progress = Progress(label, sys.stderr)
-    try:
-        yield progress
-    finally:
-        progress.close()

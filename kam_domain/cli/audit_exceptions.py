@@ -23,6 +23,7 @@ from kam_domain.cli.audit import (
     _table,
 )
 from kam_domain.cli.common import EXIT_OK
+from kam_domain.cli.output import show
 
 if TYPE_CHECKING:
     from kam_domain.audit.exceptions import Finding
@@ -99,7 +100,7 @@ def run_exceptions(args: argparse.Namespace) -> int:
             print()
             print(f"{kind.title} [{kind.value}]: {count or 'none'}")
             if count:
-                print(_indented(_kind_table(report.of(kind))))
+                show(_indented(_kind_table(report.of(kind))))
     if args.fail_on_exceptions and findings:
         return EXIT_EXCEPTIONS_FOUND
     return EXIT_OK

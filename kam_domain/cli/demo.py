@@ -30,8 +30,10 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kam_domain.cli.output import progress
     from kam_domain.demo import build_demo
 
-    with KamApplication(args.store) as app:
-        print(build_demo(app, seed=args.seed).render())
+    with KamApplication(args.store) as app, progress("recording the demo", "steps") as advance:
+        summary = build_demo(app, seed=args.seed, progress=advance)
+    print(summary.render())
     return EXIT_OK

@@ -320,12 +320,10 @@ def write_rows(
         writer.writerow(columns)
         writer.writerows([_cell(row[c]) for c in columns] for row in rows)
         return
+    from kam_domain.cli.output import show, table
+
     shown = list(table_columns or columns)
-    cells = [shown, *([_cell(row[c]) for c in shown] for row in rows)]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(shown))]
-    for line in cells:
-        padded = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
-        out.write("  ".join(padded).rstrip() + "\n")
+    show(table(shown, [[_cell(row[c]) for c in shown] for row in rows], stream=out), out)
 
 
 def _cell(value: object) -> str:
@@ -513,8 +511,21 @@ def _dead_letters(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
+    from kam_domain.cli.output import progress
+
     with _open(args, run_policies=False) as app:
-        letters = app.retry_dead_letters(args.id)
+        if args.id is not None:
+            letters = app.retry_dead_letters(args.id)
+        else:
+            # One at a time, oldest cause first, as retrying them all does, so that progress
+            # can be shown: the engine catches up first, then each is settled in turn.
+            app.policies.run()
+            parked = app.dead_letters()
+            letters = []
+            with progress("retrying", "parked events") as advance:
+                for done, letter in enumerate(parked, start=1):
+                    letters.extend(app.retry_dead_letters(letter.id))
+                    advance(done, len(parked))
     if not letters:
         print("no parked events")
         return EXIT_OK

@@ -54,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     versions = _versions(args.policy, "--policy")
     what_if = _versions(args.what_if, "--what-if")
     # Read-only: a mistyped store is refused, not created and reported "0 diverged".
-    with open_app(args.store) as app:
+    from kam_domain.cli.output import progress
+
+    with open_app(args.store) as app, progress("replaying"):
         chosen = set(versions) | set(what_if) or None
         report = app.replay(versions=versions, what_if=what_if, policies=chosen)
     if args.format == "json":

@@ -19,7 +19,7 @@ import pytest
 
 from kam_domain.application import KamApplication
 from kam_domain.cli import main
-from kam_domain.cli.audit import EXIT_NOT_INTACT, Progress
+from kam_domain.cli.audit import EXIT_NOT_INTACT
 from kam_domain.values import Actor
 from tests import postgres_server
 from tests.conftest import Org, build_org, key_account
@@ -387,26 +387,6 @@ def guide_script() -> str:
     text = (ROOT / "docs" / "audit.md").read_text(encoding="utf-8")
     (script,) = re.findall(r"```python\n(# verify_export\.py.*?)```", text, re.DOTALL)
     return script
-
-
-def test_progress_shows_on_a_terminal_only() -> None:
-    """Progress goes to a terminal, rewriting one line; to a file or pipe, nothing."""
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    terminal, pipe = Terminal(), io.StringIO()
-    shown, hidden = Progress("verifying", terminal), Progress("verifying", pipe)
-
-    for progress in (shown, hidden):
-        progress(500, 1000)
-        progress(1000, 1000)
-        progress.close()
-
-    assert terminal.getvalue().startswith("\rverifying: position 500 of 1,000 (50%)")
-    assert terminal.getvalue().endswith("(100%)\n")
-    assert pipe.getvalue() == ""
 
 
 def test_help_documents_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
