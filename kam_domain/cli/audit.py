@@ -9,34 +9,34 @@ from __future__ import annotations
 
 import argparse
 import csv
-import functools
 import json
-import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
 
-from kam_domain.cli.common import EXIT_OK, add_store_option
+from kam_domain.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    add_store_option,
+    checked,
+    exit_status_text,
+    moment_text,
+)
 from kam_domain.cli.output import progress, show
 from kam_domain.errors import ValidationError
 
 __all__ = ["EXIT_NOT_INTACT", "register"]
 
 #: ``kam audit verify``: the log does not verify.
-EXIT_NOT_INTACT = 3
+EXIT_NOT_INTACT = EXIT_FINDINGS
 
-EXIT_CODES = """\
-exit status:
-  0  done; for verify: the log is intact (and agrees with every checkpoint given)
-  1  refused: the store cannot be opened or read, keeps no hash chain, the record is unknown,
-     or an argument is malformed (the message says which)
-  2  usage error
-  3  verify: the log does NOT verify; the first bad position is printed;
-     exceptions --fail-on-exceptions: something was listed
-"""
+EXIT_CODES = exit_status_text(
+    "verify: the log does NOT verify (the first bad position is printed); "
+    "exceptions --fail-on-exceptions: something was listed"
+)
 
 TABLE, JSON, CSV, JSONL = "table", "json", "csv", "jsonl"
 
@@ -71,6 +71,7 @@ def register(commands: Any) -> None:
         action="append",
         default=[],
         metavar="DIGEST_OR_FILE",
+        type=checked(_checkpoint, "checkpoint"),
         help="a digest printed earlier by kam audit checkpoint, or a signed tree head file "
         "written by kam audit checkpoint --key (repeatable)",
     )
@@ -91,7 +92,7 @@ def register(commands: Any) -> None:
         help="also re-derive the as-of index and every snapshot from the events and list each "
         "row that differs (decodes every event: an encrypted store needs its cipher key)",
     )
-    verify.set_defaults(handler=_closing_pipe_is_fine(run_verify))
+    verify.set_defaults(handler=run_verify)
 
     checkpoint = _command(
         sub,
@@ -119,7 +120,7 @@ def register(commands: Any) -> None:
         help="with --key: a tree head signed before with the same key; nothing is signed "
         "unless the store extends it (repeatable)",
     )
-    checkpoint.set_defaults(handler=_closing_pipe_is_fine(run_checkpoint))
+    checkpoint.set_defaults(handler=run_checkpoint)
 
     accountable = _command(
         sub,
@@ -130,10 +131,14 @@ def register(commands: Any) -> None:
     )
     accountable.add_argument("--account", required=True, metavar="NAME_OR_ID")
     accountable.add_argument(
-        "--at", required=True, metavar="ISO8601", help="a moment with its UTC offset"
+        "--at",
+        required=True,
+        type=moment_text,
+        metavar="ISO8601",
+        help="a moment with its UTC offset",
     )
     _format_option(accountable, (TABLE, JSON, CSV))
-    accountable.set_defaults(handler=_closing_pipe_is_fine(run_accountable))
+    accountable.set_defaults(handler=run_accountable)
 
     trail = _command(
         sub,
@@ -151,7 +156,7 @@ def register(commands: Any) -> None:
     which.add_argument("--member", metavar="NAME_OR_ID")
     add_at_option(trail, "only the events in effect by this moment, with its UTC offset")
     _format_option(trail, (TABLE, JSON, CSV))
-    trail.set_defaults(handler=_closing_pipe_is_fine(run_trail))
+    trail.set_defaults(handler=run_trail)
 
     export = _command(
         sub,
@@ -176,7 +181,7 @@ def register(commands: Any) -> None:
         action="store_true",
         help="accepted for earlier scripts: the stored bytes are always exported now",
     )
-    export.set_defaults(handler=_closing_pipe_is_fine(run_export))
+    export.set_defaults(handler=run_export)
 
     # Imported here: that module builds on this one's helpers.
     from kam_domain.cli.audit_exceptions import register as register_exceptions
@@ -403,6 +408,13 @@ def _format_option(
     )
 
 
+def _checkpoint(text: str) -> object:
+    """A signed tree head's file (read later), else a digest that must parse now."""
+    from kam_domain.audit.integrity import Checkpoint
+
+    return None if Path(text).is_file() else Checkpoint.parse(text)
+
+
 def _record_id(app: Any, args: argparse.Namespace) -> UUID:
     """The id of the record the arguments name (by name or id), checked to be of that kind."""
     from kam_domain.audit.names import resolve
@@ -446,18 +458,3 @@ def _output(path: Path | None) -> Iterator[TextIO]:
         raise ValidationError("output", f"cannot write {path}: {error.strerror}") from None
     with handle:
         yield handle
-
-
-def _closing_pipe_is_fine(handler: Callable[[argparse.Namespace], int]) -> Any:
-    """A reader that stops early (``| head``) ends the output, not in a traceback."""
-
-    @functools.wraps(handler)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except BrokenPipeError:
-            # Python flushes stdout once more at exit: point it somewhere that accepts it.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return EXIT_OK
-
-    return run

@@ -16,13 +16,12 @@ from kam_domain.cli.audit import (
     CSV,
     JSON,
     TABLE,
-    _closing_pipe_is_fine,
     _command,
     _csv,
     _format_option,
     _table,
 )
-from kam_domain.cli.common import EXIT_OK
+from kam_domain.cli.common import EXIT_FINDINGS, EXIT_OK, moment_text
 from kam_domain.cli.output import show
 
 if TYPE_CHECKING:
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["CSV_COLUMNS", "EXIT_EXCEPTIONS_FOUND", "register"]
 
 #: ``kam audit exceptions --fail-on-exceptions``: something was listed.
-EXIT_EXCEPTIONS_FOUND = 3
+EXIT_EXCEPTIONS_FOUND = EXIT_FINDINGS
 
 CSV_COLUMNS = ["kind", "at", "record_id", "record", "summary", "positions", "events"]
 
@@ -51,6 +50,7 @@ def register(sub: Any) -> None:
     )
     exceptions.add_argument(
         "--at",
+        type=moment_text,
         metavar="ISO8601",
         help="a moment with its UTC offset (default: now, on the records as they are)",
     )
@@ -60,7 +60,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help=f"exit with status {EXIT_EXCEPTIONS_FOUND} when anything is listed (for CI)",
     )
-    exceptions.set_defaults(handler=_closing_pipe_is_fine(run_exceptions))
+    exceptions.set_defaults(handler=run_exceptions)
 
 
 def run_exceptions(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from kam_domain.aggregates.target import ScopeKind
-from kam_domain.cli.common import EXIT_OK, add_store_option
+from kam_domain.cli.common import EXIT_OK, add_store_option, exit_status_text, moment_text
 from kam_domain.cli.terminal import one_line
 from kam_domain.errors import ValidationError
 from kam_domain.values import Period
@@ -31,13 +31,7 @@ __all__ = ["register"]
 
 TABLE, JSON, CSV, HTML = "table", "json", "csv", "html"
 
-EXIT_CODES = """\
-exit status:
-  0  done (a period without targets gives an empty scorecard and a note on standard error)
-  1  refused: the store cannot be opened or read, the team is unknown, an argument is
-     malformed, or the output file cannot be written (the message says which)
-  2  usage error
-"""
+EXIT_CODES = exit_status_text()
 
 
 def register(commands: Any) -> None:
@@ -70,6 +64,7 @@ def register(commands: Any) -> None:
     card.add_argument("--team", metavar="NAME_OR_ID", help="one team (default: every team)")
     card.add_argument(
         "--at",
+        type=moment_text,
         metavar="ISO8601",
         help="as the record stood at this moment, with its UTC offset (default: now)",
     )

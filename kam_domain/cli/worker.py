@@ -25,7 +25,13 @@ from typing import Any
 from eventsourcing.persistence import PersistenceError
 
 from kam_domain.application import KamApplication
-from kam_domain.cli.common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, add_store_option
+from kam_domain.cli.common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    add_store_option,
+    exit_status_text,
+)
 from kam_domain.cli.policies import add_policies_option, registry_with
 from kam_domain.runtime.engine import PolicyEngine
 from kam_domain.storage import resolve_store
@@ -149,17 +155,20 @@ def register(commands: Any) -> None:
             "one store and a worker killed at any moment resumes where it stopped. "
             "SIGTERM or SIGINT: finish the events in hand and exit 0."
         ),
-        epilog=(
-            "Exit status: 0 stopped (signal, --once, --idle-exit); 1 the library refused (e.g. a "
-            "policy version active in the store is not registered here) or the store failed "
-            "under --once; 2 usage (e.g. a --policies class that cannot be loaded, or a memory:// "
-            "store, which no other process can write to)."
+        epilog=exit_status_text()
+        + (
+            "\n0 once stopped (signal, --once, --idle-exit); 1 also when a policy version active "
+            "in the store is not\nregistered here; 2 also for a memory:// store, which no other "
+            "process can write to.\n"
         ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_store_option(worker)
     add_policies_option(worker)
     worker.add_argument(
-        "--once", action="store_true", help="catch up with the log, then exit (no waiting)"
+        "--once",
+        action="store_true",
+        help="catch up with the log, print one line (position reached, decisions), then exit",
     )
     worker.add_argument(
         "--idle-exit",
@@ -205,9 +214,12 @@ def run(args: argparse.Namespace) -> int:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        position = app.policies.position
         if log is not None:
-            position = app.policies.position
             log(f"kam worker: stopped at position {position}, {worker.decisions} decisions")
+        if args.once:
+            noun = "decision" if worker.decisions == 1 else "decisions"
+            print(f"caught up to position {position}: {worker.decisions} {noun} recorded")
     return EXIT_OK
 
 
