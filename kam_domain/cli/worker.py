@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import PersistenceError
 
@@ -35,6 +35,9 @@ from kam_domain.cli.common import (
 from kam_domain.cli.policies import add_policies_option, registry_with
 from kam_domain.runtime.engine import PolicyEngine
 from kam_domain.storage import resolve_store
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 __all__ = ["STEP", "Worker", "register"]
 
@@ -90,24 +93,38 @@ class Worker:
     def serve(self, *, idle_exit: float | None = None) -> None:
         """Catch up, then follow new events until stopped (or idle for ``idle_exit`` s).
 
-        A store failure is reported, and after a back-off the worker starts over with a fresh
-        engine (an engine that failed mid-run may have seen events it did not decide about).
+        A store failure is reported, and after a back-off (doubling, see :data:`BACKOFF`; cut
+        short by :meth:`stop`) the worker starts over with a fresh engine: an engine that failed
+        mid-run may have seen events it did not decide about.
         """
-        backoff = BACKOFF[0]
-        while not self.stopping:
-            try:
-                self._follow(idle_exit)
-                return
-            except PersistenceError as error:
-                reason = self.app.store_url.scrub(error)
-                print(
-                    f"kam worker: store failed ({reason}); again in {backoff:g} s", file=sys.stderr
-                )
-                if self._stopping.wait(backoff):
-                    return
-                backoff = min(backoff * 2, BACKOFF[1])
-                self.app.policies = PolicyEngine(self.app, self.app.policies.registry)
-                self._reached = 0
+        from tenacity import Retrying, retry_if_exception_type, wait_exponential
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(PersistenceError),
+            wait=wait_exponential(multiplier=BACKOFF[0], max=BACKOFF[1]),
+            stop=lambda _: self.stopping,
+            sleep=self._pause,
+            before_sleep=self._restart,
+            retry_error_callback=lambda _: None,
+        )
+        retrying(self._follow_unless_stopping, idle_exit)
+
+    def _pause(self, seconds: float) -> None:
+        """The back-off, cut short when the worker is asked to stop."""
+        self._stopping.wait(seconds)
+
+    def _follow_unless_stopping(self, idle_exit: float | None) -> None:
+        if not self.stopping:
+            self._follow(idle_exit)
+
+    def _restart(self, state: RetryCallState) -> None:
+        """Report the store's failure, and start the next attempt on a fresh engine."""
+        error = state.outcome.exception() if state.outcome is not None else None
+        pause = state.next_action.sleep if state.next_action is not None else BACKOFF[0]
+        reason = self.app.store_url.scrub(error) if error is not None else "unknown"
+        print(f"kam worker: store failed ({reason}); again in {pause:g} s", file=sys.stderr)
+        self.app.policies = PolicyEngine(self.app, self.app.policies.registry)
+        self._reached = 0
 
     def _follow(self, idle_exit: float | None) -> None:
         head = self.app.recorder.max_notification_id()
