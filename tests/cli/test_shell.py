@@ -253,3 +253,20 @@ def test_piped_output_has_no_progress_and_no_escape_codes(
     assert done.returncode == 0
     assert done.stderr == b""
     assert b"\x1b" not in done.stdout
+
+
+def test_kam_help_imports_neither_rich_nor_tenacity() -> None:
+    """``kam --help`` starts without the libraries only some commands need (start-up time)."""
+    probe = (
+        "import contextlib, io, sys\n"
+        "from kam_domain.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['--help'])\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'tenacity'}))\n"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    assert done.stdout.strip() == "[]"
