@@ -6,11 +6,15 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from pathlib import Path
 
 import pytest
 
+from kam_domain.application import KamApplication
+from kam_domain.cli import main
 from kam_domain.cli.output import progress, show, table
 from kam_domain.cli.terminal import TerminalSafe
+from tests.conftest import build_org, key_account
 
 
 class _Terminal(io.StringIO):
@@ -100,3 +104,23 @@ def test_progress_off_a_terminal_writes_nothing() -> None:
         advance(500, 1000)
 
     assert pipe.getvalue() == ""
+
+
+def test_kam_audit_exceptions_lines_up_a_chinese_account_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In the command's own table, the column after 华夏移动通信 starts where it does after a
+    Latin account name."""
+    url = f"sqlite:///{tmp_path / 'kam.db'}"
+    with KamApplication(url) as app:
+        org = build_org(app)
+        key_account(app, org, "华夏移动通信")
+        key_account(app, org, "Acme Telecom")
+
+    status = main(["audit", "exceptions", "--store", f"{url}?mode=ro"])
+
+    lines = [line for line in capsys.readouterr().out.splitlines() if "KAM " in line]
+    chinese = next(line for line in lines if "华夏移动通信" in line)
+    latin = next(line for line in lines if "Acme Telecom" in line)
+    assert status == 0
+    assert _starts(chinese, "KAM ") == _starts(latin, "KAM ")
