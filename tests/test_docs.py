@@ -84,7 +84,7 @@ def test_domain_map_names_only_commands_and_events_that_exist() -> None:
     assert {"SelfApproval", "AuthorityExceeded", "PriceBelowFloor"} <= raised
 
 
-def sessions(path: Path) -> list[str]:
+def console_blocks(path: Path) -> list[str]:
     """The console blocks of ``path`` that are run (those not marked not run)."""
     found = CONSOLE.findall(path.read_text(encoding="utf-8"))
     return [body for marker, body in found if not marker]
@@ -150,17 +150,17 @@ def _shell(command: str, cwd: Path) -> list[str]:
 
 @pytest.mark.parametrize(
     "document",
-    [doc for doc in DOCUMENTS if sessions(doc)],
+    [doc for doc in DOCUMENTS if console_blocks(doc)],
     ids=lambda doc: str(doc.relative_to(ROOT)),
 )
 def test_document_console_examples_print_what_they_show(
     document: Path, demo_db: Path, tmp_path: Path
 ) -> None:
-    """Each document's console sessions, run in order against a copy of the demo store, print
+    """Each document's console examples, run in order against a copy of the demo store, print
     what the document shows (up to the marked varying parts)."""
     shutil.copy(demo_db, tmp_path / "kam.db")
 
-    for body in sessions(document):
+    for body in console_blocks(document):
         for command, expected in _steps(body):
             shown = _shell(command, tmp_path)
             assert matches(expected, shown), (
