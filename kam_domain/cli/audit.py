@@ -272,7 +272,7 @@ def run_accountable(args: argparse.Namespace) -> int:
 
     moment = parse_moment(args.at)
     with open_app(args.store) as app:
-        found = accountable(app, args.account, moment)
+        found = accountable(app, _account_id(app, args.account), moment)
     rows = [
         {
             "since": line.since.isoformat(),
@@ -420,12 +420,24 @@ def _record_id(app: Any, args: argparse.Namespace) -> UUID:
     from kam_domain.audit.names import resolve
 
     if args.account is not None:
-        return app.find_account(args.account).id  # type: ignore[no-any-return]
+        return _account_id(app, args.account)
     if args.project is not None:
         return resolve(app, "project", args.project)
     if args.target is not None:
         return resolve(app, "target", args.target)
     raise ValidationError("record", "name an account, project, target or member")
+
+
+def _account_id(app: Any, name_or_id: str) -> UUID:
+    """The account's id through its directory; a name that matches none is refused with the
+    closest names there are."""
+    from kam_domain.audit.names import close
+    from kam_domain.errors import AccountNotFound, NothingNamed
+
+    try:
+        return app.find_account(name_or_id).id  # type: ignore[no-any-return]
+    except AccountNotFound:
+        raise NothingNamed("account", name_or_id, close(app, "account", name_or_id)) from None
 
 
 def _fields_text(fields: dict[str, Any]) -> str:

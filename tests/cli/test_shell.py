@@ -270,3 +270,17 @@ def test_kam_help_imports_neither_rich_nor_tenacity() -> None:
     )
 
     assert done.stdout.strip() == "[]"
+
+
+def test_a_mistyped_account_lists_the_closest_names(
+    demo_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``kam audit accountable --account 'Huaxia Mobil'`` is refused (1) naming the closest
+    accounts there are."""
+    argv = ["audit", "accountable", "--account", "Huaxia Mobil", "--at", "2026-03-01T00:00Z"]
+
+    status = main([*argv, "--store", f"sqlite:///{demo_db}?mode=ro"])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "did you mean 'Huaxia Mobile'" in err
