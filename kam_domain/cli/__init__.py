@@ -53,7 +53,10 @@ COMMANDS = {
     ),
     "clock": ("policies", "record the passing of time that time-driven policies react to"),
     "worker": ("worker", "run the policies in this process, following the store's new events"),
-    "report": ("report", "reports read from the record: scorecards, the audit pack (read only)"),
+    "report": (
+        "report",
+        "reports read from the record: scorecards, forecasts, the audit pack (read only)",
+    ),
     "show": (
         "show",
         "print a team, account, project or target as it stood at a moment (read only)",
