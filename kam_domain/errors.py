@@ -9,6 +9,8 @@ Whenever one of these is raised by a command, nothing has been recorded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "AccountNotFound",
     "AccountNotKey",
@@ -172,6 +174,19 @@ class PolicyNotFound(NotFound):
     """Raised when no policy (or no such version of it) is registered under the given name."""
 
     what = "policy"
+
+    def __init__(self, field: str, value: object, known: Sequence[object] = ()) -> None:
+        super().__init__(field, value)
+        #: What is registered instead: policy names, or the versions of the one named.
+        self.known = tuple(known)
+        name, at, _ = str(value).partition("@")
+        if at:
+            listed = ", ".join(str(v) for v in self.known) or "none"
+            message = f"{field}: no version {value} registered; versions of {name}: {listed}"
+        else:
+            listed = ", ".join(str(v) for v in self.known) or "none registered"
+            message = f"{field}: no policy named {value}; policies: {listed}"
+        self.args = (message,)
 
 
 class DeadLetterNotFound(NotFound):

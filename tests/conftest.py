@@ -150,3 +150,14 @@ def key_account(
     if app.get_account(account_id).accountable_kam != kam:
         app.assign_kam(account_id, org.director, kam, reason="covers the region", at=when)
     return account_id
+
+
+@pytest.fixture(name="demo_db", scope="session")
+def fixture_demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file holding the demo (seed 1), built once per run: copy it before writing."""
+    from kam_domain.demo import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "kam.db"
+    with KamApplication(f"sqlite:///{path}") as app:
+        build_demo(app)
+    return path

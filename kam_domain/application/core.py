@@ -6,9 +6,7 @@ The command and query mixins (teams, accounts, projects, targets) build on these
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -476,17 +474,24 @@ class ApplicationCore(Application[UUID]):
         """Run ``command``, again while it raises ConcurrencyConflict (at most ``attempts`` runs).
 
         Between runs it sleeps a random time up to ``backoff`` seconds, doubling each time (at
-        most 0.5 s), so that writers contending for one record spread out instead of colliding
-        again in step.
+        most 0.5 s: tenacity's full-jitter exponential wait), so that writers contending for one
+        record spread out instead of colliding again in step. The last conflict is raised as
+        it is.
         """
-        for attempt in range(1, attempts + 1):
-            try:
-                return command(*args, **kwargs)
-            except ConcurrencyConflict:
-                if attempt == attempts:
-                    raise
-                time.sleep(random.uniform(0, min(0.5, backoff * 2 ** (attempt - 1))))
-        raise AssertionError("unreachable")  # pragma: no cover
+        from tenacity import (
+            Retrying,
+            retry_if_exception_type,
+            stop_after_attempt,
+            wait_random_exponential,
+        )
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(ConcurrencyConflict),
+            stop=stop_after_attempt(attempts),
+            wait=wait_random_exponential(multiplier=backoff, max=0.5),
+            reraise=True,
+        )
+        return retrying(command, *args, **kwargs)
 
     def _new(self, field: str, given: object, *, check_store: bool = True) -> UUID:
         """A fresh id, or the host's own ``given`` id once checked unused."""

@@ -1,6 +1,8 @@
 """The ``kam`` command. Each group of subcommands lives in its own module of this package and
 registers itself with :func:`build_parser`; ``main`` turns library refusals into exit status 1,
-any other failure into a one-line message and exit status 4, and never prints a traceback.
+any other failure into a one-line message and exit status 4, and never prints a traceback (see
+:data:`~kam_domain.cli.common.EXIT_STATUSES`, the one table of statuses). A reader that stops
+early (``kam policies decisions | head -1``) ends the output quietly, with status 0.
 
 ``main`` imports only the module of the command it runs: ``kam --help``, or a command that
 does not exist, lists the commands from :data:`COMMANDS` and imports none of them (nor the
@@ -11,14 +13,22 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import ModuleType
+from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 
-from kam_domain.cli.common import EXIT_FAILED, EXIT_REFUSED, EXIT_USAGE
+from kam_domain.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    exit_status_text,
+)
 from kam_domain.cli.terminal import TerminalSafe, one_line
 from kam_domain.errors import KamDomainError
 from kam_domain.storage import resolve_store
@@ -43,7 +53,10 @@ COMMANDS = {
     ),
     "clock": ("policies", "record the passing of time that time-driven policies react to"),
     "worker": ("worker", "run the policies in this process, following the store's new events"),
-    "report": ("report", "reports read from the record: scorecards, the audit pack (read only)"),
+    "report": (
+        "report",
+        "reports read from the record: scorecards, forecasts, the audit pack (read only)",
+    ),
     "show": (
         "show",
         "print a team, account, project or target as it stood at a moment (read only)",
@@ -58,10 +71,25 @@ def _parser() -> tuple[
     parser = argparse.ArgumentParser(
         prog="kam",
         description="Run a key-account marketing team on an event-sourced, auditable record.",
-        epilog="Exit status: 0 success, 1 the library refused (the message says why), 2 usage.",
+        epilog=exit_status_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     return parser, commands
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from importlib.metadata import version
+
+        print(f"kam {version('kam-domain')}")
+        parser.exit()
 
 
 def _module(name: str) -> ModuleType:
@@ -96,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _terminal_safe():
         try:
             status: int = args.handler(args)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _quiet_stdout()
+            return EXIT_OK
         except KamDomainError as error:
             print(f"kam: {one_line(str(error))}", file=sys.stderr)
             return EXIT_REFUSED
@@ -120,6 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"kam: failed: {_named(error)}: {one_line(str(error))[:500]}", file=sys.stderr)
             return EXIT_FAILED
     return status
+
+
+def _quiet_stdout() -> None:
+    """The reader went away (``| head``): Python flushes standard output once more at exit, so
+    point it somewhere that accepts what is left, instead of a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _scrubbed(args: argparse.Namespace, error: BaseException) -> str:

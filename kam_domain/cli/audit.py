@@ -9,35 +9,34 @@ from __future__ import annotations
 
 import argparse
 import csv
-import functools
 import json
-import os
 import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
 
-from kam_domain.cli.common import EXIT_OK, add_store_option
-from kam_domain.cli.terminal import one_line
+from kam_domain.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    add_store_option,
+    checked,
+    exit_status_text,
+    moment_text,
+)
+from kam_domain.cli.output import progress, show
 from kam_domain.errors import ValidationError
 
 __all__ = ["EXIT_NOT_INTACT", "register"]
 
 #: ``kam audit verify``: the log does not verify.
-EXIT_NOT_INTACT = 3
+EXIT_NOT_INTACT = EXIT_FINDINGS
 
-EXIT_CODES = """\
-exit status:
-  0  done; for verify: the log is intact (and agrees with every checkpoint given)
-  1  refused: the store cannot be opened or read, keeps no hash chain, the record is unknown,
-     or an argument is malformed (the message says which)
-  2  usage error
-  3  verify: the log does NOT verify; the first bad position is printed;
-     exceptions --fail-on-exceptions: something was listed
-"""
+EXIT_CODES = exit_status_text(
+    "verify: the log does NOT verify (the first bad position is printed); "
+    "exceptions --fail-on-exceptions: something was listed"
+)
 
 TABLE, JSON, CSV, JSONL = "table", "json", "csv", "jsonl"
 
@@ -72,6 +71,7 @@ def register(commands: Any) -> None:
         action="append",
         default=[],
         metavar="DIGEST_OR_FILE",
+        type=checked(_checkpoint, "checkpoint"),
         help="a digest printed earlier by kam audit checkpoint, or a signed tree head file "
         "written by kam audit checkpoint --key (repeatable)",
     )
@@ -92,7 +92,7 @@ def register(commands: Any) -> None:
         help="also re-derive the as-of index and every snapshot from the events and list each "
         "row that differs (decodes every event: an encrypted store needs its cipher key)",
     )
-    verify.set_defaults(handler=_closing_pipe_is_fine(run_verify))
+    verify.set_defaults(handler=run_verify)
 
     checkpoint = _command(
         sub,
@@ -120,7 +120,7 @@ def register(commands: Any) -> None:
         help="with --key: a tree head signed before with the same key; nothing is signed "
         "unless the store extends it (repeatable)",
     )
-    checkpoint.set_defaults(handler=_closing_pipe_is_fine(run_checkpoint))
+    checkpoint.set_defaults(handler=run_checkpoint)
 
     accountable = _command(
         sub,
@@ -131,10 +131,14 @@ def register(commands: Any) -> None:
     )
     accountable.add_argument("--account", required=True, metavar="NAME_OR_ID")
     accountable.add_argument(
-        "--at", required=True, metavar="ISO8601", help="a moment with its UTC offset"
+        "--at",
+        required=True,
+        type=moment_text,
+        metavar="ISO8601",
+        help="a moment with its UTC offset",
     )
     _format_option(accountable, (TABLE, JSON, CSV))
-    accountable.set_defaults(handler=_closing_pipe_is_fine(run_accountable))
+    accountable.set_defaults(handler=run_accountable)
 
     trail = _command(
         sub,
@@ -152,7 +156,7 @@ def register(commands: Any) -> None:
     which.add_argument("--member", metavar="NAME_OR_ID")
     add_at_option(trail, "only the events in effect by this moment, with its UTC offset")
     _format_option(trail, (TABLE, JSON, CSV))
-    trail.set_defaults(handler=_closing_pipe_is_fine(run_trail))
+    trail.set_defaults(handler=run_trail)
 
     export = _command(
         sub,
@@ -177,7 +181,7 @@ def register(commands: Any) -> None:
         action="store_true",
         help="accepted for earlier scripts: the stored bytes are always exported now",
     )
-    export.set_defaults(handler=_closing_pipe_is_fine(run_export))
+    export.set_defaults(handler=run_export)
 
     # Imported here: that module builds on this one's helpers.
     from kam_domain.cli.audit_exceptions import register as register_exceptions
@@ -199,8 +203,8 @@ def run_verify(args: argparse.Namespace) -> int:
     signed_heads = [text for text in args.checkpoint if Path(text).is_file()]
     digests = [text for text in args.checkpoint if text not in signed_heads]
     checkpoints = [Checkpoint.parse(text) for text in digests]
-    with _progress("verifying") as progress:
-        result = verify_store(args.store, checkpoints=checkpoints, progress=progress)
+    with progress("verifying") as advance:
+        result = verify_store(args.store, checkpoints=checkpoints, progress=advance)
     if result.breach is not None:
         print(f"NOT INTACT at position {result.breach.position} ({result.breach.kind}): ", end="")
         print(result.breach.reason)
@@ -239,8 +243,9 @@ def _verify_derived(store: str | None) -> int:
     from kam_domain.audit.derived import verify_derived
     from kam_domain.audit.records import open_app
 
-    with open_app(store) as app:
-        mismatches = verify_derived(app)
+    with open_app(store) as app, progress("re-deriving") as advance:
+        head = app.recorder.max_notification_id() or 0
+        mismatches = verify_derived(app, progress=lambda position: advance(position, head))
     if mismatches:
         print(f"DERIVED DATA DIFFERS from the events: {len(mismatches):,} row(s)")
         for mismatch in mismatches:
@@ -267,7 +272,7 @@ def run_accountable(args: argparse.Namespace) -> int:
 
     moment = parse_moment(args.at)
     with open_app(args.store) as app:
-        found = accountable(app, args.account, moment)
+        found = accountable(app, _account_id(app, args.account), moment)
     rows = [
         {
             "since": line.since.isoformat(),
@@ -308,7 +313,7 @@ def run_accountable(args: argparse.Namespace) -> int:
             ]
             for line, row in zip(found.history, rows, strict=True)
         ]
-        print(_table(["", "since", "KAM", "reason", "decided by"], table))
+        show(_table(["", "since", "KAM", "reason", "decided by"], table))
     return EXIT_OK
 
 
@@ -361,7 +366,7 @@ def run_trail(args: argparse.Namespace) -> int:
         for e in entries
     ]
     headers = ["pos", "when", "written", "event", "actor", "causation", "correlation", "fields"]
-    print(_table(headers, table))
+    show(_table(headers, table))
     return EXIT_OK
 
 
@@ -369,7 +374,7 @@ def run_export(args: argparse.Namespace) -> int:
     from kam_domain.audit.export import export_records, write_csv, write_jsonl, written_by
     from kam_domain.audit.records import open_app
 
-    with open_app(args.store) as app, _output(args.output) as out, _progress("exporting") as p:
+    with open_app(args.store) as app, _output(args.output) as out, progress("exporting") as p:
         records = export_records(app, progress=p)
         if args.at is not None:
             records = written_by(records, args.at)
@@ -403,17 +408,36 @@ def _format_option(
     )
 
 
+def _checkpoint(text: str) -> object:
+    """A signed tree head's file (read later), else a digest that must parse now."""
+    from kam_domain.audit.integrity import Checkpoint
+
+    return None if Path(text).is_file() else Checkpoint.parse(text)
+
+
 def _record_id(app: Any, args: argparse.Namespace) -> UUID:
     """The id of the record the arguments name (by name or id), checked to be of that kind."""
     from kam_domain.audit.names import resolve
 
     if args.account is not None:
-        return app.find_account(args.account).id  # type: ignore[no-any-return]
+        return _account_id(app, args.account)
     if args.project is not None:
         return resolve(app, "project", args.project)
     if args.target is not None:
         return resolve(app, "target", args.target)
     raise ValidationError("record", "name an account, project, target or member")
+
+
+def _account_id(app: Any, name_or_id: str) -> UUID:
+    """The account's id through its directory; a name that matches none is refused with the
+    closest names there are."""
+    from kam_domain.audit.names import close
+    from kam_domain.errors import AccountNotFound, NothingNamed
+
+    try:
+        return app.find_account(name_or_id).id  # type: ignore[no-any-return]
+    except AccountNotFound:
+        raise NothingNamed("account", name_or_id, close(app, "account", name_or_id)) from None
 
 
 def _fields_text(fields: dict[str, Any]) -> str:
@@ -424,16 +448,9 @@ def _fields_text(fields: dict[str, Any]) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
-    # Cells hold stored text: escaped, so that none can drive a terminal or forge a row.
-    rows = [[one_line(cell) for cell in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
-    lines = [headers, ["-" * w for w in widths], *rows]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
-        for line in lines
-    )
+    from kam_domain.cli.output import table
+
+    return table(headers, rows)
 
 
 def _csv(out: TextIO, columns: list[str], rows: list[dict[str, Any]]) -> None:
@@ -453,53 +470,3 @@ def _output(path: Path | None) -> Iterator[TextIO]:
         raise ValidationError("output", f"cannot write {path}: {error.strerror}") from None
     with handle:
         yield handle
-
-
-def _closing_pipe_is_fine(handler: Callable[[argparse.Namespace], int]) -> Any:
-    """A reader that stops early (``| head``) ends the output, not in a traceback."""
-
-    @functools.wraps(handler)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except BrokenPipeError:
-            # Python flushes stdout once more at exit: point it somewhere that accepts it.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return EXIT_OK
-
-    return run
-
-
-class Progress:
-    """A one-line progress report on standard error, only when it is a terminal."""
-
-    def __init__(self, label: str, stream: TextIO) -> None:
-        self.label = label
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self.shown = False
-        self._last = 0.0
-
-    def __call__(self, position: int, stop: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self._last < 0.1 and position < stop):
-            return
-        self._last = now
-        percent = 100 * position // stop if stop else 100
-        self.stream.write(f"\r{self.label}: position {position:,} of {stop:,} ({percent}%)")
-        self.stream.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[Progress]:
-    progress = Progress(label, sys.stderr)
-    try:
-        yield progress
-    finally:
-        progress.close()

@@ -16,13 +16,13 @@ from kam_domain.cli.audit import (
     CSV,
     JSON,
     TABLE,
-    _closing_pipe_is_fine,
     _command,
     _csv,
     _format_option,
     _table,
 )
-from kam_domain.cli.common import EXIT_OK
+from kam_domain.cli.common import EXIT_FINDINGS, EXIT_OK, moment_text
+from kam_domain.cli.output import show
 
 if TYPE_CHECKING:
     from kam_domain.audit.exceptions import Finding
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["CSV_COLUMNS", "EXIT_EXCEPTIONS_FOUND", "register"]
 
 #: ``kam audit exceptions --fail-on-exceptions``: something was listed.
-EXIT_EXCEPTIONS_FOUND = 3
+EXIT_EXCEPTIONS_FOUND = EXIT_FINDINGS
 
 CSV_COLUMNS = ["kind", "at", "record_id", "record", "summary", "positions", "events"]
 
@@ -50,6 +50,7 @@ def register(sub: Any) -> None:
     )
     exceptions.add_argument(
         "--at",
+        type=moment_text,
         metavar="ISO8601",
         help="a moment with its UTC offset (default: now, on the records as they are)",
     )
@@ -59,7 +60,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help=f"exit with status {EXIT_EXCEPTIONS_FOUND} when anything is listed (for CI)",
     )
-    exceptions.set_defaults(handler=_closing_pipe_is_fine(run_exceptions))
+    exceptions.set_defaults(handler=run_exceptions)
 
 
 def run_exceptions(args: argparse.Namespace) -> int:
@@ -99,7 +100,7 @@ def run_exceptions(args: argparse.Namespace) -> int:
             print()
             print(f"{kind.title} [{kind.value}]: {count or 'none'}")
             if count:
-                print(_indented(_kind_table(report.of(kind))))
+                show(_indented(_kind_table(report.of(kind))))
     if args.fail_on_exceptions and findings:
         return EXIT_EXCEPTIONS_FOUND
     return EXIT_OK

@@ -18,7 +18,6 @@ from typing import Any
 from kam_domain.cli.audit import (
     EXIT_CODES,
     EXIT_NOT_INTACT,
-    _closing_pipe_is_fine,
     _command,
     _output,
 )
@@ -63,7 +62,7 @@ def register(sub: Any) -> None:
     prove.add_argument("--checkpoint", type=Path, metavar="FILE", help="a signed tree head")
     prove.add_argument("--key", type=Path, metavar="KEYFILE", help="sign the current head")
     prove.add_argument("--output", type=Path, metavar="FILE", help="default: standard output")
-    prove.set_defaults(handler=_closing_pipe_is_fine(run_prove))
+    prove.set_defaults(handler=run_prove)
 
 
 def run_keygen(args: argparse.Namespace) -> int:

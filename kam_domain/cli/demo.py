@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from kam_domain.application import KamApplication
-from kam_domain.cli.common import EXIT_OK, add_store_option
+from kam_domain.cli.common import EXIT_OK, add_store_option, exit_status_text
 
 __all__ = ["register"]
 
@@ -23,6 +23,8 @@ def register(commands: Any) -> None:
             "a summary. The same seed always builds the same scenario; running it again on "
             "the same store reports that the scenario is there and adds nothing."
         ),
+        epilog=exit_status_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_store_option(demo)
     demo.add_argument("--seed", type=int, default=1, metavar="N", help="scenario seed (default: 1)")
@@ -30,8 +32,10 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kam_domain.cli.output import progress
     from kam_domain.demo import build_demo
 
-    with KamApplication(args.store) as app:
-        print(build_demo(app, seed=args.seed).render())
+    with KamApplication(args.store) as app, progress("recording the demo", "steps") as advance:
+        summary = build_demo(app, seed=args.seed, progress=advance)
+    print(summary.render())
     return EXIT_OK

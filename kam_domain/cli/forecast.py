@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-from kam_domain.cli.common import EXIT_OK, add_store_option
+from kam_domain.cli.common import EXIT_OK, add_store_option, exit_status_text
 from kam_domain.cli.show import add_at_option
 
 if TYPE_CHECKING:
@@ -28,13 +29,7 @@ __all__ = ["register", "run_forecast"]
 
 TABLE, JSON, CSV, HTML = "table", "json", "csv", "html"
 
-EXIT_CODES = """\
-exit status:
-  0  done (a team without opportunities or goals for the period gives an empty forecast)
-  1  refused: the store cannot be opened or read, the team is unknown, an argument is
-     malformed, or the output file cannot be written (the message says which)
-  2  usage error
-"""
+EXIT_CODES = exit_status_text()
 
 
 def register(sub: Any) -> None:
@@ -93,7 +88,9 @@ def run_forecast(args: argparse.Namespace) -> int:
 
                 out.write(render_forecast_html(forecast, printed_at=datetime.now(UTC)))
             else:
-                out.write(table(forecast))
+                from kam_domain.cli.output import raw
+
+                raw(out).write(table(forecast, out))
     except BrokenPipeError:
         # A reader that stops early (| head) ends the output, not in a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -116,8 +113,9 @@ _HEADERS = [
 _NUMERIC = set(_HEADERS[3:])
 
 
-def table(forecast: Forecast) -> str:
-    """The forecast as a plain-text table, with the probabilities it used."""
+def table(forecast: Forecast, out: TextIO | None = None) -> str:
+    """The forecast as a table, with the probabilities it used; its header is bold when
+    ``out`` is a colour terminal (stored text escaped: it is written past the filter)."""
     from kam_domain.cli.terminal import one_line
 
     as_of = "now" if forecast.at is None else forecast.at.isoformat()
@@ -141,7 +139,7 @@ def table(forecast: Forecast) -> str:
     chances = ", ".join(
         f"{stage.label} {probability}" for stage, probability in forecast.probabilities.items()
     )
-    body = _columns(rows) if rows else f"no opportunities or goals for {forecast.period}"
+    body = _columns(rows, out) if rows else f"no opportunities or goals for {forecast.period}"
     notes = [
         f"stage probabilities: {chances}",
         "forecast = committed + weighted; best case = committed + open opportunities in full",
@@ -157,18 +155,11 @@ def _share(value: Decimal | None) -> str:
     return "—" if value is None else f"{value}%"
 
 
-def _columns(rows: list[list[str]]) -> str:
-    widths = [len(h) for h in _HEADERS]
-    for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
-    lines = [_HEADERS, ["-" * w for w in widths], *rows]
-    return "\n".join(
-        "  ".join(
-            cell.rjust(w) if head in _NUMERIC and line is not _HEADERS else cell.ljust(w)
-            for head, cell, w in zip(_HEADERS, line, widths, strict=True)
-        ).rstrip()
-        for line in lines
-    )
+def _columns(rows: list[list[str]], out: TextIO | None) -> str:
+    from kam_domain.cli.output import table
+
+    # Drawn for a pipe unless told where it goes: plain text, as a caller of table() expects.
+    return table(_HEADERS, rows, right=_NUMERIC, stream=out or io.StringIO())
 
 
 def _period(text: str) -> Any:

@@ -28,8 +28,15 @@ from eventsourcing.utils import get_topic
 
 from kam_domain.aggregates.base import KamAggregate
 from kam_domain.application import KamApplication
-from kam_domain.cli.common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, add_store_option
-from kam_domain.errors import ValidationError
+from kam_domain.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    add_store_option,
+    exit_status_text,
+)
+from kam_domain.errors import PolicyNotFound, ValidationError
 from kam_domain.policies.base import Policy
 from kam_domain.policies.records import (
     DeadLetter,
@@ -58,16 +65,15 @@ __all__ = [
 #: Who the commands act as unless ``--actor`` names a member.
 CLI_ACTOR = Actor.system("kam-cli")
 #: ``kam policies retry``: some parked events failed again (they stay parked).
-EXIT_STILL_FAILING = 3
+EXIT_STILL_FAILING = EXIT_FINDINGS
 #: Notifications read at a time by the listings.
 PAGE = 1000
 
 A = TypeVar("A", bound=KamAggregate)
 
-EXIT_STATUSES = (
-    "Exit status: 0 success; 1 the library refused (the message says why) or the store failed; "
-    f"2 usage; {EXIT_STILL_FAILING} (retry) some parked events failed again."
-)
+EXIT_STATUSES = exit_status_text("retry: some parked events failed again (they stay parked)")
+#: ``kam clock``: none of its commands finds anything.
+CLOCK_EXIT_STATUSES = exit_status_text()
 
 
 # -- arguments ------------------------------------------------------------------------------------
@@ -320,12 +326,10 @@ def write_rows(
         writer.writerow(columns)
         writer.writerows([_cell(row[c]) for c in columns] for row in rows)
         return
+    from kam_domain.cli.output import show, table
+
     shown = list(table_columns or columns)
-    cells = [shown, *([_cell(row[c]) for c in shown] for row in rows)]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(shown))]
-    for line in cells:
-        padded = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
-        out.write("  ".join(padded).rstrip() + "\n")
+    show(table(shown, [[_cell(row[c]) for c in shown] for row in rows], stream=out), out)
 
 
 def _cell(value: object) -> str:
@@ -347,13 +351,18 @@ def register(commands: Any) -> None:
 
 
 def _command(
-    group: Any, name: str, help_text: str, handler: Callable[[argparse.Namespace], int]
+    group: Any,
+    name: str,
+    help_text: str,
+    handler: Callable[[argparse.Namespace], int],
+    epilog: str = EXIT_STATUSES,
 ) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = group.add_parser(
         name,
         help=help_text,
         description=help_text[0].upper() + help_text[1:] + ".",
-        epilog=EXIT_STATUSES,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_store_option(parser)
     add_policies_option(parser)
@@ -411,6 +420,7 @@ def _register_policies(commands: Any) -> None:
             "parameters."
         ),
         epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     group = policies.add_subparsers(dest="policies_command", required=True, metavar="COMMAND")
 
@@ -473,14 +483,21 @@ def _register_clock(commands: Any) -> None:
             "Time-driven rules (overdue invoices, response deadlines, period close) react to "
             "recorded time, never to the wall clock, so that replaying the log decides the same."
         ),
-        epilog=EXIT_STATUSES,
+        epilog=CLOCK_EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     group = clock.add_subparsers(dest="clock_command", required=True, metavar="COMMAND")
-    tick = _command(group, "tick", "record that a moment has come (default: now)", _tick)
+    tick = _command(
+        group, "tick", "record that a moment has come (default: now)", _tick, CLOCK_EXIT_STATUSES
+    )
     tick.add_argument("--at", type=moment, metavar="ISO8601", help="the moment (with offset)")
     _writing(tick)
     close = _command(
-        group, "close-period", "record that a quarter or year has ended", _close_period
+        group,
+        "close-period",
+        "record that a quarter or year has ended",
+        _close_period,
+        CLOCK_EXIT_STATUSES,
     )
     close.add_argument("period", type=period, metavar="PERIOD", help="YYYY-Qn or YYYY")
     close.add_argument("--at", type=moment, metavar="ISO8601", help="the moment (with offset)")
@@ -498,6 +515,10 @@ def _decisions(args: argparse.Namespace) -> int:
     with _reading(args) as app:
         found = app.decisions(args.policy)
         rows = [_decision_row(d) for d in found if args.at is None or d.created_on <= args.at]
+        registry = app.policies.registry
+        if not rows and args.policy is not None and args.policy not in registry:
+            # A mistyped name lists the policies there are instead of an empty table.
+            raise PolicyNotFound("policy", args.policy, registry.names())
     write_rows(
         rows, args.format, sys.stdout, columns=DECISION_COLUMNS, table_columns=_DECISION_TABLE
     )
@@ -513,8 +534,21 @@ def _dead_letters(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
+    from kam_domain.cli.output import progress
+
     with _open(args, run_policies=False) as app:
-        letters = app.retry_dead_letters(args.id)
+        if args.id is not None:
+            letters = app.retry_dead_letters(args.id)
+        else:
+            # One at a time, oldest cause first, as retrying them all does, so that progress
+            # can be shown: the engine catches up first, then each is settled in turn.
+            app.policies.run()
+            parked = app.dead_letters()
+            letters = []
+            with progress("retrying", "parked events") as advance:
+                for done, letter in enumerate(parked, start=1):
+                    letters.extend(app.retry_dead_letters(letter.id))
+                    advance(done, len(parked))
     if not letters:
         print("no parked events")
         return EXIT_OK

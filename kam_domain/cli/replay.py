@@ -7,13 +7,19 @@ import json
 from typing import Any
 
 from kam_domain.audit.records import open_app
-from kam_domain.cli.common import EXIT_OK, add_store_option
+from kam_domain.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    add_store_option,
+    checked,
+    exit_status_text,
+)
 from kam_domain.errors import ValidationError
 
 __all__ = ["EXIT_DIVERGED", "register"]
 
 #: Some recorded decision was not reproduced.
-EXIT_DIVERGED = 3
+EXIT_DIVERGED = EXIT_FINDINGS
 
 
 def register(commands: Any) -> None:
@@ -26,10 +32,8 @@ def register(commands: Any) -> None:
             "--policy NAME@VERSION replays a named version instead; --what-if NAME@VERSION "
             "shows what a candidate version would have decided differently. Nothing is written."
         ),
-        epilog=(
-            "Exit status: 0 every decision reproduces (or a what-if ran), 1 the library "
-            f"refused, 2 usage, {EXIT_DIVERGED} divergences found."
-        ),
+        epilog=exit_status_text("some recorded decision was not reproduced (a what-if never)"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_store_option(parser)
     parser.add_argument(
@@ -37,6 +41,7 @@ def register(commands: Any) -> None:
         action="append",
         default=[],
         metavar="NAME@VERSION",
+        type=checked(lambda text: _versions([text], "--policy"), "NAME@VERSION"),
         help="replay this version of a policy (repeatable)",
     )
     parser.add_argument(
@@ -44,6 +49,7 @@ def register(commands: Any) -> None:
         action="append",
         default=[],
         metavar="NAME@VERSION",
+        type=checked(lambda text: _versions([text], "--what-if"), "NAME@VERSION"),
         help="ask a candidate version what it would have decided differently (repeatable)",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
@@ -54,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
     versions = _versions(args.policy, "--policy")
     what_if = _versions(args.what_if, "--what-if")
     # Read-only: a mistyped store is refused, not created and reported "0 diverged".
-    with open_app(args.store) as app:
+    from kam_domain.cli.output import progress
+
+    with open_app(args.store) as app, progress("replaying"):
         chosen = set(versions) | set(what_if) or None
         report = app.replay(versions=versions, what_if=what_if, policies=chosen)
     if args.format == "json":

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from kam_domain.aggregates.target import ScopeKind
-from kam_domain.cli.common import EXIT_OK, add_store_option
+from kam_domain.cli.common import EXIT_OK, add_store_option, exit_status_text, moment_text
+from kam_domain.cli.terminal import one_line
 from kam_domain.errors import ValidationError
 from kam_domain.values import Period
 
@@ -30,13 +31,7 @@ __all__ = ["register"]
 
 TABLE, JSON, CSV, HTML = "table", "json", "csv", "html"
 
-EXIT_CODES = """\
-exit status:
-  0  done (a period without targets gives an empty scorecard and a note on standard error)
-  1  refused: the store cannot be opened or read, the team is unknown, an argument is
-     malformed, or the output file cannot be written (the message says which)
-  2  usage error
-"""
+EXIT_CODES = exit_status_text()
 
 
 def register(commands: Any) -> None:
@@ -69,6 +64,7 @@ def register(commands: Any) -> None:
     card.add_argument("--team", metavar="NAME_OR_ID", help="one team (default: every team)")
     card.add_argument(
         "--at",
+        type=moment_text,
         metavar="ISO8601",
         help="as the record stood at this moment, with its UTC offset (default: now)",
     )
@@ -115,7 +111,9 @@ def run_scorecard(args: argparse.Namespace) -> int:
             elif args.format == HTML:
                 out.write(render_html(card, printed_at=datetime.now(UTC)))
             else:
-                out.write(_table(card))
+                from kam_domain.cli.output import raw
+
+                raw(out).write(_table(card, out))
     except BrokenPipeError:
         # A reader that stops early (| head) ends the output, not in a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -139,11 +137,12 @@ _HEADERS = [
 ]
 
 
-def _table(card: Scorecard) -> str:
+def _table(card: Scorecard, out: TextIO) -> str:
     as_of = "now" if card.at is None else card.at.isoformat()
     blocks = []
     for team in card.teams:
-        title = f"{team.name} — scorecard {card.period} (as of {as_of})"
+        # Printed past the terminal filter (the table's colour): stored text escaped here.
+        title = one_line(f"{team.name} — scorecard {card.period} (as of {as_of})")
         rows: list[list[str]] = []
         for row in team.rows:
             for index, line in enumerate(row.lines):
@@ -173,24 +172,15 @@ def _table(card: Scorecard) -> str:
                 f"{pending} target(s) not evaluated: actuals measured from the log so far, "
                 "no score or rating"
             )
-        body = _columns(_HEADERS, rows) if rows else f"no targets for {card.period}"
+        body = _columns(_HEADERS, rows, out) if rows else f"no targets for {card.period}"
         blocks.append("\n".join([title, "", body, *note]))
     return "\n\n".join(blocks) + "\n" if blocks else ""
 
 
-def _columns(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
-    numeric = {"goal", "actual", "attained", "score"}
-    lines = [headers, ["-" * w for w in widths], *rows]
-    return "\n".join(
-        "  ".join(
-            cell.rjust(w) if head in numeric and line is not headers else cell.ljust(w)
-            for head, cell, w in zip(headers, line, widths, strict=True)
-        ).rstrip()
-        for line in lines
-    )
+def _columns(headers: list[str], rows: list[list[str]], out: TextIO) -> str:
+    from kam_domain.cli.output import table
+
+    return table(headers, rows, right={"goal", "actual", "attained", "score"}, stream=out)
 
 
 # -- helpers -------------------------------------------------------------------------------------

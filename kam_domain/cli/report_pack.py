@@ -11,19 +11,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from kam_domain.cli.common import EXIT_OK, add_store_option
+from kam_domain.cli.common import EXIT_OK, add_store_option, exit_status_text
 from kam_domain.cli.show import add_at_option
 
 __all__ = ["register", "run_pack"]
 
-EXIT_CODES = """\
-exit status:
-  0  written (whatever the verification found: the pack says it on its first page)
-  1  refused: the output directory is not empty (give --force to replace a pack there),
-     cannot be written, the store cannot be opened or read, or a signed tree head does
-     not check (the message says which)
-  2  usage error: an argument missing or malformed
-"""
+EXIT_CODES = exit_status_text()
 
 
 def register(sub: Any) -> None:

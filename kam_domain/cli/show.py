@@ -17,21 +17,14 @@ from typing import Any
 
 import attrs
 
-from kam_domain.cli.audit import _closing_pipe_is_fine
-from kam_domain.cli.common import EXIT_OK, add_store_option
+from kam_domain.cli.common import EXIT_OK, add_store_option, exit_status_text
 from kam_domain.cli.terminal import one_line
 
 __all__ = ["moment", "register", "run_show"]
 
 TABLE, JSON = "table", "json"
 
-EXIT_CODES = """\
-exit status:
-  0  shown
-  1  refused: the store cannot be opened or read, nothing of that kind has that name or id
-     (the closest names are listed), or it did not exist yet at that moment
-  2  usage error: an unknown kind, a malformed moment (the valid choices are listed)
-"""
+EXIT_CODES = exit_status_text()
 
 #: The record's own fields shown first; the rest follow in the record's order.
 _HEAD = ("name", "team_id", "account_id", "scope", "period")
@@ -58,7 +51,7 @@ def register(commands: Any) -> None:
         "--format", choices=(TABLE, JSON), default=TABLE, help=f"output format (default: {TABLE})"
     )
     add_store_option(show)
-    show.set_defaults(handler=_closing_pipe_is_fine(run_show))
+    show.set_defaults(handler=run_show)
 
 
 def add_at_option(parser: argparse.ArgumentParser, help_text: str) -> None:

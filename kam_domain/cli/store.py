@@ -15,19 +15,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kam_domain.cli.common import EXIT_OK, add_store_option
+from kam_domain.cli.common import EXIT_OK, add_store_option, exit_status_text
 from kam_domain.errors import ValidationError
 from kam_domain.keyring import KEY_SIZES, key_id
 
 __all__ = ["register"]
 
-EXIT_CODES = """\
-exit status:
-  0  the new key ring was written to --out
-  1  refused: no key ring is given, the ring is malformed or does not read the store (the
-     message names the missing key's id), or --out exists or cannot be written
-  2  usage error
-"""
+EXIT_CODES = exit_status_text()
 
 
 def register(commands: Any) -> None:

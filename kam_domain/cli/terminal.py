@@ -52,6 +52,11 @@ class TerminalSafe:
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
 
+    @property
+    def wrapped(self) -> TextIO:
+        """The stream written to."""
+        return self._stream
+
     def write(self, text: str) -> int:
         self._stream.write(escape(text))
         return len(text)

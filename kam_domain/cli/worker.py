@@ -20,15 +20,24 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import PersistenceError
 
 from kam_domain.application import KamApplication
-from kam_domain.cli.common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, add_store_option
+from kam_domain.cli.common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    add_store_option,
+    exit_status_text,
+)
 from kam_domain.cli.policies import add_policies_option, registry_with
 from kam_domain.runtime.engine import PolicyEngine
 from kam_domain.storage import resolve_store
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 __all__ = ["STEP", "Worker", "register"]
 
@@ -84,24 +93,38 @@ class Worker:
     def serve(self, *, idle_exit: float | None = None) -> None:
         """Catch up, then follow new events until stopped (or idle for ``idle_exit`` s).
 
-        A store failure is reported, and after a back-off the worker starts over with a fresh
-        engine (an engine that failed mid-run may have seen events it did not decide about).
+        A store failure is reported, and after a back-off (doubling, see :data:`BACKOFF`; cut
+        short by :meth:`stop`) the worker starts over with a fresh engine: an engine that failed
+        mid-run may have seen events it did not decide about.
         """
-        backoff = BACKOFF[0]
-        while not self.stopping:
-            try:
-                self._follow(idle_exit)
-                return
-            except PersistenceError as error:
-                reason = self.app.store_url.scrub(error)
-                print(
-                    f"kam worker: store failed ({reason}); again in {backoff:g} s", file=sys.stderr
-                )
-                if self._stopping.wait(backoff):
-                    return
-                backoff = min(backoff * 2, BACKOFF[1])
-                self.app.policies = PolicyEngine(self.app, self.app.policies.registry)
-                self._reached = 0
+        from tenacity import Retrying, retry_if_exception_type, wait_exponential
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(PersistenceError),
+            wait=wait_exponential(multiplier=BACKOFF[0], max=BACKOFF[1]),
+            stop=lambda _: self.stopping,
+            sleep=self._pause,
+            before_sleep=self._restart,
+            retry_error_callback=lambda _: None,
+        )
+        retrying(self._follow_unless_stopping, idle_exit)
+
+    def _pause(self, seconds: float) -> None:
+        """The back-off, cut short when the worker is asked to stop."""
+        self._stopping.wait(seconds)
+
+    def _follow_unless_stopping(self, idle_exit: float | None) -> None:
+        if not self.stopping:
+            self._follow(idle_exit)
+
+    def _restart(self, state: RetryCallState) -> None:
+        """Report the store's failure, and start the next attempt on a fresh engine."""
+        error = state.outcome.exception() if state.outcome is not None else None
+        pause = state.next_action.sleep if state.next_action is not None else BACKOFF[0]
+        reason = self.app.store_url.scrub(error) if error is not None else "unknown"
+        print(f"kam worker: store failed ({reason}); again in {pause:g} s", file=sys.stderr)
+        self.app.policies = PolicyEngine(self.app, self.app.policies.registry)
+        self._reached = 0
 
     def _follow(self, idle_exit: float | None) -> None:
         head = self.app.recorder.max_notification_id()
@@ -149,17 +172,20 @@ def register(commands: Any) -> None:
             "one store and a worker killed at any moment resumes where it stopped. "
             "SIGTERM or SIGINT: finish the events in hand and exit 0."
         ),
-        epilog=(
-            "Exit status: 0 stopped (signal, --once, --idle-exit); 1 the library refused (e.g. a "
-            "policy version active in the store is not registered here) or the store failed "
-            "under --once; 2 usage (e.g. a --policies class that cannot be loaded, or a memory:// "
-            "store, which no other process can write to)."
+        epilog=exit_status_text()
+        + (
+            "\n0 once stopped (signal, --once, --idle-exit); 1 also when a policy version active "
+            "in the store is not\nregistered here; 2 also for a memory:// store, which no other "
+            "process can write to.\n"
         ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_store_option(worker)
     add_policies_option(worker)
     worker.add_argument(
-        "--once", action="store_true", help="catch up with the log, then exit (no waiting)"
+        "--once",
+        action="store_true",
+        help="catch up with the log, print one line (position reached, decisions), then exit",
     )
     worker.add_argument(
         "--idle-exit",
@@ -205,9 +231,12 @@ def run(args: argparse.Namespace) -> int:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        position = app.policies.position
         if log is not None:
-            position = app.policies.position
             log(f"kam worker: stopped at position {position}, {worker.decisions} decisions")
+        if args.once:
+            noun = "decision" if worker.decisions == 1 else "decisions"
+            print(f"caught up to position {position}: {worker.decisions} {noun} recorded")
     return EXIT_OK
 
 

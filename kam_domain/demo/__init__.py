@@ -14,6 +14,7 @@ adds nothing and says so.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 from kam_domain.application import KamApplication
@@ -24,8 +25,11 @@ from kam_domain.errors import InvalidTransition, TeamNotFound
 __all__ = ["QUARTER", "DemoSummary", "build_demo"]
 
 
-def build_demo(app: KamApplication, *, seed: int = 1) -> DemoSummary:
-    """Build the scenario for ``seed`` in ``app``'s store (once) and summarise the store."""
+def build_demo(
+    app: KamApplication, *, seed: int = 1, progress: Callable[[int, int], None] | None = None
+) -> DemoSummary:
+    """Build the scenario for ``seed`` in ``app``'s store (once) and summarise the store;
+    ``progress`` is told ``(steps done, steps)`` as the scenario is recorded."""
     scenario = Scenario(app, seed)
     if _built(app, scenario.team_id):
         note = (
@@ -40,7 +44,7 @@ def build_demo(app: KamApplication, *, seed: int = 1) -> DemoSummary:
             f"start ({START.isoformat()}); build the demo for seed {seed} in a new store"
         )
         raise InvalidTransition(msg)
-    scenario.build()
+    scenario.build(progress)
     note = f"Built the demo scenario (seed {seed}) in {app.store_url}."
     return summarise(app, scenario.team_id, QUARTER, CURRENCY, note)
 

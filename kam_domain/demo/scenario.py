@@ -13,6 +13,8 @@ Each part of the quarter plans its steps in a module of its own (``cast``, ``acc
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from kam_domain.demo.accounts import AccountSteps
 from kam_domain.demo.agreements import AgreementSteps
 from kam_domain.demo.cases import CaseSteps
@@ -36,7 +38,7 @@ class Scenario(
 ):
     """The demo's quarter for one seed."""
 
-    def build(self) -> None:
+    def build(self, progress: Callable[[int, int], None] | None = None) -> None:
         # The parts draw from the seed's generator in this order: changing it changes the record.
         self.plan_team()
         self.plan_accounts()
@@ -47,4 +49,4 @@ class Scenario(
         self.plan_clock()
         # Added after the other parts, so that their draws (and the record) stay as they were.
         self.plan_pipeline()
-        self.run()
+        self.run(progress)

@@ -49,7 +49,11 @@ class Timeline:
     def step(self, when: datetime, action: Callable[..., Any], *args: Any) -> None:
         self.steps.append((when, len(self.steps), lambda: action(*args)))
 
-    def run(self) -> None:
-        """Every planned step, in time order (in planning order within a moment)."""
-        for _, _, action in sorted(self.steps, key=lambda item: (item[0], item[1])):
+    def run(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Every planned step, in time order (in planning order within a moment); ``progress``
+        is told ``(steps done, steps)`` after each."""
+        steps = sorted(self.steps, key=lambda item: (item[0], item[1]))
+        for done, (_, _, action) in enumerate(steps, start=1):
             action()
+            if progress is not None:
+                progress(done, len(steps))

@@ -63,17 +63,17 @@ class PolicyRegistry:
         """The class of ``name`` at ``version`` (default: the default version)."""
         versions = self._policies.get(name)
         if not versions:
-            raise PolicyNotFound("policy", name)
+            raise PolicyNotFound("policy", name, self.names())
         chosen = self.default_version(name) if version is None else version
         if chosen not in versions:
-            raise PolicyNotFound("policy", f"{name}@{chosen}")
+            raise PolicyNotFound("policy", f"{name}@{chosen}", sorted(versions))
         return versions[chosen]
 
     def default_version(self, name: str) -> int:
         """The version that decides until another is activated: the lowest registered."""
         versions = self._policies.get(name)
         if not versions:
-            raise PolicyNotFound("policy", name)
+            raise PolicyNotFound("policy", name, self.names())
         return min(versions)
 
     def classes(self) -> list[type[Policy]]:

@@ -19,7 +19,7 @@ import pytest
 
 from kam_domain.application import KamApplication
 from kam_domain.cli import main
-from kam_domain.cli.audit import EXIT_NOT_INTACT, Progress
+from kam_domain.cli.audit import EXIT_NOT_INTACT
 from kam_domain.values import Actor
 from tests import postgres_server
 from tests.conftest import Org, build_org, key_account
@@ -107,13 +107,14 @@ def test_checkpoint_then_verify_against_it_and_after_a_cut(
 def test_a_malformed_checkpoint_is_refused(
     recorded: tuple[str, Org, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A digest that is not kam-chain-N:POSITION:LINK is refused with status 1."""
+    """A digest that is not kam-chain-N:POSITION:LINK is a usage error (status 2) saying why."""
     url, _, _ = recorded
 
-    status, _, err = run(capsys, "verify", "--store", url, "--checkpoint", "12:abc")
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, "verify", "--store", url, "--checkpoint", "12:abc")
 
-    assert status == 1
-    assert "checkpoint: expected kam-chain-1:POSITION:LINK" in err
+    assert exited.value.code == 2
+    assert "argument --checkpoint: expected kam-chain-1:POSITION:LINK" in capsys.readouterr().err
 
 
 def test_a_store_without_a_chain_is_refused(
@@ -229,7 +230,7 @@ def main_json(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 def test_accountable_as_csv_and_with_a_naive_moment(
     recorded: tuple[str, Org, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """CSV lists every assignment; a moment without an offset is refused (status 1)."""
+    """CSV lists every assignment; a moment without an offset is a usage error (status 2)."""
     url, _, account = recorded
 
     status, out, _ = run(
@@ -244,15 +245,15 @@ def test_accountable_as_csv_and_with_a_naive_moment(
         "--format",
         "csv",
     )
-    naive, _, err = run(
-        capsys, "accountable", "--store", url, "--account", str(account), "--at", "2026-01-20T10:00"
-    )
+    with pytest.raises(SystemExit) as naive:
+        run(capsys, "accountable", "--store", url, "--account", str(account), "--at", "2026-01-20")
+    err = capsys.readouterr().err
 
     rows = list(csv.DictReader(io.StringIO(out)))
     assert status == 0
     assert [r["in_force"] for r in rows] == ["False", "True", "False"]
-    assert naive == 1
-    assert "at: must be timezone-aware" in err
+    assert naive.value.code == 2
+    assert "argument --at: must be timezone-aware" in err
 
 
 def test_trail_of_an_account_lists_its_events_with_positions_and_metadata(
@@ -387,26 +388,6 @@ def guide_script() -> str:
     text = (ROOT / "docs" / "audit.md").read_text(encoding="utf-8")
     (script,) = re.findall(r"```python\n(# verify_export\.py.*?)```", text, re.DOTALL)
     return script
-
-
-def test_progress_shows_on_a_terminal_only() -> None:
-    """Progress goes to a terminal, rewriting one line; to a file or pipe, nothing."""
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    terminal, pipe = Terminal(), io.StringIO()
-    shown, hidden = Progress("verifying", terminal), Progress("verifying", pipe)
-
-    for progress in (shown, hidden):
-        progress(500, 1000)
-        progress(1000, 1000)
-        progress.close()
-
-    assert terminal.getvalue().startswith("\rverifying: position 500 of 1,000 (50%)")
-    assert terminal.getvalue().endswith("(100%)\n")
-    assert pipe.getvalue() == ""
 
 
 def test_help_documents_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:

@@ -118,8 +118,9 @@ def test_fail_on_exceptions_exits_3_only_when_something_is_listed(
 def test_a_moment_without_an_offset_is_refused(
     store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An --at without its UTC offset could mean any time zone: status 1, saying why."""
-    status, _, err = run(capsys, "--store", store, "--at", "2026-01-08T09:00")
+    """An --at without its UTC offset could mean any time zone: usage status 2, saying why."""
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, "--store", store, "--at", "2026-01-08T09:00")
 
-    assert status == 1
-    assert "at: must be timezone-aware" in err
+    assert exited.value.code == 2
+    assert "argument --at: must be timezone-aware" in capsys.readouterr().err

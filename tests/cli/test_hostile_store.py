@@ -180,6 +180,7 @@ def test_a_stored_escape_sequence_reaches_a_terminal_escaped(tmp_path: Path) -> 
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("sys.stdout", terminal)
+        patch.setenv("NO_COLOR", "1")  # no bold header: every escape left must be stored text
         status = main(["audit", "trail", "--member", str(org.kam), "--store", url])
 
     shown = terminal.getvalue()

@@ -120,13 +120,14 @@ def test_as_of_mid_quarter_nothing_is_evaluated_yet(
 def test_refuses_unknown_team_naive_moment_and_bad_period(
     store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An unknown team or a moment without offset exits 1 saying why; a bad period is usage."""
+    """An unknown team exits 1 saying why; a moment without offset or a bad period is usage."""
     status, _, err = run(capsys, "--store", store, "--period", "2026-Q1", "--team", "Nobody")
     assert (status, err) == (1, "kam: team: no team with id Nobody\n")
 
-    status, _, err = run(capsys, "--store", store, "--period", "2026-Q1", "--at", "2026-02-15")
-    assert status == 1
-    assert err.startswith("kam: at: ")
+    with pytest.raises(SystemExit) as naive:
+        run(capsys, "--store", store, "--period", "2026-Q1", "--at", "2026-02-15")
+    assert naive.value.code == 2
+    assert "argument --at: must be timezone-aware" in capsys.readouterr().err
 
     with unchanged(store), pytest.raises(SystemExit) as exited:
         main(["report", "scorecard", "--store", store, "--period", "2026-Q5"])
