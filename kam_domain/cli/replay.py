@@ -53,6 +53,12 @@ def register(commands: Any) -> None:
         help="ask a candidate version what it would have decided differently (repeatable)",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--scratch",
+        action="store_true",
+        help="keep the world replay folds in a temporary SQLite file (removed afterwards), "
+        "encoded as the store encodes its events, instead of in memory",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -64,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
 
     with open_app(args.store) as app, progress("replaying"):
         chosen = set(versions) | set(what_if) or None
-        report = app.replay(versions=versions, what_if=what_if, policies=chosen)
+        report = app.replay(
+            versions=versions, what_if=what_if, policies=chosen, scratch=args.scratch
+        )
     if args.format == "json":
         print(
             json.dumps(

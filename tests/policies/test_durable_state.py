@@ -3,6 +3,7 @@ engine that goes on from one without folding the log, and a rebuild that proves 
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -403,3 +404,20 @@ def test_an_engine_whose_cache_holds_one_record_decides_as_embedded(restart: boo
     checkpoint = state.state_checkpoint()
     assert checkpoint is not None
     assert compare_states(state, rebuilt(app, checkpoint.position), app.mapper) == []
+
+
+def test_replay_with_a_scratch_state_reports_what_replay_in_memory_reports(
+    demo: KamApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the demo's log, when it is replayed with its world kept in a scratch SQLite
+    state (written every few commands, a handful of records loaded), then the report is the
+    one replay in memory gives."""
+    walk = sys.modules["kam_domain.runtime.replay"]
+    monkeypatch.setattr(walk, "SPILL_EVERY", 25)
+    monkeypatch.setattr(walk, "SCRATCH_CACHE", 4)
+
+    scratch = demo.replay(scratch=True)
+    memory = demo.replay()
+
+    assert scratch.reproduced
+    assert (scratch.events, scratch.decisions) == (memory.events, memory.decisions)
