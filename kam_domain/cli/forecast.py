@@ -9,11 +9,7 @@ the store is opened read-only (nothing created, upgraded or written) and no poli
 from __future__ import annotations
 
 import argparse
-import csv
 import io
-import json
-import os
-import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -67,33 +63,23 @@ def register(sub: Any) -> None:
 
 def run_forecast(args: argparse.Namespace) -> int:
     from kam_domain.audit.records import open_app
-    from kam_domain.cli.report import _output
+    from kam_domain.cli.report import write_report
     from kam_domain.reports.forecast_reading import read_forecast
 
     with open_app(args.store) as app:
         forecast = read_forecast(app, args.team, args.period, at=args.at)
-    try:
-        with _output(args.output) as out:
-            if args.format == JSON:
-                json.dump(forecast.as_dict(), out, ensure_ascii=False, indent=2)
-                out.write("\n")
-            elif args.format == CSV:
-                from kam_domain.reports.forecast import RECORD_COLUMNS
+    from kam_domain.reports.forecast import RECORD_COLUMNS
+    from kam_domain.reports.forecast_html import render_forecast_html
 
-                writer = csv.DictWriter(out, fieldnames=RECORD_COLUMNS, lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(forecast.records())
-            elif args.format == HTML:
-                from kam_domain.reports.forecast_html import render_forecast_html
-
-                out.write(render_forecast_html(forecast, printed_at=datetime.now(UTC)))
-            else:
-                from kam_domain.cli.output import raw
-
-                raw(out).write(table(forecast, out))
-    except BrokenPipeError:
-        # A reader that stops early (| head) ends the output, not in a traceback.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    write_report(
+        args.output,
+        args.format,
+        as_dict=forecast.as_dict,
+        columns=RECORD_COLUMNS,
+        records=forecast.records,
+        html=lambda: render_forecast_html(forecast, printed_at=datetime.now(UTC)),
+        table=lambda out: table(forecast, out),
+    )
     return EXIT_OK
 
 

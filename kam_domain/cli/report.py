@@ -12,7 +12,7 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,6 +90,7 @@ def run_scorecard(args: argparse.Namespace) -> int:
     from kam_domain.audit.records import open_app
     from kam_domain.audit.trail import parse_moment
     from kam_domain.reports import render_html, scorecard
+    from kam_domain.reports.scorecard import RECORD_COLUMNS
 
     moment = None if args.at is None else parse_moment(args.at)
     with open_app(args.store) as app:
@@ -97,27 +98,48 @@ def run_scorecard(args: argparse.Namespace) -> int:
     if not card.rows:
         where = "" if args.team is None else f" of team {args.team!r}"
         print(f"kam: no targets{where} for {card.period}", file=sys.stderr)
-    try:
-        with _output(args.output) as out:
-            if args.format == JSON:
-                json.dump(card.as_dict(), out, ensure_ascii=False, indent=2)
-                out.write("\n")
-            elif args.format == CSV:
-                from kam_domain.reports.scorecard import RECORD_COLUMNS
+    write_report(
+        args.output,
+        args.format,
+        as_dict=card.as_dict,
+        columns=RECORD_COLUMNS,
+        records=card.records,
+        html=lambda: render_html(card, printed_at=datetime.now(UTC)),
+        table=lambda out: _table(card, out),
+    )
+    return EXIT_OK
 
-                writer = csv.DictWriter(out, fieldnames=RECORD_COLUMNS, lineterminator="\n")
+
+def write_report(
+    path: Path | None,
+    format_name: str,
+    *,
+    as_dict: Callable[[], Any],
+    columns: Sequence[str],
+    records: Callable[[], Iterable[Mapping[str, Any]]],
+    html: Callable[[], str],
+    table: Callable[[TextIO], str],
+) -> None:
+    """Write a report to ``path`` (standard output when None) in ``format_name``: each format
+    is computed only when asked for."""
+    try:
+        with _output(path) as out:
+            if format_name == JSON:
+                json.dump(as_dict(), out, ensure_ascii=False, indent=2)
+                out.write("\n")
+            elif format_name == CSV:
+                writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
                 writer.writeheader()
-                writer.writerows(card.records())
-            elif args.format == HTML:
-                out.write(render_html(card, printed_at=datetime.now(UTC)))
+                writer.writerows(records())
+            elif format_name == HTML:
+                out.write(html())
             else:
                 from kam_domain.cli.output import raw
 
-                raw(out).write(_table(card, out))
+                raw(out).write(table(out))
     except BrokenPipeError:
         # A reader that stops early (| head) ends the output, not in a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return EXIT_OK
 
 
 # -- the table -----------------------------------------------------------------------------------
