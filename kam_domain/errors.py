@@ -472,17 +472,18 @@ class LogNotIntact(StoreError):
 
 
 class StateNotKept(StoreError):
-    """The store (or a policy that learns without saying what) keeps no state for the
-    policies: there is none to rebuild."""
+    """Raised when the store (or a policy that learns without saying what) keeps no state for
+    the policies: there is none to rebuild."""
 
 
 class StateAhead(StoreError):
-    """The policies' state holds a record folded further on in the log than this engine has
-    settled (another engine sharing the state is ahead): the engine starts again from it."""
+    """Raised when the policies' state holds a record folded further on in the log than this
+    engine has settled (another engine sharing the state is ahead): it starts again from it."""
 
 
 class StateConflict(StoreError):
-    """Another policy engine wrote a checkpoint of the state since this one read the last."""
+    """Raised when another policy engine wrote a checkpoint of the state since this one read
+    the last: nothing is written."""
 
 
 class HistoryRewritten(StoreError):

@@ -164,6 +164,6 @@ def test_kam_replay_exit_status_says_whether_history_reproduces(
 def _args(store: str, **overrides: Any) -> Any:
     import argparse
 
-    values = {"store": store, "policy": [], "what_if": [], "format": "table"}
+    values = {"store": store, "policy": [], "what_if": [], "format": "table", "scratch": False}
     values.update(overrides)
     return argparse.Namespace(**values)
