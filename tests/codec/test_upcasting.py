@@ -159,4 +159,26 @@ def test_the_snapshot_upcaster_leaves_every_contact_unassessed() -> None:
     ClientAccount.upcast_v1_v2(state)
 
     assert state["contacts"][contact_id].relationship_strength is RelationshipStrength.UNASSESSED
-    assert ClientAccount.class_version == 2
+
+
+def test_the_snapshot_upcaster_reads_a_version_2_contact_as_judged_by_nobody_since() -> None:
+    """``ClientAccount.upcast_v2_v3`` keeps a version 2 contact's strength, with nobody having
+    judged it since she was added; the account's state is at version 3."""
+    contact_id = ContactId(uuid4())
+    contact = ClientContact(
+        contact_id,
+        "Ms Zhang",
+        "CTO",
+        ContactInfluence.HIGH,
+        MemberId(uuid4()),
+        at(1),
+        RelationshipStrength.WEAK,
+    )
+    state: dict[str, Any] = {"contacts": IdMap({contact_id: contact})}
+
+    ClientAccount.upcast_v2_v3(state)
+
+    upcast = state["contacts"][contact_id]
+    assert upcast.relationship_strength is RelationshipStrength.WEAK
+    assert (upcast.assessed_by, upcast.assessed_at) == (None, None)
+    assert ClientAccount.class_version == 3
