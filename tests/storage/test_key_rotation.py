@@ -28,7 +28,9 @@ from kam_domain.errors import (
 )
 from kam_domain.keyring import MAGIC, KeyRing, KeyRingCipher, envelope_key_id, key_id
 from kam_domain.policies.registry import PolicyRegistry
+from kam_domain.storage import CIPHER_KEY_ENV_VAR
 from tests.conftest import build_org, fresh_store, key_account
+from tests.golden.answers import cli
 from tests.support import at
 
 KEY_1 = bytes(range(32))
@@ -146,8 +148,6 @@ def test_verifying_needs_no_key(url: str, backend: str) -> None:
     key_account(app, org)
     app.close()
 
-    from tests.golden.answers import cli
-
     status, text = cli("audit", "verify", "--store", url)
 
     assert status == 0, text
@@ -207,3 +207,19 @@ def test_an_envelope_names_its_key_and_refuses_alteration() -> None:
     with pytest.raises(StoreUnreadable, match="damaged") as refused:
         cipher.decrypt(altered)
     assert not isinstance(refused.value, CipherKeyNotInRing)
+
+
+def test_the_cipher_key_keyword_wins_over_the_environments_ring(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With $KAM_CIPHER_KEY holding the ring (1), a store opened with cipher_key=(1, 2) is
+    read and written with the keyword's ring: new events are under key 2."""
+    monkeypatch.setenv(CIPHER_KEY_ENV_VAR, ring(KEY_1))
+    app = KamApplication(url, policies=PolicyRegistry(), cipher_key=ring(KEY_1, KEY_2))
+
+    build_org(app)
+
+    assert isinstance(app.mapper.cipher, KeyRingCipher)
+    assert app.mapper.cipher.ring.ids() == [key_id(KEY_1), key_id(KEY_2)]
+    assert {envelope_key_id(s) for s in stored_states(app)} == {key_id(KEY_2)}
+    app.close()
