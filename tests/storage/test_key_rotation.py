@@ -22,6 +22,7 @@ from kam_domain.application import KamApplication
 from kam_domain.audit.integrity import verify_chain
 from kam_domain.errors import (
     CipherKeyNotInRing,
+    InvalidTransition,
     KamDomainError,
     StoreUnreadable,
     ValidationError,
@@ -29,6 +30,7 @@ from kam_domain.errors import (
 from kam_domain.keyring import MAGIC, KeyRing, KeyRingCipher, envelope_key_id, key_id
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.storage import CIPHER_KEY_ENV_VAR
+from kam_domain.values import Actor
 from tests.conftest import build_org, fresh_store, key_account
 from tests.golden.answers import cli
 from tests.support import at
@@ -223,3 +225,168 @@ def test_the_cipher_key_keyword_wins_over_the_environments_ring(
     assert app.mapper.cipher.ring.ids() == [key_id(KEY_1), key_id(KEY_2)]
     assert {envelope_key_id(s) for s in stored_states(app)} == {key_id(KEY_2)}
     app.close()
+
+
+# -- the rotation recorded ------------------------------------------------------------------------
+
+KEY_ADDED = "kam_domain.application.store_settings:StoreSettings.KeyAdded"
+OPERATOR = Actor.system("ops:wang")
+
+
+def last_position(app: KamApplication) -> int | None:
+    return app.recorder.max_notification_id()
+
+
+def test_a_rotation_is_recorded_under_the_new_key_naming_its_id(url: str) -> None:
+    """Given a store written under key 1, when the rotation to the ring (1, 2) is recorded with
+    that ring, then the log's last event is StoreSettings.KeyAdded, stored under key 2, naming
+    key 2's id and the ring's ids, the actor and the reason, and no key."""
+    app = open_store(url, ring(KEY_1))
+    build_org(app)
+    app = open_store(url, ring(KEY_1, KEY_2), app)
+
+    added = app.record_key_rotation(OPERATOR, reason="yearly rotation")
+
+    assert added == key_id(KEY_2)
+    (notification,) = app.recorder.select_notifications(start=last_position(app), limit=1)
+    assert notification.topic == KEY_ADDED
+    assert envelope_key_id(notification.state) == key_id(KEY_2)
+    event: Any = app.mapper.to_domain_event(notification)
+    assert (event.key_id, event.ring) == (key_id(KEY_2), (key_id(KEY_1), key_id(KEY_2)))
+    assert (event.actor, event.reason) == (OPERATOR, "yearly rotation")
+    for key in (KEY_1, KEY_2):
+        assert b64encode(key) not in notification.state
+        assert key not in notification.state
+    app.close()
+
+
+def test_a_recorded_rotation_reads_back_with_the_new_ring(url: str) -> None:
+    """Given a recorded rotation to (1, 2), when the store is opened again with that ring, and
+    later with the ring rotated once more to (1, 2, 3), then every rotation reads back, oldest
+    first, and the chain verifies."""
+    app = open_store(url, ring(KEY_1))
+    org = build_org(app)
+    app = open_store(url, ring(KEY_1, KEY_2), app)
+    app.record_key_rotation(OPERATOR, reason="yearly rotation")
+    app = open_store(url, ring(KEY_1, KEY_2), app)
+
+    (first,) = app.key_rotations()
+
+    assert (first.key_id, first.actor, first.reason) == (key_id(KEY_2), OPERATOR, "yearly rotation")
+    key_account(app, org)
+    app = open_store(url, ring(KEY_1, KEY_2, KEY_3), app)
+    app.record_key_rotation(Actor.member(org.director))
+    app = open_store(url, ring(KEY_1, KEY_2, KEY_3), app)
+    rotations = app.key_rotations()
+    assert [r.key_id for r in rotations] == [key_id(KEY_2), key_id(KEY_3)]
+    assert rotations[1].ring == (key_id(KEY_1), key_id(KEY_2), key_id(KEY_3))
+    assert (rotations[1].actor, rotations[1].reason) == (Actor.member(org.director), None)
+    assert verify_chain(app.recorder).intact
+    app.close()
+
+
+def test_a_ring_that_cannot_read_the_last_event_records_nothing(url: str) -> None:
+    """Given events under key 1, then under key 2, when a rotation is recorded with the ring
+    (1, 3), which reads the first event but not the last, then CipherKeyNotInRing names key 2's
+    id, no key, and the log holds what it held."""
+    app = open_store(url, ring(KEY_1))
+    org = build_org(app)
+    app = open_store(url, ring(KEY_1, KEY_2), app)
+    key_account(app, org)
+    app = open_store(url, ring(KEY_1, KEY_3), app)
+    before = stored_states(app)
+
+    with pytest.raises(CipherKeyNotInRing) as refused:
+        app.record_key_rotation(OPERATOR)
+
+    assert refused.value.key_id == key_id(KEY_2)
+    for key in (KEY_1, KEY_2, KEY_3):
+        assert b64encode(key).decode() not in str(refused.value)
+    assert stored_states(app) == before
+    app.close()
+
+
+def old_ring_writer(url: str, before: KamApplication) -> KamApplication:
+    """The store opened with the ring (1) by a process that records commands and leaves the
+    policies to others, so it never reads the log past what it wrote (for memory: ``before``
+    given that ring)."""
+    if url.startswith("memory://"):
+        return open_store(url, ring(KEY_1), before)
+    before.close()
+    return KamApplication(
+        url, policies=PolicyRegistry(), cipher_key=ring(KEY_1), run_policies=False
+    )
+
+
+def test_a_process_holding_the_old_ring_refuses_the_rotation_naming_the_new_key(
+    url: str,
+) -> None:
+    """Given a recorded rotation to (1, 2), when a process still holding the ring (1) reads the
+    log past it, then the rotation is CipherKeyNotInRing naming key 2's id: it was written
+    under the new key, which that process has to be restarted with."""
+    app = open_store(url, ring(KEY_1))
+    build_org(app)
+    app = open_store(url, ring(KEY_1, KEY_2), app)
+    app.record_key_rotation(OPERATOR)
+    app = old_ring_writer(url, app)
+
+    with pytest.raises(CipherKeyNotInRing) as refused:
+        app.key_rotations()
+
+    assert refused.value.key_id == key_id(KEY_2)
+    app.close()
+
+
+def test_a_ring_without_a_key_recorded_before_records_nothing(url: str) -> None:
+    """Given a recorded rotation to (1, 2) and, after it, events written under key 1 by a
+    process still holding the old ring, when a rotation is recorded with the ring (1, 3), then
+    it is refused naming key 2's id and the log holds what it held."""
+    app = open_store(url, ring(KEY_1))
+    org = build_org(app)
+    app = open_store(url, ring(KEY_1, KEY_2), app)
+    app.record_key_rotation(OPERATOR)
+    app = old_ring_writer(url, app)
+    add_contact(app, key_account(app, org), org.rep, org.kam, 20)
+    app = open_store(url, ring(KEY_1, KEY_3), app)
+    before = stored_states(app)
+
+    with pytest.raises(CipherKeyNotInRing) as refused:
+        app.record_key_rotation(OPERATOR)
+
+    assert refused.value.key_id == key_id(KEY_2)
+    assert stored_states(app) == before
+    app.close()
+
+
+def test_a_ring_that_gained_no_key_records_nothing(url: str) -> None:
+    """A ring of one key, or a ring whose newest key's rotation is already recorded, is refused
+    (ValidationError, InvalidTransition) and nothing is recorded."""
+    app = open_store(url, ring(KEY_1))
+    build_org(app)
+    before = last_position(app)
+
+    with pytest.raises(ValidationError, match="cipher_key"):
+        app.record_key_rotation(OPERATOR)
+    assert last_position(app) == before
+
+    app = open_store(url, ring(KEY_1, KEY_2), app)
+    app.record_key_rotation(OPERATOR)
+    recorded = last_position(app)
+    with pytest.raises(InvalidTransition, match="already recorded"):
+        app.record_key_rotation(OPERATOR)
+    assert last_position(app) == recorded
+    app.close()
+
+
+def test_a_store_without_a_key_ring_records_no_rotation(backend: str, tmp_path: Path) -> None:
+    """A store opened without a key has no ring to rotate: ValidationError, nothing recorded."""
+    with fresh_store(backend, tmp_path) as url:
+        app = KamApplication(url, policies=PolicyRegistry())
+        build_org(app)
+        before = last_position(app)
+
+        with pytest.raises(ValidationError, match="cipher_key"):
+            app.record_key_rotation(OPERATOR)
+
+        assert last_position(app) == before
+        app.close()
