@@ -390,3 +390,108 @@ def test_a_store_without_a_key_ring_records_no_rotation(backend: str, tmp_path: 
 
         assert last_position(app) == before
         app.close()
+
+
+# -- kam store rotate-key -------------------------------------------------------------------------
+
+
+@pytest.fixture(name="on_disk")
+def fixture_on_disk(url: str, backend: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The store (SQLite or PostgreSQL) with a team written under key 1, which the environment
+    gives; the command line cannot reach a memory store, which lives in its application."""
+    if backend == "memory":
+        pytest.skip("a memory store lives and dies with its application: no command reaches it")
+    monkeypatch.setenv(CIPHER_KEY_ENV_VAR, ring(KEY_1))
+    app = open_store(url, ring(KEY_1))
+    build_org(app)
+    app.close()
+    return url
+
+
+def positions(url: str, keys: str) -> int | None:
+    """The store's newest notification id, read with the ring ``keys``."""
+    app = KamApplication(url, policies=PolicyRegistry(), cipher_key=keys, read_only=True)
+    try:
+        return last_position(app)
+    finally:
+        app.close()
+
+
+def test_rotate_key_records_the_rotation_readable_with_the_ring_it_wrote(
+    on_disk: str, tmp_path: Path
+) -> None:
+    """kam store rotate-key records the rotation: opened with the ring in --out, the store's
+    last event is the rotation, under the new key, naming its id, the actor and the reason;
+    verification still needs no key."""
+    out = tmp_path / "ring.txt"
+
+    status, text = cli(
+        "store", "rotate-key", "--store", on_disk, "--out", str(out),
+        "--actor", "ops:wang", "--reason", "yearly rotation",
+    )  # fmt: skip
+
+    assert status == 0, text
+    rotated = KeyRing.parse(out.read_text().strip())
+    new_id = key_id(rotated.newest)
+    assert f"recorded: the ring gained key {new_id}" in text
+    app = KamApplication(on_disk, policies=PolicyRegistry(), cipher_key=rotated.text())
+    (rotation,) = app.key_rotations()
+    assert (rotation.key_id, rotation.ring) == (new_id, tuple(rotated.ids()))
+    assert (rotation.actor, rotation.reason) == (OPERATOR, "yearly rotation")
+    (last,) = app.recorder.select_notifications(start=last_position(app), limit=1)
+    assert (last.topic, envelope_key_id(last.state)) == (KEY_ADDED, new_id)
+    app.close()
+    status, text = cli("audit", "verify", "--store", on_disk)
+    assert status == 0, text
+
+
+def test_rotate_key_with_a_malformed_ring_records_nothing(
+    on_disk: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A malformed $KAM_CIPHER_KEY is refused (status 1): no ring file, nothing recorded."""
+    before = positions(on_disk, ring(KEY_1))
+    monkeypatch.setenv(CIPHER_KEY_ENV_VAR, ring(KEY_1) + ",not-a-key!")
+    out = tmp_path / "ring.txt"
+
+    status, text = cli("store", "rotate-key", "--store", on_disk, "--out", str(out))
+
+    assert status == 1, text
+    assert not out.exists()
+    assert positions(on_disk, ring(KEY_1)) == before
+
+
+def test_rotate_key_with_a_ring_that_cannot_read_the_store_records_nothing(
+    on_disk: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ring without the store's key is refused (status 1) naming that key's id: no ring file,
+    nothing recorded."""
+    before = positions(on_disk, ring(KEY_1))
+    monkeypatch.setenv(CIPHER_KEY_ENV_VAR, ring(KEY_3))
+    out = tmp_path / "ring.txt"
+
+    status, text = cli("store", "rotate-key", "--store", on_disk, "--out", str(out))
+
+    assert status == 1, text
+    assert key_id(KEY_1) in text
+    assert not out.exists()
+    assert positions(on_disk, ring(KEY_1)) == before
+
+
+def test_rotate_key_refused_when_recording_leaves_no_ring_file(
+    on_disk: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given events under key 2 after a ring (1, 2) was used, when rotate-key runs with the ring
+    (1), which reads the first event only, then it is refused naming key 2's id, the new ring's
+    file is not left behind and nothing is recorded."""
+    app = open_store(on_disk, ring(KEY_1, KEY_2))
+    app.tick(OPERATOR, at=at(30))
+    app.close()
+    before = positions(on_disk, ring(KEY_1, KEY_2))
+    out = tmp_path / "ring.txt"
+
+    status, text = cli("store", "rotate-key", "--store", on_disk, "--out", str(out))
+
+    assert status == 1, text
+    assert key_id(KEY_2) in text
+    assert not out.exists()
+    assert positions(on_disk, ring(KEY_1, KEY_2)) == before
