@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from kam_domain.cli.common import EXIT_OK, add_store_option, exit_status_text
-from kam_domain.errors import ValidationError
+from kam_domain.errors import KamDomainError, StoreUnavailable, ValidationError
 from kam_domain.keyring import KEY_SIZES, key_id
 from kam_domain.values import Actor
 
@@ -113,13 +114,18 @@ def _rotate_key(args: argparse.Namespace) -> int:
     new_key = os.urandom(args.bytes)
     rotated = ring.with_key(new_key)
     # The ring is kept before anything is written under its new key, so that no event is ever
-    # under a key nobody holds; a rotation refused from here on removes it again.
+    # under a key nobody holds; a rotation refused from here on removes it again, unless the
+    # store failed while the rotation was being saved.
     _write_private(args.out, rotated.text() + "\n")
     try:
-        with KamApplication(args.store, cipher_key=rotated.text(), run_policies=False) as writer:
-            writer.record_key_rotation(args.actor, reason=args.reason)
-    except BaseException:
-        args.out.unlink(missing_ok=True)
+        _record(args, rotated.text())
+    except KamDomainError as refused:
+        # Refused before anything was saved: the ring is not needed. A store that failed while
+        # saving may have kept the rotation, so the ring is kept.
+        if isinstance(refused, StoreUnavailable):
+            print(f"kam: the new ring is kept in {args.out}: the store failed", file=sys.stderr)
+        else:
+            args.out.unlink(missing_ok=True)
         raise
     print(f"key ring: {', '.join(rotated.ids())} (oldest first)")
     print(f"new key: {key_id(new_key)}, written with the ring to {args.out}")
@@ -129,6 +135,17 @@ def _rotate_key(args: argparse.Namespace) -> int:
         " keep every older key in it, for the events written under them"
     )
     return EXIT_OK
+
+
+def _record(args: argparse.Namespace, ring: str) -> None:
+    """Record the rotation with the store opened under the new ``ring``."""
+    from kam_domain.application import KamApplication
+
+    writer = KamApplication(args.store, cipher_key=ring, run_policies=False)
+    try:
+        writer.record_key_rotation(args.actor, reason=args.reason)
+    finally:
+        writer.close()
 
 
 def _write_private(path: Path, text: str) -> None:

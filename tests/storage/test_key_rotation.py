@@ -24,6 +24,7 @@ from kam_domain.errors import (
     CipherKeyNotInRing,
     InvalidTransition,
     KamDomainError,
+    StoreUnavailable,
     StoreUnreadable,
     ValidationError,
 )
@@ -495,3 +496,22 @@ def test_rotate_key_refused_when_recording_leaves_no_ring_file(
     assert key_id(KEY_2) in text
     assert not out.exists()
     assert positions(on_disk, ring(KEY_1, KEY_2)) == before
+
+
+def test_rotate_key_keeps_the_ring_when_the_store_fails_while_saving(
+    on_disk: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the store fails while the rotation is saved (it may have been recorded under the
+    new key), the command fails (status 1) and keeps the new ring in --out, saying so."""
+
+    def failing(self: KamApplication, *args: Any, **kwargs: Any) -> str:
+        raise StoreUnavailable("store: the connection was lost")
+
+    monkeypatch.setattr(KamApplication, "record_key_rotation", failing)
+    out = tmp_path / "ring.txt"
+
+    status, text = cli("store", "rotate-key", "--store", on_disk, "--out", str(out))
+
+    assert status == 1, text
+    assert f"kept in {out}" in text
+    assert KeyRing.parse(out.read_text().strip()).ids()[0] == key_id(KEY_1)
