@@ -25,6 +25,7 @@ __all__ = [
     "CipherKeyNotInRing",
     "CloseDateBeforeOpening",
     "ConcurrencyConflict",
+    "ContactNotFound",
     "CurrencyMismatch",
     "DeadLetterNotFound",
     "DiscountRequestNotFound",
@@ -205,6 +206,12 @@ class CaseNotFound(NotFound):
     """Raised when the account has no case with the given id."""
 
     what = "case"
+
+
+class ContactNotFound(NotFound):
+    """Raised when the account's relationship map has no contact with the given id."""
+
+    what = "contact"
 
 
 class AgreementNotFound(NotFound):

@@ -288,6 +288,9 @@ def _codec(url: StoreUrl, cipher_key: str | None, compress: bool | None) -> dict
     if key is not None:
         settings["CIPHER_TOPIC"] = CIPHER_TOPIC
         settings["CIPHER_KEY"] = key
+    # eventsourcing looks a setting up under the application's name first: for an application
+    # named kam, $KAM_CIPHER_KEY would otherwise win over the key chosen here.
+    settings[CIPHER_KEY_ENV_VAR] = settings["CIPHER_KEY"]
     if compress is None:
         compress = _flag(url, "compress")
     elif not isinstance(compress, bool):

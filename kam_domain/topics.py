@@ -56,6 +56,7 @@ LIBRARY_AGGREGATES: tuple[str, ...] = (
     "kam_domain.policies.records:DeadLetter",
     "kam_domain.policies.records:PolicySettings",
     "kam_domain.policies.records:Clock",
+    "kam_domain.application.store_settings:StoreSettings",
 )
 
 _lock = threading.Lock()

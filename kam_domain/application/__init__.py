@@ -14,6 +14,7 @@ from kam_domain.application.measures import MeasureQueries
 from kam_domain.application.opportunities import OpportunityCommands
 from kam_domain.application.policies import PolicyCommands
 from kam_domain.application.projects import ProjectCommands
+from kam_domain.application.store_settings import StoreCommands
 from kam_domain.application.targets import TargetCommands
 from kam_domain.application.teams import TeamCommands
 
@@ -28,6 +29,7 @@ class KamApplication(
     OpportunityCommands,
     MeasureQueries,
     PolicyCommands,
+    StoreCommands,
 ):
     """The key-account team's record: open it on a store URL, then command and query it.
 

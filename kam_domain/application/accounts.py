@@ -261,6 +261,24 @@ class AccountCommands(ApplicationCore):
         self._commit(account)
         return cid
 
+    def assess_client_contact(
+        self,
+        account_id: UUID,
+        actor: UUID,
+        contact_id: UUID,
+        *,
+        strength: RelationshipStrength,
+        note: str | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Judge again how strong the relationship with a contact on the map is (whoever may
+        add a contact may); the same strength again confirms it, ``UNASSESSED`` withdraws a
+        judgement. An id not on the map is :class:`~kam_domain.errors.ContactNotFound`."""
+        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
+        account.assess_contact(meta, by, ContactId(contact_id), strength=strength, note=note)
+        self._commit(account)
+
     def record_competitor_intelligence(
         self,
         account_id: UUID,

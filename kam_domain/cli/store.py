@@ -5,23 +5,32 @@ once the store is opened with the new ring, events are written under the new key
 written before are read with the keys they were written under, which the ring keeps. Nothing
 stored is rewritten, so the hash chain and ``kam audit verify`` (which needs no key) are
 untouched. The new ring is written to a file only its owner can read, never printed: what is
-printed names keys by their ids.
+printed names keys by their ids. The rotation itself is recorded in the store
+(:class:`~kam_domain.application.store_settings.StoreSettings.KeyAdded`: the new key's id, the
+ring's ids, the actor and the reason), written under the new key once the new ring has read the
+store; a refused rotation records nothing and leaves no ring file.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from kam_domain.cli.common import EXIT_OK, add_store_option, exit_status_text
-from kam_domain.errors import ValidationError
+from kam_domain.errors import KamDomainError, StoreUnavailable, ValidationError
 from kam_domain.keyring import KEY_SIZES, key_id
+from kam_domain.values import Actor
 
 __all__ = ["register"]
 
 EXIT_CODES = exit_status_text()
+
+#: Who rotates unless ``--actor`` says.
+CLI_ACTOR = Actor.system("kam-cli")
 
 
 def register(commands: Any) -> None:
@@ -35,13 +44,15 @@ def register(commands: Any) -> None:
     sub = store.add_subparsers(dest="store_command", required=True, metavar="ACTION")
     rotate = sub.add_parser(
         "rotate-key",
-        help="add a new key to the key ring; events are then written under it",
+        help="add a new key to the key ring and record the rotation under it",
         description=(
             "Check that the store's key ring (the URL's cipher_key, else $KAM_CIPHER_KEY) reads\n"
             "the store's first and last events, add a new random key to it and write the new\n"
-            "ring to --out (created readable by its owner only). Open the store with the new\n"
-            "ring from then on: new events are written under the new key, older ones are read\n"
-            "with the keys they were written under. Nothing stored changes."
+            "ring to --out (created readable by its owner only). Then, with the new ring, read\n"
+            "the store's first and last events again and record the rotation (the new key's id,\n"
+            "the ring's ids, the actor, the reason), written under the new key. Open the store\n"
+            "with the new ring from then on: new events are written under the new key, older\n"
+            "ones are read with the keys they were written under. Nothing stored is rewritten."
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -61,7 +72,25 @@ def register(commands: Any) -> None:
         default=32,
         help="the new key's size in bytes (default: 32)",
     )
+    rotate.add_argument(
+        "--actor",
+        type=_actor,
+        default=CLI_ACTOR,
+        metavar="WHO",
+        help=(
+            "who rotates: a team member's id, or an operator's name (recorded as a system "
+            "actor); default: the system actor kam-cli"
+        ),
+    )
+    rotate.add_argument("--reason", metavar="TEXT", help="why the key is rotated (recorded)")
     rotate.set_defaults(handler=_rotate_key)
+
+
+def _actor(text: str) -> Actor:
+    try:
+        return Actor.member(UUID(text))
+    except ValueError:
+        return Actor.system(text)
 
 
 def _rotate_key(args: argparse.Namespace) -> int:
@@ -84,14 +113,39 @@ def _rotate_key(args: argparse.Namespace) -> int:
         app.close()
     new_key = os.urandom(args.bytes)
     rotated = ring.with_key(new_key)
+    # The ring is kept before anything is written under its new key, so that no event is ever
+    # under a key nobody holds; a rotation refused from here on removes it again, unless the
+    # store failed while the rotation was being saved.
     _write_private(args.out, rotated.text() + "\n")
+    try:
+        _record(args, rotated.text())
+    except KamDomainError as refused:
+        # Refused before anything was saved: the ring is not needed. A store that failed while
+        # saving may have kept the rotation, so the ring is kept.
+        if isinstance(refused, StoreUnavailable):
+            print(f"kam: the new ring is kept in {args.out}: the store failed", file=sys.stderr)
+        else:
+            args.out.unlink(missing_ok=True)
+        raise
     print(f"key ring: {', '.join(rotated.ids())} (oldest first)")
     print(f"new key: {key_id(new_key)}, written with the ring to {args.out}")
+    print(f"recorded: the ring gained key {key_id(new_key)}, by {args.actor}, under that key")
     print(
         "next: open the store with the new ring (set $KAM_CIPHER_KEY to the file's contents);"
         " keep every older key in it, for the events written under them"
     )
     return EXIT_OK
+
+
+def _record(args: argparse.Namespace, ring: str) -> None:
+    """Record the rotation with the store opened under the new ``ring``."""
+    from kam_domain.application import KamApplication
+
+    writer = KamApplication(args.store, cipher_key=ring, run_policies=False)
+    try:
+        writer.record_key_rotation(args.actor, reason=args.reason)
+    finally:
+        writer.close()
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import uuid4
 
 from kam_domain.aggregates.base import KamAggregate, Meta
-from kam_domain.aggregates.client_account import AccountStrategies, ClientAccount
+from kam_domain.aggregates.client_account import AccountStrategies, ClientAccount, ContactInfluence
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.opportunity import DEFAULT_PROBABILITIES, Opportunity, PipelineSettings
 from kam_domain.aggregates.project import FeasibilityVerdict, Project
@@ -19,6 +19,7 @@ from kam_domain.values import (
     AccountId,
     CaseId,
     CaseKind,
+    ContactId,
     DiscountRequestId,
     GrantId,
     InvoiceId,
@@ -78,6 +79,7 @@ class Scene:
         self.account_id = AccountId(uuid4())
         self.invoice_id = InvoiceId(uuid4())
         self.case_id = CaseId(uuid4())
+        self.contact_id = ContactId(uuid4())
         self.request_id = DiscountRequestId(uuid4())
         self.quote_id = QuoteId(uuid4())
         self.risk_id = RiskId(uuid4())
@@ -198,6 +200,21 @@ class Scene:
             self.by[Role.SALES_DIRECTOR],
             client_goals="renew the core network",
             execution_plan="quarterly reviews",
+        )
+        return account
+
+    def _contact(self) -> ClientAccount:
+        """A contact on the relationship map since day 2, owned by the KAM, unassessed."""
+        account: ClientAccount = self.fresh("key")
+        admin = self.by[Role.SENIOR_ADMIN_MANAGER]
+        account.add_contact(
+            meta(admin, at(2)),
+            admin,
+            self.by[Role.KEY_ACCOUNT_MANAGER],
+            self.contact_id,
+            name="Ms Zhang",
+            title="CTO",
+            influence=ContactInfluence.HIGH,
         )
         return account
 
@@ -377,6 +394,7 @@ _GIVENS: dict[str, Callable[[Scene], KamAggregate]] = {
     "registered": Scene._registered,
     "key": Scene._key,
     "planned": Scene._planned,
+    "contact": Scene._contact,
     "invoiced": Scene._invoiced,
     "case_open": Scene._case_open,
     "case_acknowledged": Scene._case_acknowledged,

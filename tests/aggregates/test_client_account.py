@@ -25,6 +25,7 @@ from kam_domain.errors import (
     AgreementValueExceeded,
     AlreadyExists,
     CaseNotFound,
+    ContactNotFound,
     CurrencyMismatch,
     InvalidTransition,
     InvoiceNotFound,
@@ -1017,6 +1018,218 @@ def test_a_contact_is_added_once() -> None:
 
     with unchanged(account), pytest.raises(AlreadyExists, match="contact_id"):
         account.add_contact(meta(c.rep, at(6)), c.rep, c.kam, contact_id, **kwargs)
+
+
+def with_contact(
+    c: Cast, strength: RelationshipStrength = RelationshipStrength.UNASSESSED
+) -> tuple[ClientAccount, ContactId]:
+    """Given a served account with Ms Zhang, the CTO, added by the representative on day 5 with
+    ``strength``, her relation owned by the KAM."""
+    account = served(c)
+    contact_id = ContactId(uuid4())
+    account.add_contact(
+        meta(c.rep, at(5)),
+        c.rep,
+        c.kam,
+        contact_id,
+        name="Ms Zhang",
+        title="CTO",
+        influence=ContactInfluence.HIGH,
+        relationship_strength=strength,
+    )
+    history(account)
+    return account, contact_id
+
+
+def test_a_contacts_relationship_is_assessed_after_she_was_added() -> None:
+    """Given an unassessed contact, when the KAM judges the relationship strong with a note,
+    then the event holds the new and previous strength and the note, and the contact holds
+    the strength and who judged it when, the rest of her record as it was."""
+    c = cast()
+    account, contact_id = with_contact(c)
+    added = account.contacts[contact_id]
+
+    account.assess_contact(
+        meta(c.kam, at(6)),
+        c.kam,
+        contact_id,
+        strength=RelationshipStrength.STRONG,
+        note="met at the trade fair; she asked for the roadmap",
+    )
+
+    (event,) = recorded(account)
+    assert isinstance(event, ClientAccount.ContactRelationshipAssessed)
+    assert (event.contact_id, event.strength, event.previous_strength) == (
+        contact_id,
+        RelationshipStrength.STRONG,
+        RelationshipStrength.UNASSESSED,
+    )
+    assert event.note == "met at the trade fair; she asked for the roadmap"
+    contact = account.contacts[contact_id]
+    assert contact.relationship_strength is RelationshipStrength.STRONG
+    assert (contact.assessed_by, contact.assessed_at) == (c.kam.member_id, at(6))
+    assert (contact.name, contact.owner_id, contact.added_at) == (
+        added.name,
+        added.owner_id,
+        added.added_at,
+    )
+
+
+def test_a_contact_added_with_a_strength_has_no_later_judgement() -> None:
+    """Given a contact added as moderate, then she holds that strength and nobody has judged
+    it since: who added her, and when, is her ContactAdded event's."""
+    c = cast()
+    account, contact_id = with_contact(c, RelationshipStrength.MODERATE)
+
+    contact = account.contacts[contact_id]
+
+    assert contact.relationship_strength is RelationshipStrength.MODERATE
+    assert (contact.assessed_by, contact.assessed_at) == (None, None)
+
+
+def test_admin_staff_who_know_the_client_assess_the_relationship() -> None:
+    """Given a moderate contact, when the department assistant judges it weak without a note,
+    then it is recorded, the note absent and the assistant named as who judged."""
+    c = cast()
+    account, contact_id = with_contact(c, RelationshipStrength.MODERATE)
+
+    account.assess_contact(
+        meta(c.assistant, at(6)), c.assistant, contact_id, strength=RelationshipStrength.WEAK
+    )
+
+    (event,) = recorded(account)
+    assert (event.previous_strength, event.strength, event.note) == (
+        RelationshipStrength.MODERATE,
+        RelationshipStrength.WEAK,
+        None,
+    )
+    assert account.contacts[contact_id].assessed_by == c.assistant.member_id
+
+
+def test_the_same_strength_again_confirms_it_dated() -> None:
+    """Given a contact judged strong on day 6, when she is judged strong again on day 40, then
+    the confirmation is recorded and the contact says when she was last judged."""
+    c = cast()
+    account, contact_id = with_contact(c)
+    strong = RelationshipStrength.STRONG
+    account.assess_contact(meta(c.kam, at(6)), c.kam, contact_id, strength=strong)
+    history(account)
+
+    account.assess_contact(meta(c.rep, at(40)), c.rep, contact_id, strength=strong)
+
+    (event,) = recorded(account)
+    assert event.previous_strength is event.strength is strong
+    contact = account.contacts[contact_id]
+    assert (contact.assessed_by, contact.assessed_at) == (c.rep.member_id, at(40))
+
+
+def test_unassessed_withdraws_a_judgement() -> None:
+    """Given a strong contact, when the KAM resets her to unassessed (the judgement no longer
+    holds), then she reads as unassessed, the withdrawal dated and attributed."""
+    c = cast()
+    account, contact_id = with_contact(c, RelationshipStrength.STRONG)
+
+    account.assess_contact(
+        meta(c.kam, at(6)),
+        c.kam,
+        contact_id,
+        strength=RelationshipStrength.UNASSESSED,
+        note="she moved to the subsidiary",
+    )
+
+    (event,) = recorded(account)
+    assert event.previous_strength is RelationshipStrength.STRONG
+    contact = account.contacts[contact_id]
+    assert contact.relationship_strength is RelationshipStrength.UNASSESSED
+    assert contact.assessed_at == at(6)
+
+
+def test_an_unassessed_contact_cannot_be_reset() -> None:
+    """Given a contact nobody has judged, when she is reset to unassessed, then InvalidTransition
+    names the strength and nothing is recorded."""
+    c = cast()
+    account, contact_id = with_contact(c)
+
+    with unchanged(account), pytest.raises(InvalidTransition, match="strength"):
+        account.assess_contact(
+            meta(c.kam, at(6)), c.kam, contact_id, strength=RelationshipStrength.UNASSESSED
+        )
+
+
+def test_assessing_a_contact_not_on_the_map_is_refused() -> None:
+    """Given a contact on the map, when another id is assessed, then ContactNotFound (a
+    NotFound) names the field and nothing is recorded."""
+    c = cast()
+    account, _ = with_contact(c)
+    unknown = ContactId(uuid4())
+
+    with unchanged(account), pytest.raises(ContactNotFound, match="contact_id") as refused:
+        account.assess_contact(
+            meta(c.kam, at(6)), c.kam, unknown, strength=RelationshipStrength.STRONG
+        )
+
+    assert refused.value.value == unknown
+    assert then(account) == []
+
+
+def test_an_assessment_needs_a_strength_not_text() -> None:
+    """A strength given as text is ValidationError naming the field; nothing is recorded."""
+    c = cast()
+    account, contact_id = with_contact(c)
+
+    with unchanged(account), pytest.raises(ValidationError, match="strength"):
+        account.assess_contact(
+            meta(c.kam, at(6)),
+            c.kam,
+            contact_id,
+            strength="strong",  # type: ignore[arg-type]
+        )
+
+
+def test_an_empty_note_is_refused() -> None:
+    """A note, when given, says something: an empty one is ValidationError naming it."""
+    c = cast()
+    account, contact_id = with_contact(c)
+
+    with unchanged(account), pytest.raises(ValidationError, match="note"):
+        account.assess_contact(
+            meta(c.kam, at(6)), c.kam, contact_id, strength=RelationshipStrength.WEAK, note=" "
+        )
+
+
+def test_the_project_director_does_not_keep_the_relationship_map() -> None:
+    """Someone who may not add a contact may not assess one: RoleRequired, nothing recorded."""
+    c = cast()
+    account, contact_id = with_contact(c)
+    director = c.project_director
+
+    with unchanged(account), pytest.raises(RoleRequired, match="actor"):
+        account.assess_contact(
+            meta(director, at(6)), director, contact_id, strength=RelationshipStrength.WEAK
+        )
+
+
+def test_nobody_from_another_team_assesses_a_contact() -> None:
+    """A member of another team is refused by the guard every command passes (NotOnTeam, a
+    NotAuthorised); nothing is recorded."""
+    c = cast()
+    account, contact_id = with_contact(c)
+
+    with unchanged(account), pytest.raises(NotAuthorised, match="actor"):
+        account.assess_contact(
+            meta(c.stranger, at(6)), c.stranger, contact_id, strength=RelationshipStrength.WEAK
+        )
+
+
+def test_an_assessment_dated_before_the_contact_was_added_is_refused() -> None:
+    """An assessment dated before the account's last event is TimestampOutOfOrder."""
+    c = cast()
+    account, contact_id = with_contact(c)
+
+    with unchanged(account), pytest.raises(TimestampOutOfOrder):
+        account.assess_contact(
+            meta(c.kam, at(4)), c.kam, contact_id, strength=RelationshipStrength.WEAK
+        )
 
 
 def test_competitor_intelligence_is_recorded() -> None:

@@ -17,7 +17,12 @@ from uuid import uuid4
 import attrs
 
 from kam_domain.aggregates.base import KamAggregate
-from kam_domain.aggregates.client_account import ClientAccount, ContactInfluence, PaymentInstallment
+from kam_domain.aggregates.client_account import (
+    ClientAccount,
+    ContactInfluence,
+    PaymentInstallment,
+    RelationshipStrength,
+)
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.opportunity import (
     Opportunity,
@@ -372,6 +377,20 @@ def _add_contact(s: Scene, account: ClientAccount, by: Credentials) -> ClientAcc
         name="Ms Zhang",
         title="CTO",
         influence=ContactInfluence.HIGH,
+    )
+    return account
+
+
+@case(
+    ClientAccount,
+    "assess_contact",
+    FIELD | ADMIN_STAFF,
+    ClientAccount.ContactRelationshipAssessed,
+    state="contact",
+)
+def _assess_contact(s: Scene, account: ClientAccount, by: Credentials) -> ClientAccount:
+    account.assess_contact(
+        s.meta(by), by, s.contact_id, strength=RelationshipStrength.STRONG, note="met twice"
     )
     return account
 

@@ -1,9 +1,9 @@
 """``kam store rotate-key``: a new key appended to the ring, written to a private file, keys never
-printed; the store then written under the new key and read whole."""
+printed, the rotation recorded under the new key; the store then written under it and read
+whole."""
 
 from __future__ import annotations
 
-import hashlib
 import stat
 from base64 import b64encode
 from pathlib import Path
@@ -57,15 +57,26 @@ def test_rotate_key_writes_the_ring_with_a_new_key_to_a_private_file(
         assert b64encode(key).decode() not in text
 
 
-def test_rotate_key_leaves_the_store_as_it_was(store: str, tmp_path: Path) -> None:
-    """Rotating only reads the store: no byte of its file changes."""
-    database = tmp_path / "kam.db"
-    before = hashlib.sha256(database.read_bytes()).hexdigest()
+def test_rotate_key_records_the_rotation_and_nothing_else(store: str, tmp_path: Path) -> None:
+    """Rotating adds the rotation to the log (the store's settings record opened, the key
+    added), under the new key; nothing stored before changes."""
+    app = KamApplication(store, policies=PolicyRegistry(), read_only=True)
+    before = [(n.id, n.state) for n in app.recorder.select_notifications(start=1, limit=10_000)]
+    app.close()
+    out = tmp_path / "ring.txt"
 
-    status, text = cli("store", "rotate-key", "--store", store, "--out", str(tmp_path / "r"))
+    status, text = cli("store", "rotate-key", "--store", store, "--out", str(out))
 
     assert status == 0, text
-    assert hashlib.sha256(database.read_bytes()).hexdigest() == before
+    rotated = KeyRing.parse(out.read_text().strip())
+    app = KamApplication(store, policies=PolicyRegistry(), cipher_key=rotated.text())
+    after = list(app.recorder.select_notifications(start=1, limit=10_000))
+    app.close()
+    assert [(n.id, n.state) for n in after[: len(before)]] == before
+    settings = "kam_domain.application.store_settings:StoreSettings"
+    added = after[len(before) :]
+    assert [n.topic for n in added] == [f"{settings}.Opened", f"{settings}.KeyAdded"]
+    assert {envelope_key_id(n.state) for n in added} == {key_id(rotated.newest)}
 
 
 def test_rotate_key_never_writes_over_a_file(store: str, tmp_path: Path) -> None:

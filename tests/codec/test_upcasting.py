@@ -34,6 +34,7 @@ from tests.golden.stores import GOLDEN, unpack_sqlite
 from tests.support import at
 
 CONTACT_ADDED = "kam_domain.aggregates.client_account:ClientAccount.ContactAdded"
+ASSESSED = "kam_domain.aggregates.client_account:ClientAccount.ContactRelationshipAssessed"
 
 
 @pytest.fixture(name="golden")
@@ -159,4 +160,71 @@ def test_the_snapshot_upcaster_leaves_every_contact_unassessed() -> None:
     ClientAccount.upcast_v1_v2(state)
 
     assert state["contacts"][contact_id].relationship_strength is RelationshipStrength.UNASSESSED
-    assert ClientAccount.class_version == 2
+
+
+def test_the_snapshot_upcaster_reads_a_version_2_contact_as_judged_by_nobody_since() -> None:
+    """``ClientAccount.upcast_v2_v3`` keeps a version 2 contact's strength, with nobody having
+    judged it since she was added; the account's state is at version 3."""
+    contact_id = ContactId(uuid4())
+    contact = ClientContact(
+        contact_id,
+        "Ms Zhang",
+        "CTO",
+        ContactInfluence.HIGH,
+        MemberId(uuid4()),
+        at(1),
+        RelationshipStrength.WEAK,
+    )
+    state: dict[str, Any] = {"contacts": IdMap({contact_id: contact})}
+
+    ClientAccount.upcast_v2_v3(state)
+
+    upcast = state["contacts"][contact_id]
+    assert upcast.relationship_strength is RelationshipStrength.WEAK
+    assert (upcast.assessed_by, upcast.assessed_at) == (None, None)
+    assert ClientAccount.class_version == 3
+
+
+def test_an_assessment_is_stored_and_read_back_with_the_snapshot_that_holds_it() -> None:
+    """A contact assessed through the facade is stored as ContactRelationshipAssessed, which
+    reads back; a snapshot taken after it (version 3 state) rebuilds the judged contact as the
+    events replayed do."""
+    app = KamApplication("memory://", policies=PolicyRegistry())
+    org = build_org(app)
+    account_id = key_account(app, org)
+    contact_id = app.add_client_contact(
+        account_id,
+        org.rep,
+        name="Ms Zhang",
+        title="CTO",
+        influence=ContactInfluence.HIGH,
+        owner_id=org.kam,
+        at=at(30),
+    )
+
+    app.assess_client_contact(
+        account_id,
+        org.kam,
+        contact_id,
+        strength=RelationshipStrength.STRONG,
+        note="sponsors the renewal",
+        at=at(31),
+    )
+
+    (stored,) = [n for n in notifications(app) if n.topic == ASSESSED]
+    assert b"class_version" not in stored.state
+    event: Any = app.mapper.to_domain_event(stored)
+    assert (event.strength, event.note) == (RelationshipStrength.STRONG, "sponsors the renewal")
+    account = app.get_account(account_id)
+    contact = account.contacts[contact_id]
+    assert (contact.relationship_strength, contact.assessed_by, contact.assessed_at) == (
+        RelationshipStrength.STRONG,
+        org.kam,
+        at(31),
+    )
+    assert app.snapshots is not None
+    app.take_snapshot(account_id)
+    (snapshot,) = app.snapshots.get(account_id, desc=True, limit=1)
+    assert snapshot.state["class_version"] == 3  # type: ignore[attr-defined]
+    assert snapshot.mutate(None).contacts == account.contacts  # type: ignore[attr-defined]
+    app.close()

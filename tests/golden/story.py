@@ -16,7 +16,7 @@ from uuid import UUID, uuid5
 
 from kam_domain.aggregates.base import Meta
 from kam_domain.aggregates.client_account import AccountStrategies, PaymentInstallment
-from kam_domain.aggregates.client_account.records import ContactInfluence
+from kam_domain.aggregates.client_account.records import ContactInfluence, RelationshipStrength
 from kam_domain.aggregates.opportunity import OpportunityStage, StageProbabilities
 from kam_domain.aggregates.project import FeasibilityVerdict, ProjectMilestone, ProjectOutcome
 from kam_domain.aggregates.target import (
@@ -92,6 +92,7 @@ def play(app: KamApplication) -> None:
     _cases(app)
     _targets(app)
     _pipeline(app)
+    _relationships(app)
     _policies(app)
     _end(app)
 
@@ -504,6 +505,23 @@ def _pipeline(app: KamApplication) -> None:
     app.reassign_opportunity(won, kam, owner_id=ids("rep"), reason="day-to-day", at=at(43))
     app.win_opportunity(won, kam, project_id=ids("project won"), at=at(44))
     app.lose_opportunity(lost, kam, reason="the client chose the incumbent", at=at(44))
+
+
+def _relationships(app: KamApplication) -> None:
+    """Relationship strengths judged after the contacts were added (a class added after 0.1.0,
+    not in its topics.json): one judged strong with a note, the other weak by admin staff."""
+    one = ids("account 1")
+    app.assess_client_contact(
+        one,
+        ids("kam_1"),
+        ids("contact 1"),
+        strength=RelationshipStrength.STRONG,
+        note="sponsors the campus network",
+        at=at(45),
+    )
+    app.assess_client_contact(
+        one, ids("admin"), ids("contact 2"), strength=RelationshipStrength.WEAK, at=at(45)
+    )
 
 
 def _policies(app: KamApplication) -> None:

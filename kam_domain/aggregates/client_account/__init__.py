@@ -110,11 +110,13 @@ __all__ = [
 class ClientAccount(People, Plan, Intelligence, Billing, Cases, Satisfaction, KamAggregate):
     """A client of the team, and everything the team does for and with it.
 
-    The state a snapshot holds is at version 2: each contact on the relationship map holds its
-    relationship strength. A version 1 snapshot's contacts hold none (:meth:`upcast_v1_v2`).
+    The state a snapshot holds is at version 3: each contact on the relationship map holds its
+    relationship strength (version 2) and who last judged it and when (version 3). A version 1
+    snapshot's contacts hold no strength (:meth:`upcast_v1_v2`), a version 2 snapshot's no
+    judgement since they were added (:meth:`upcast_v2_v3`).
     """
 
-    class_version = 2
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -126,3 +128,13 @@ class ClientAccount(People, Plan, Intelligence, Billing, Cases, Satisfaction, Ka
             for contact_id, contact in list(contacts.items()):
                 unassessed = RelationshipStrength.UNASSESSED
                 contacts[contact_id] = attrs.evolve(contact, relationship_strength=unassessed)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """A version 2 snapshot was taken before a contact's strength could be judged again
+        after it was added: each contact reads as judged by nobody since (what its stored form
+        already reads as, the fields' defaults)."""
+        contacts = state.get("contacts")
+        if isinstance(contacts, IdMap):
+            for contact_id, contact in list(contacts.items()):
+                contacts[contact_id] = attrs.evolve(contact, assessed_by=None, assessed_at=None)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import attrs
+
 from kam_domain.aggregates.base import KamAggregate, Meta, require_id, require_text
 from kam_domain.aggregates.client_account.guards import LONG_TEXT, AccountGuards
 from kam_domain.aggregates.client_account.records import (
@@ -17,7 +19,7 @@ from kam_domain.aggregates.client_account.records import (
 )
 from kam_domain.aggregates.client_account.roles import ANYONE, FIELD_ROLES, RELATIONSHIP_ROLES
 from kam_domain.aggregates.credentials import Credentials
-from kam_domain.errors import AlreadyExists, ValidationError
+from kam_domain.errors import AlreadyExists, ContactNotFound, InvalidTransition, ValidationError
 from kam_domain.values import ContactId, MemberId
 
 if TYPE_CHECKING:
@@ -64,6 +66,28 @@ class Intelligence(AccountGuards):
                 self.owner_id,
                 self.timestamp,
                 self.relationship_strength,
+            )
+
+    class ContactRelationshipAssessed(KamAggregate.Event):
+        """Someone keeping the relationship map judged how strong the relationship with a
+        contact already on it is now (``UNASSESSED``: the earlier judgement no longer holds).
+
+        ``previous_strength`` is the strength it replaced; the same strength again confirms
+        it, dated.
+        """
+
+        contact_id: ContactId
+        strength: RelationshipStrength
+        previous_strength: RelationshipStrength
+        note: str | None
+
+        def apply(self, account: ClientAccount) -> None:
+            contact = account.contacts[self.contact_id]
+            account.contacts[self.contact_id] = attrs.evolve(
+                contact,
+                relationship_strength=self.strength,
+                assessed_by=self.actor.member_id,
+                assessed_at=self.timestamp,
             )
 
     class CompetitorIntelligenceRecorded(KamAggregate.Event):
@@ -117,6 +141,41 @@ class Intelligence(AccountGuards):
             influence=influence,
             owner_id=owner.member_id,
             relationship_strength=relationship_strength,
+        )
+
+    def assess_contact(
+        self,
+        meta: Meta,
+        by: Credentials,
+        contact_id: ContactId,
+        *,
+        strength: RelationshipStrength,
+        note: str | None = None,
+    ) -> None:
+        """Judge again how strong the relationship with a contact on the map is, with an
+        optional note on why. Whoever may add a contact may assess one. The same strength
+        again is recorded (it dates the judgement); ``UNASSESSED`` withdraws a judgement, and
+        is refused for a contact nobody has judged."""
+        self._check_actor(meta, by, *RELATIONSHIP_ROLES)
+        require_id("contact_id", contact_id)
+        if not isinstance(strength, RelationshipStrength):
+            raise ValidationError("strength", f"must be a RelationshipStrength, not {strength!r}")
+        text = None if note is None else require_text("note", note, max_length=LONG_TEXT)
+        contact = self.contacts.get(contact_id)
+        if contact is None:
+            raise ContactNotFound("contact_id", contact_id)
+        previous = contact.relationship_strength
+        unassessed = RelationshipStrength.UNASSESSED
+        if strength is unassessed and previous is unassessed:
+            msg = f"strength: nobody has judged the relationship with {contact.name} yet"
+            raise InvalidTransition(msg)
+        self._record(
+            self.ContactRelationshipAssessed,
+            meta,
+            contact_id=contact_id,
+            strength=strength,
+            previous_strength=previous,
+            note=text,
         )
 
     def record_competitor_intelligence(

@@ -125,6 +125,12 @@ class ClientContact:
 
     ``relationship_strength`` has a default because contacts stored before it existed (in
     snapshots of a client account's version 1 state) hold none: they read as unassessed.
+
+    ``assessed_by`` and ``assessed_at``: who last judged the strength after the contact was
+    added, and when (``ContactRelationshipAssessed``); None while the strength is the one the
+    contact was added with. Only the latest judgement is kept here, so a contact does not grow
+    with every review: each earlier one, with its note, is in the account's history. Contacts
+    stored before (client account state version 2) hold neither and read as None.
     """
 
     contact_id: ContactId
@@ -134,6 +140,8 @@ class ClientContact:
     owner_id: MemberId
     added_at: datetime
     relationship_strength: RelationshipStrength = RelationshipStrength.UNASSESSED
+    assessed_by: MemberId | None = None
+    assessed_at: datetime | None = None
 
 
 @transcoded
