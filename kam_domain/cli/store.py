@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -78,19 +79,30 @@ def register(commands: Any) -> None:
         default=CLI_ACTOR,
         metavar="WHO",
         help=(
-            "who rotates: a team member's id, or an operator's name (recorded as a system "
-            "actor); default: the system actor kam-cli"
+            "who rotates: a team member's id, or an operator's name (letters, digits, spaces, "
+            "'.', ':', '-', '_'; recorded as a system actor); default: the system actor kam-cli"
         ),
     )
     rotate.add_argument("--reason", metavar="TEXT", help="why the key is rotated (recorded)")
     rotate.set_defaults(handler=_rotate_key)
 
 
+#: An operator's name: a login or a person's name, not any text.
+_OPERATOR = re.compile(r"\w[\w .:\-]{0,79}")
+
+
 def _actor(text: str) -> Actor:
     try:
         return Actor.member(UUID(text))
     except ValueError:
-        return Actor.system(text)
+        pass
+    if not _OPERATOR.fullmatch(text):
+        msg = (
+            f"{text!r} is neither a member's id nor an operator's name (letters, digits, "
+            "spaces, '.', ':', '-' and '_', at most 80)"
+        )
+        raise argparse.ArgumentTypeError(msg)
+    return Actor.system(text)
 
 
 def _rotate_key(args: argparse.Namespace) -> int:
