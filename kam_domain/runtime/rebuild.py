@@ -70,8 +70,8 @@ def rebuild(
     progress: Callable[[int], None] | None = None,
 ) -> Rebuilt:
     """Fold the log into a scratch state at the stored checkpoint's position (or, with none or
-    one past the log's head, at the settled position), compare, and with ``write`` put the
-    rebuilt state in the store when it differs (or when the store had none)."""
+    one past the settled position, at the settled position), compare, and with ``write`` put
+    the rebuilt state in the store when it differs (or when the store had none)."""
     stored_recorder = state_of(app.recorder)
     if stored_recorder is None:
         msg = "this store keeps no state for the policies: there is nothing to rebuild"

@@ -5,15 +5,17 @@ engine has folded the log in causal order, the indexes policies ask through, and
 policy has learned. Folding the whole log again at every start costs what the history costs;
 instead the engine *checkpoints* that state into the store — each piece of it a *cell* under a
 key, written only when it changed — together with the position up to which every command is
-settled, in one transaction. A starting engine reads the checkpoint's position and loads cells
-when it needs them, so it starts without folding the log and holds only what it uses.
+settled, in one transaction. A starting engine reads the checkpoint's position, restores the
+index cells and what the policies learned, and loads records only when a policy asks for them,
+so it starts without folding the log.
 
 A checkpoint is derived data: the log stays the truth. ``kam policies rebuild`` folds the log
 into a scratch state and compares it cell by cell with the stored one; replay never reads it.
 
 :class:`StateRecorder` is what a storage adapter provides for this (every built-in adapter's
-recorders do); :class:`MemoryState` is the same in memory, for scratch states and for stores
-whose recorder keeps none.
+recorders do); :class:`MemoryState` is the same in memory: the memory store's, and scratch
+states' (a rebuild's). A store whose recorder keeps none gives an engine that folds the log at
+every start, as before.
 """
 
 from __future__ import annotations
