@@ -78,6 +78,9 @@ CONFLICT_ATTEMPTS = 10
 #: Settled commands after which an engine records its position even without a decision to
 #: carry it (a restarted engine goes over at most this many commands again).
 TRACKING_EVERY = 200
+#: Settled commands after which an engine that keeps its state checkpoints it, whatever
+#: carried the position meanwhile.
+CHECKPOINT_EVERY = 200
 
 
 def tracking_key(policy: str) -> str:
@@ -114,6 +117,7 @@ class PolicyEngine:
         self.settled_units = 0
         self._started = False
         self._unwritten = 0
+        self._unchecked = 0
         self._tracked = 0
         self._recorded_before = 0
         #: Outcomes recorded after the tracked position when the engine started.
@@ -153,28 +157,42 @@ class PolicyEngine:
             self._start()
         recorded = 0
         self.settled_units = 0
+        partial = until is not None or limit is not None
+        writable = True
         for unit in self._scan.units(until):
             if stop is not None and stop.is_set():
                 break
             recorded += self._settle(unit)
             self._scan.settled(unit)
             self._unwritten += 1
+            self._unchecked += 1
             self.settled_units += 1
+            # Checkpointed every CHECKPOINT_EVERY commands whatever carried the position (an
+            # embedded engine's decisions carry it nearly always): a restart then goes over at
+            # most that many commands again, and the records changed since the last checkpoint,
+            # which the world must keep loaded until then, stay that few.
+            if writable and self._state is not None and self._unchecked >= CHECKPOINT_EVERY:
+                writable = self._record_progress(bool(recorded) or partial)
             if limit is not None and self.settled_units >= limit:
                 break
         # The settled position is recorded after each part of the log a worker settles, and
         # otherwise every TRACKING_EVERY commands (decisions carry it too).
-        partial = until is not None or limit is not None
-        if self._unwritten and (partial or self._unwritten >= TRACKING_EVERY):
-            try:
-                self._write_position()
-                self._checkpoint()
-            except PersistenceError:
-                if recorded or partial:
-                    raise
-                # A run that only caught up may be reading a store it may not write to; the
-                # position is recorded with its next decision instead.
+        if writable and self._unwritten and (partial or self._unwritten >= TRACKING_EVERY):
+            self._record_progress(bool(recorded) or partial)
         return recorded
+
+    def _record_progress(self, must: bool) -> bool:
+        """Record the settled position and checkpoint there; say whether the store took it."""
+        try:
+            self._write_position()
+            self._checkpoint()
+        except PersistenceError:
+            if must:
+                raise
+            # A run that only caught up may be reading a store it may not write to; the
+            # position is recorded with its next decision instead.
+            return False
+        return True
 
     @property
     def position(self) -> int:
@@ -212,6 +230,8 @@ class PolicyEngine:
         self.settled_units = 0
         self._started = False
         self._unwritten = 0
+        #: Commands settled since the last checkpoint.
+        self._unchecked = 0
         self._tracked = 0
         self._instances = {
             name: {v: self.registry.get(name, v)() for v in sorted(self.registry.versions(name))}
@@ -370,6 +390,7 @@ class PolicyEngine:
         state = self._state
         if state is None or self._scan.position > self._tracked:
             return
+        self._unchecked = 0
         for instance in (i for versions in self._instances.values() for i in versions.values()):
             for key, value in (instance.learned() or {}).items():
                 self._learned[f"{LEARNED}{instance.key()}:{key}"] = value
