@@ -28,7 +28,7 @@ from kam_domain.values import Actor, MemberId, TeamId
 if TYPE_CHECKING:
     from eventsourcing.application import Repository
 
-__all__ = ["WorldContext", "decided", "parked"]
+__all__ = ["WorldContext", "acting_meta", "carried_out", "decided", "parked"]
 
 
 def decided(
@@ -43,9 +43,7 @@ def decided(
     """The decision record, then the records its actions changed (to be saved with it)."""
     actor = Actor.policy(policy.name, policy.version)
     meta = Meta(actor, cause.timestamp, cause.correlation_id, cause.event_id)
-    # The actions are caused by the decision, which is caused by the event.
-    record_id = decision_id(policy.name, cause.event_id)
-    acting = attrs.evolve(meta, causation_id=event_id(record_id, 1))
+    acting = acting_meta(policy.name, policy.version, cause)
     changed, refusals = carried_out(repository, context, decision.actions, acting)
     refusal = "; ".join(refusals) if refusals else None
     record = PolicyDecision.make(
@@ -63,6 +61,18 @@ def decided(
         refusal=refusal,
     )
     return [record, *changed]
+
+
+def acting_meta(policy: str, version: int, cause: Any) -> Meta:
+    """How a decision's actions are stamped: by the policy, when the cause happened, caused by
+    the decision (which is caused by the event)."""
+    record_id = decision_id(policy, cause.event_id)
+    return Meta(
+        Actor.policy(policy, version),
+        cause.timestamp,
+        cause.correlation_id,
+        event_id(record_id, 1),
+    )
 
 
 def carried_out(
@@ -120,15 +130,15 @@ def parked(policy: Policy, cause: Any, step: Step, error: BaseException) -> Dead
 
 class WorldContext(ActionContext):
     """Credentials from the team as the deciding policy saw it (the current record when the
-    world does not hold the team)."""
+    world does not hold the team and a ``repository`` is given: replay gives none)."""
 
-    def __init__(self, repository: Repository[UUID], world: World) -> None:
+    def __init__(self, repository: Repository[UUID] | None, world: World) -> None:
         self._repository = repository
         self._world = world
 
     def credentials(self, team_id: TeamId, member_id: MemberId, at: datetime) -> Credentials:
         team: object = self._world.team(team_id)
-        if team is None:
+        if team is None and self._repository is not None:
             team = self._repository.get(team_id)
         if not isinstance(team, Team):
             raise TeamNotFound("team_id", team_id)
