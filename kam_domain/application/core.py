@@ -1,4 +1,4 @@
-"""The facade's core: opening the store, stamping commands, loading and saving aggregates.
+"""The facade's core: stamping commands, loading and saving aggregates, batches of commands.
 
 The command and query mixins (teams, accounts, projects, targets) build on these few methods;
 :class:`kam_domain.application.KamApplication` puts them together.
@@ -6,7 +6,6 @@ The command and query mixins (teams, accounts, projects, targets) build on these
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -15,22 +14,12 @@ from uuid import UUID
 
 from eventsourcing.application import (
     AggregateNotFoundError,
-    Application,
-    ProcessingEvent,
-    ProjectorFunction,
-    Repository,
-    project_aggregate,
 )
 from eventsourcing.persistence import (
-    InfrastructureFactory,
     IntegrityError,
-    JSONTranscoder,
-    Mapper,
     PersistenceError,
-    ProcessRecorder,
     RecordConflictError,
     Recording,
-    Transcoder,
 )
 
 from kam_domain.aggregates.base import KamAggregate, Meta, utc_now
@@ -47,9 +36,8 @@ from kam_domain.application.directory import (
     name_directory_id,
     team_directory_id,
 )
-from kam_domain.application.repository import RecordRepository, cache_settings
-from kam_domain.bounds import check_whole
-from kam_domain.codec import EventTranscoder
+from kam_domain.application.repository import cache_settings
+from kam_domain.application.store import DEFAULT_CACHE_SIZE, StoreApplication
 from kam_domain.errors import (
     AccountNotFound,
     AlreadyExists,
@@ -58,14 +46,10 @@ from kam_domain.errors import (
     MemberNotFound,
     NotFound,
     PolicyImpersonation,
-    StoreError,
     StoreUnavailable,
     TeamNotFound,
     ValidationError,
 )
-from kam_domain.ledger import TIMESTAMPS, event_timestamps
-from kam_domain.storage import StoreUrl, check_readable, resolve_store, store_settings
-from kam_domain.transcoding import EventMapper, register_transcodings
 from kam_domain.values import Actor, ActorKind, MemberId, new_id
 
 __all__ = [
@@ -79,10 +63,6 @@ __all__ = [
 A = TypeVar("A", bound=KamAggregate)
 R = TypeVar("R")
 
-#: Records kept decoded between commands, least recently used first out.
-DEFAULT_CACHE_SIZE = 1000
-#: The most records a cache may be asked to hold: beyond it, memory rather than speed runs out.
-MAX_CACHE_SIZE = 1_000_000
 #: How far a command's effective time may lie ahead of the clock (clocks of hosts differ a
 #: little). Without a bound, one event dated far ahead freezes its record: every later command
 #: is earlier than it, and is refused as out of order.
@@ -93,18 +73,8 @@ DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 _MAX_SKEW = timedelta(days=1)
 
 
-class ApplicationCore(Application[UUID]):
-    """Opens the store named by a URL and gives commands their metadata, loads and saves."""
-
-    #: Names the store's tables (e.g. ``kam_events`` on PostgreSQL): every subclass a host writes
-    #: must open the same store, so the name is kept unless a subclass sets its own on purpose.
-    name = "kam"
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        own_name = "name" in cls.__dict__
-        super().__init_subclass__(**kwargs)
-        if not own_name:
-            cls.name = "kam"
+class ApplicationCore(StoreApplication):
+    """Gives commands their metadata, loads and saves records, batches commands."""
 
     def __init__(
         self,
@@ -117,107 +87,23 @@ class ApplicationCore(Application[UUID]):
         read_only: bool = False,
         clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
     ) -> None:
-        """Open ``store`` (a URL; default ``$KAM_STORE``, else ``sqlite:///kam.db``).
+        """Open ``store`` (see :class:`StoreApplication` for the other options).
 
-        ``cipher_key`` (base64 AES key) encrypts stored events; ``compress`` zlib-compresses
-        them. Both win over the URL's parameters of the same names (see docs/adapters.md).
-        ``cache_size``: how many records to keep decoded in memory between commands (0: none).
-        ``read_only``: open an existing store for reading only (nothing is created, upgraded
-        or written; a missing store raises StoreNotFound, a foreign database NotAKamStore).
         ``clock_skew``: how far ahead of this process's clock an effective time (``at=``) may
         be; a command dated later is refused with :class:`EffectiveTimeInFuture`.
         """
-        check_whole("cache_size", cache_size, low=0, high=MAX_CACHE_SIZE)
         if not isinstance(clock_skew, timedelta) or not timedelta(0) <= clock_skew <= _MAX_SKEW:
             msg = f"must be a timedelta from 0 to {_MAX_SKEW}, not {clock_skew!r}"
             raise ValidationError("clock_skew", msg)
         self.clock_skew = clock_skew
-        self._batches = threading.local()
-        self.store_url: StoreUrl
-        self.store_url, adapter = resolve_store(store)
-        settings = store_settings(
-            self.store_url, adapter, cipher_key=cipher_key, compress=compress, read_only=read_only
+        super().__init__(
+            store,
+            env=env,
+            cipher_key=cipher_key,
+            compress=compress,
+            cache_size=cache_size,
+            read_only=read_only,
         )
-        settings.update(cache_settings(cache_size))
-        settings.update(env or {})
-        try:
-            super().__init__(env=settings)
-            # Snapshots are derived data outside the hash chain: an edited one would change
-            # what a command decides (a member's authority, say) with nothing to detect it.
-            # Records are replayed from their events, which the chain covers (and the record
-            # cache keeps them decoded between commands); snapshots may still be taken, and
-            # kam audit verify --deep checks them, but nothing is decided from one.
-            self.repository.snapshot_store = None
-            check_readable(self.store_url, self.recorder, self.mapper)
-        except (PersistenceError, OSError, StoreError) as error:
-            if hasattr(self, "factory"):
-                self.factory.close()
-            if isinstance(error, StoreError):
-                raise
-            msg = f"store: cannot open {self.store_url}: {self.store_url.scrub(error)}"
-            raise StoreUnavailable(msg) from error
-
-    def construct_repository(self) -> Repository[UUID]:
-        plain = super().construct_repository()
-        repository = RecordRepository(
-            event_store=plain.event_store,
-            snapshot_store=plain.snapshot_store,
-            fastforward=plain.fastforward,
-            fastforward_skipping=plain.fastforward_skipping,
-            deepcopy_from_cache=plain.deepcopy_from_cache,
-        )
-        repository.cache = plain.cache
-        return repository
-
-    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
-        # The records just saved are at the versions they were saved at: a snapshot of one is
-        # taken from it, instead of replaying its whole history from the store (which cost a
-        # long record's every hundredth command more than the hundred before it).
-        self._batches.saved = processing_event.aggregates
-        try:
-            super()._take_snapshots(processing_event)
-        finally:
-            self._batches.saved = None
-
-    def take_snapshot(
-        self,
-        aggregate_id: UUID,
-        version: int | None = None,
-        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
-    ) -> None:
-        saved: dict[UUID, Any] = getattr(self._batches, "saved", None) or {}
-        record = saved.get(aggregate_id)
-        if record is None or version is None or record.version != version or self.snapshots is None:
-            super().take_snapshot(aggregate_id, version, projector_func)
-            return
-        snapshot_class: Any = getattr(type(record), "Snapshot", type(self).snapshot_class)
-        self.snapshots.put([snapshot_class.take(record)])
-
-    def construct_recorder(self) -> ProcessRecorder:
-        # A process recorder also keeps tracking records, so that policy decisions are recorded
-        # atomically with the position of the event that caused them.
-        return self.factory.process_recorder()
-
-    def construct_mapper(self) -> Mapper[UUID]:
-        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=EventMapper)
-
-    def construct_transcoder(self) -> Transcoder:
-        # eventsourcing's JSON format, written and read faster (a host's TRANSCODER_TOPIC wins).
-        if self.env.get(InfrastructureFactory.TRANSCODER_TOPIC):
-            return super().construct_transcoder()
-        transcoder = EventTranscoder()
-        self.register_transcodings(transcoder)
-        return transcoder
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        register_transcodings(transcoder)
-
-    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
-        # Bodies may be encrypted: the recorder indexes the timestamps it is handed here.
-        timestamps = event_timestamps(processing_event.events)
-        processing_event.saved_kwargs[TIMESTAMPS] = timestamps
-        return super()._record(processing_event)
 
     # -- commands ------------------------------------------------------------------------------
 
