@@ -5,6 +5,10 @@ Hosts catch :class:`KamDomainError` for "the library refused"; the family classe
 :class:`StoreError`) for the kind of refusal; the leaf classes for one condition.
 Each family also subclasses the built-in exception that fits, so generic handlers work too.
 Whenever one of these is raised by a command, nothing has been recorded.
+
+The module is long on purpose: it is the one catalogue of the library's refusals, read as a
+list (by hosts mapping them to their own responses, and by the test that checks every one is
+documented and exported), and each class is a few lines.
 """
 
 from __future__ import annotations
