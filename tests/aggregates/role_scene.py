@@ -14,7 +14,13 @@ from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.opportunity import DEFAULT_PROBABILITIES, Opportunity, PipelineSettings
 from kam_domain.aggregates.project import FeasibilityVerdict, Project
 from kam_domain.aggregates.target import RevenueActual, RevenueGoal, Target, TargetScope
-from kam_domain.aggregates.team import EvaluationStandard, Team
+from kam_domain.aggregates.team import (
+    ApprovalChainRules,
+    ChainCondition,
+    ChainRule,
+    EvaluationStandard,
+    Team,
+)
 from kam_domain.values import (
     AccountId,
     CaseId,
@@ -60,6 +66,15 @@ AUTHORITY = {
     Role.PROJECT_DIRECTOR: 10,
     Role.KEY_ACCOUNT_MANAGER: 5,
 }
+
+
+#: A chain for every request above 1 %: the project director, then the financial planner.
+CHAIN_RULES = ApprovalChainRules(
+    (
+        ChainRule(ChainCondition.ABOVE, 1, (Role.PROJECT_DIRECTOR,), Percentage.of(1)),
+        ChainRule(ChainCondition.ABOVE, 2, (Role.FINANCIAL_PLANNER,), Percentage.of(1)),
+    )
+)
 
 
 def cny(amount: int | str) -> Money:
@@ -309,6 +324,21 @@ class Scene:
         )
         return project
 
+    def _chained(self) -> Project:
+        """A 4 % discount requested by the representative under a chain: the project director,
+        then the financial planner; step 1 open."""
+        project: Project = self.fresh("priced")
+        rep = self.by[Role.KEY_ACCOUNT_REPRESENTATIVE]
+        project.request_discount(
+            meta(rep, at(3)),
+            rep,
+            self.request_id,
+            percentage=Percentage.of(4),
+            justification="multi-year",
+            chain_rules=CHAIN_RULES,
+        )
+        return project
+
     def _quoted(self) -> Project:
         """A vendor's quote recorded by the financial planner."""
         project: Project = self.fresh("project")
@@ -405,6 +435,7 @@ _GIVENS: dict[str, Callable[[Scene], KamAggregate]] = {
     "implementing": Scene._implementing,
     "priced": Scene._priced,
     "requested": Scene._requested,
+    "chained": Scene._chained,
     "quoted": Scene._quoted,
     "risky": Scene._risky,
     "target": Scene._target,

@@ -21,7 +21,7 @@ the credentials a command is handed carry it."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import attrs
@@ -203,6 +203,18 @@ class Discounts(Procurement):
         justification: str,
     ) -> None:
         """An approver-role member or a representative asks for a discount off the list price."""
+        fields = self._checked_request(meta, by, request_id, percentage, justification)
+        self._record(self.DiscountRequested, meta, **fields)
+
+    def _checked_request(
+        self,
+        meta: Meta,
+        by: Credentials,
+        request_id: DiscountRequestId,
+        percentage: Percentage,
+        justification: str,
+    ) -> dict[str, Any]:
+        """The guards of a discount request, and the fields its event records."""
         self._require_pricing_open()
         self._require_member("actor", meta, by)
         by.require_role("actor", *REQUESTER_ROLES)
@@ -216,16 +228,14 @@ class Discounts(Procurement):
         band = self._band()
         price = band.price_after(percentage)
         _require_floor("percentage", price, band)
-        self._record(
-            self.DiscountRequested,
-            meta,
-            request_id=request_id,
-            requester_id=by.member_id,
-            percentage=percentage,
-            justification=justification,
-            list_price=band.list_price,
-            price=price,
-        )
+        return {
+            "request_id": request_id,
+            "requester_id": by.member_id,
+            "percentage": percentage,
+            "justification": justification,
+            "list_price": band.list_price,
+            "price": price,
+        }
 
     def approve_discount(
         self,
