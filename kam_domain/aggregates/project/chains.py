@@ -19,8 +19,9 @@ The rules (which steps, chosen by the team's chain rules in force when the reque
   floor and the minimum margin checked then as for a single approval;
 - a member who may decide an open step may reject the whole request; the requester may recall
   a pending request, chained or not;
-- a step not decided by its deadline is escalated (by the ``discount_step_deadlines`` policy,
-  :mod:`kam_domain.policies.step_deadlines`, or by hand by the member it waits for) one role up:
+- a step not decided by its deadline is escalated (by version 2 of the ``case_escalation``
+  policy, :mod:`kam_domain.policies.step_deadlines`, or by hand by the member it waits for) one
+  role up:
   project director → sales director → senior sales director; the financial planner and the
   legal affairs specialist to the senior sales director. It is due again ``step_hours`` later.
 """
