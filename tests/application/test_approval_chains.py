@@ -7,6 +7,8 @@ from __future__ import annotations
 from uuid import UUID
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from kam_domain.aggregates.project import DiscountOutcome, Project
 from kam_domain.aggregates.team import ApprovalChainRules, ChainCondition, ChainRule
@@ -17,6 +19,7 @@ from kam_domain.errors import (
     ApprovalStepsPending,
     AuthorityExceeded,
     InvalidTransition,
+    KamDomainError,
     MarginBelowMinimum,
     NotTheRequester,
     RoleRequired,
@@ -477,3 +480,69 @@ def test_a_project_with_chains_reloads_from_its_events(app: KamApplication, org:
     assert chain is not None
     assert chain.steps[0].is_approved
     assert chain.open_stage == 2
+
+
+# -- properties ------------------------------------------------------------------------------------
+
+RULE_ROLES = st.sampled_from([PD, SD, SSD, FP])
+RULE = st.builds(
+    lambda condition, stage, roles, threshold: ChainRule(
+        condition,
+        stage,
+        tuple(roles),
+        Percentage.of(threshold) if condition is ChainCondition.ABOVE else None,
+    ),
+    st.sampled_from([ChainCondition.ABOVE, ChainCondition.MARGIN_SHORT]),
+    st.integers(1, 3),
+    st.lists(RULE_ROLES, min_size=1, max_size=2, unique=True),
+    st.integers(0, 9),
+)
+MEMBERS = ("project_director", "director", "senior", "finance", "kam2")
+
+
+@settings(max_examples=25)
+@example(
+    rules=list(RULES.rules[:3]),
+    pct=8,
+    cost=800,
+    attempts=[("project_director", 1), ("director", 2), ("director", 3), ("finance", 3)],
+)
+@given(
+    rules=st.lists(RULE, min_size=1, max_size=4),
+    pct=st.integers(1, 10),
+    cost=st.sampled_from([0, 800]),
+    attempts=st.lists(st.tuples(st.sampled_from(MEMBERS), st.integers(1, 4)), max_size=10),
+)
+def test_no_request_is_approved_without_every_step(
+    rules: list[ChainRule], pct: int, cost: int, attempts: list[tuple[str, int]]
+) -> None:
+    """Whatever the rules and whoever tries which step in which order, a chained request is
+    approved only once every step is, each by a different member who is not the requester, with
+    an approver whose authority in force covered it; a refused attempt writes nothing."""
+    app = KamApplication("memory://", policies=PolicyRegistry())
+    org = build_org(app)
+    app.set_approval_chain_rules(org.team_id, org.director, ApprovalChainRules(rules), at=at(0))
+    project_id = started(app, org)
+    if cost:
+        app.record_cost(
+            project_id, org.project_director, amount=cny(cost), category="hardware", at=at(1)
+        )
+    request_id = ask(app, org, project_id, pct)
+    for member, step in attempts:
+        before = len(list(app.events.get(project_id)))
+        try:
+            app.approve_discount_step(
+                project_id, getattr(org, member), request_id, step=step, at=at(3)
+            )
+        except KamDomainError:
+            assert len(list(app.events.get(project_id))) == before
+    chain = app.approval_chain(project_id, request_id)
+    if outcome(app, project_id, request_id) is DiscountOutcome.APPROVED:
+        assert chain is not None
+        approvals = [s.approval for s in chain.steps]
+        assert all(a is not None for a in approvals)
+        ids = [a.credentials.member_id for a in approvals if a is not None]
+        assert len(set(ids)) == len(ids)
+        assert org.kam not in ids
+        assert any(a.credentials.covers(Percentage.of(pct)) for a in approvals if a is not None)
+    app.close()
