@@ -30,7 +30,7 @@ from kam_domain.errors import (
 from kam_domain.policies.escalation import CaseEscalationPolicy
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.policies.step_deadlines import CaseEscalationPolicyV2
-from kam_domain.values import Actor, Percentage, Role
+from kam_domain.values import Actor, CaseKind, Percentage, Role, Severity
 from tests.application.test_projects import cny, started
 from tests.conftest import Org, build_org
 from tests.support import at, unchanged
@@ -545,4 +545,30 @@ def test_no_request_is_approved_without_every_step(
         assert len(set(ids)) == len(ids)
         assert org.kam not in ids
         assert any(a.credentials.covers(Percentage.of(pct)) for a in approvals if a is not None)
+    app.close()
+
+
+def test_version_2_changes_nothing_over_a_history_without_chains(store: str) -> None:
+    """Given a history of cases and ticks decided by version 1, a what-if of case escalation
+    version 2 finds no difference."""
+    app = KamApplication(store)
+    org = build_org(app)
+    project_id = started(app, org)
+    ask(app, org, project_id, 8)
+    account_id = app.get_project(project_id).account_id
+    app.open_case(
+        account_id,
+        org.kam,
+        kind=CaseKind.COMPLAINT,
+        severity=Severity.CRITICAL,
+        subject="outage",
+        at=at(2),
+    )
+    app.tick(CLOCK, at=at(4))
+    app.tick(CLOCK, at=at(12))
+
+    report = app.replay(what_if={"case_escalation": 2})
+
+    assert [d.outcome for d in app.decisions("case_escalation")] == ["escalate_cases 1"] * 2
+    assert report.reproduced, [d.describe() for d in report.divergences]
     app.close()
