@@ -47,6 +47,7 @@ __all__ = [
     "MemberInactive",
     "MemberNotFound",
     "NoAccountableManager",
+    "NoDelegation",
     "NotAKamStore",
     "NotAssignedToAccount",
     "NotAuthorised",
@@ -299,6 +300,11 @@ class SelfApproval(NotAuthorised):
 
 class StepApproverRepeated(NotAuthorised):
     """Raised when one member would approve two steps of the same discount approval chain."""
+
+
+class NoDelegation(NotAuthorised):
+    """Raised when a member would approve on behalf of another who delegated them nothing in
+    force at that moment."""
 
 
 class NotTheRequester(NotAuthorised):

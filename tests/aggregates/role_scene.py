@@ -18,6 +18,7 @@ from kam_domain.aggregates.team import (
     ApprovalChainRules,
     ChainCondition,
     ChainRule,
+    DelegationId,
     EvaluationStandard,
     Team,
 )
@@ -96,6 +97,7 @@ class Scene:
         self.case_id = CaseId(uuid4())
         self.contact_id = ContactId(uuid4())
         self.request_id = DiscountRequestId(uuid4())
+        self.delegation_id = DelegationId(uuid4())
         self.quote_id = QuoteId(uuid4())
         self.risk_id = RiskId(uuid4())
         self._histories: dict[str, list[Any]] = {}
@@ -174,6 +176,22 @@ class Scene:
         return team
 
     # -- the givens ----------------------------------------------------------------------------
+
+    def _delegated(self) -> Team:
+        """The team, where the KAM lets the second KAM approve for her from day 1 to day 90."""
+        team: Team = self.fresh("team")
+        kam = self.by[Role.KEY_ACCOUNT_MANAGER]
+        team.delegate_authority(
+            meta(kam, at(1)),
+            kam,
+            self.delegation_id,
+            delegator_id=kam.member_id,
+            delegate_id=self.kam2,
+            valid_from=at(1),
+            valid_until=at(90),
+            reason="leave",
+        )
+        return team
 
     def _importing(self) -> Team:
         """The team, where the KAM may import history."""
@@ -421,6 +439,7 @@ class Scene:
 
 _GIVENS: dict[str, Callable[[Scene], KamAggregate]] = {
     "importing": Scene._importing,
+    "delegated": Scene._delegated,
     "registered": Scene._registered,
     "key": Scene._key,
     "planned": Scene._planned,

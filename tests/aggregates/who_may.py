@@ -37,7 +37,13 @@ from kam_domain.aggregates.project import (
     ProjectOutcome,
 )
 from kam_domain.aggregates.target import RevenueActual, RevenueGoal, Signatory, Target, TargetScope
-from kam_domain.aggregates.team import EvaluationStandard, Team, TierWeights, TrainingKind
+from kam_domain.aggregates.team import (
+    DelegationId,
+    EvaluationStandard,
+    Team,
+    TierWeights,
+    TrainingKind,
+)
 from kam_domain.errors import (
     AuthorityExceeded,
     GrantBeyondOwnAuthority,
@@ -263,6 +269,28 @@ def _revoke_history_import(s: Scene, team: Team, by: Credentials) -> Team:
 @case(Team, "set_approval_chain_rules", DIRECTORS, Team.ApprovalChainRulesSet, state="team")
 def _set_approval_chain_rules(s: Scene, team: Team, by: Credentials) -> Team:
     team.set_approval_chain_rules(s.meta(by), by, CHAIN_RULES)
+    return team
+
+
+@case(Team, "delegate_authority", APPROVERS, Team.AuthorityDelegated, state="team")
+def _delegate_authority(s: Scene, team: Team, by: Credentials) -> Team:
+    delegate = s.kam2 if by.member_id != s.kam2 else s.ids[KAM]
+    team.delegate_authority(
+        s.meta(by),
+        by,
+        DelegationId(uuid4()),
+        delegator_id=by.member_id,
+        delegate_id=delegate,
+        valid_from=WHEN,
+        valid_until=WHEN + timedelta(days=14),
+        reason="travel",
+    )
+    return team
+
+
+@case(Team, "end_delegation", DIRECTORS | {KAM}, Team.DelegationEnded, state="delegated")
+def _end_delegation(s: Scene, team: Team, by: Credentials) -> Team:
+    team.end_delegation(s.meta(by), by, s.delegation_id, reason="back early")
     return team
 
 

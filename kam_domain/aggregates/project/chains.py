@@ -39,7 +39,7 @@ from kam_domain.aggregates.project.chain_records import ApprovalChain, ApprovalS
 from kam_domain.aggregates.project.discounts import Discounts, _decided_by, _require_floor
 from kam_domain.aggregates.project.enums import DiscountOutcome
 from kam_domain.aggregates.project.records import DiscountDecision, DiscountRequest
-from kam_domain.aggregates.team import APPROVER_ROLES, ApprovalChainRules, ChainCondition
+from kam_domain.aggregates.team import APPROVER_ROLES, ApprovalChainRules, ChainCondition, OnBehalf
 from kam_domain.errors import (
     ApprovalStepNotFound,
     ApprovalStepsPending,
@@ -326,9 +326,12 @@ class ApprovalChains(Discounts):
         request_id: DiscountRequestId,
         *,
         decided_by: str | None = None,
+        on_behalf: OnBehalf | None = None,
     ) -> None:
         self._require_no_chain(request_id, "approved")
-        super().approve_discount(meta, approver, request_id, decided_by=decided_by)
+        super().approve_discount(
+            meta, approver, request_id, decided_by=decided_by, on_behalf=on_behalf
+        )
 
     def escalate_discount(
         self,

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from kam_domain.aggregates.base import CommandFamily
 from kam_domain.aggregates.team.chain_records import ApprovalChainRules
+from kam_domain.aggregates.team.delegation_records import Delegation, DelegationId
 from kam_domain.aggregates.team.records import (
     AuthorityGrant,
     EvaluationStandard,
@@ -36,6 +37,8 @@ class TeamState(CommandFamily):
         self.backdating_window: int | None = None
         #: Approval-chain rules, each from the moment it takes effect (sorted by it).
         self.chain_rules: list[tuple[datetime, ApprovalChainRules]] = []
+        #: Approval authority delegated for a window, by delegation.
+        self.delegations: IdMap[DelegationId, Delegation] = IdMap()
 
     def authorising_team(self) -> TeamId:
         return TeamId(self.id)
