@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from kam_domain.aggregates.base import utc_now
 from kam_domain.aggregates.project import ApprovalChain
 from kam_domain.aggregates.team import ApprovalChainRules
 from kam_domain.application.projects import ProjectCommands
-from kam_domain.values import Actor, DiscountRequestId
+from kam_domain.values import Actor, DiscountRequestId, MemberId
 
 __all__ = ["ApprovalChainCommands"]
 
@@ -39,13 +40,26 @@ class ApprovalChainCommands(ProjectCommands):
         request_id: UUID,
         *,
         step: int,
+        on_behalf_of: UUID | None = None,
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> None:
         """Approve one step of a request's chain, under the actor's authority in force at
-        ``at``; the last step approves the request."""
-        with self._changing_project(project_id, actor, at, correlation_id) as (project, meta, by):
-            project.approve_discount_step(meta, by, DiscountRequestId(request_id), step=step)
+        ``at`` (or, with ``on_behalf_of``, under what that member delegated to the actor);
+        the last step approves the request."""
+        project, team, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        on_behalf = None
+        if on_behalf_of is not None:
+            # A delegation (or grant) ended by now no longer counts, even for a command dated
+            # back.
+            on_behalf = team.on_behalf(
+                by.member_id, MemberId(on_behalf_of), meta.at, written=utc_now()
+            )
+            by = on_behalf.credentials
+        project.approve_discount_step(
+            meta, by, DiscountRequestId(request_id), step=step, on_behalf=on_behalf
+        )
+        self._commit(project)
 
     def escalate_discount_step(
         self,

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kam_domain.aggregates.project import DiscountOutcome, Project
+from kam_domain.aggregates.team import ApprovalChainRules, ChainCondition, ChainRule
 from kam_domain.application import KamApplication
 from kam_domain.audit.exceptions import FindingKind, exceptions_report
 from kam_domain.errors import (
@@ -20,6 +21,7 @@ from kam_domain.errors import (
     NoDelegation,
     RoleRequired,
     SelfApproval,
+    StepApproverRepeated,
     ValidationError,
 )
 from kam_domain.policies.registry import PolicyRegistry
@@ -329,3 +331,109 @@ def test_a_delegate_never_exceeds_the_delegators_authority(
         assert in_force is not None
         assert pct <= min(in_force, limit if limit is not None else in_force)
     app.close()
+
+
+# -- steps of an approval chain --------------------------------------------------------------------
+
+STEPS = ApprovalChainRules(
+    (
+        ChainRule(ChainCondition.ABOVE, 1, (Role.PROJECT_DIRECTOR,), Percentage.of(3)),
+        ChainRule(ChainCondition.ABOVE, 2, (Role.SALES_DIRECTOR,), Percentage.of(3)),
+    )
+)
+
+
+def test_a_delegate_approves_a_step_on_behalf(app: KamApplication, org: Org) -> None:
+    """Given a chain (project director, then sales director) and the project director's 9 %
+    delegated to the second KAM, when she approves step 1 for him and the sales director step
+    2, then the request is approved and step 1 keeps the delegation and his credentials."""
+    app.set_approval_chain_rules(org.team_id, org.director, STEPS, at=at(0))
+    project_id = wide_band(app, org)
+    delegation_id = away(app, org)
+    request_id = ask(app, org, project_id, 8)
+
+    app.approve_discount_step(
+        project_id, org.kam2, request_id, step=1, on_behalf_of=org.project_director, at=at(4)
+    )
+    app.approve_discount_step(project_id, org.director, request_id, step=2, at=at(4))
+
+    assert outcome(app, project_id, request_id) is DiscountOutcome.APPROVED
+    chain = app.approval_chain(project_id, request_id)
+    assert chain is not None
+    approval = chain.steps[0].approval
+    assert approval is not None
+    assert approval.credentials.member_id == org.kam2
+    assert approval.delegation_id == delegation_id
+    assert approval.delegator is not None
+    assert approval.delegator.member_id == org.project_director
+
+
+def test_a_delegated_step_stays_within_the_delegation(app: KamApplication, org: Org) -> None:
+    """Given 5 % delegated, when the delegate approves step 1 of an 8 % request for the project
+    director, then it is refused and nothing is written; without a delegation, too."""
+    app.set_approval_chain_rules(org.team_id, org.director, STEPS, at=at(0))
+    project_id = wide_band(app, org)
+    away(app, org, limit=5)
+    request_id = ask(app, org, project_id, 8)
+    with unchanged(app), pytest.raises(AuthorityExceeded):
+        app.approve_discount_step(
+            project_id, org.kam2, request_id, step=1, on_behalf_of=org.project_director, at=at(4)
+        )
+    with unchanged(app), pytest.raises(NoDelegation):
+        app.approve_discount_step(
+            project_id, org.kam, request_id, step=1, on_behalf_of=org.project_director, at=at(4)
+        )
+
+
+def test_a_delegator_and_delegate_approve_one_step_between_them(
+    app: KamApplication, org: Org
+) -> None:
+    """Given the sales director approved step 1 herself and delegated to the second KAM, when
+    the delegate approves step 2 for her, then it is refused: one approver per step."""
+    app.set_approval_chain_rules(org.team_id, org.director, STEPS, at=at(0))
+    project_id = wide_band(app, org)
+    app.delegate_authority(
+        org.team_id,
+        org.director,
+        delegator_id=org.director,
+        delegate_id=org.kam2,
+        valid_from=at(2),
+        valid_until=at(10),
+        reason="travel",
+        at=at(1),
+    )
+    request_id = ask(app, org, project_id, 8)
+    app.approve_discount_step(project_id, org.director, request_id, step=1, at=at(4))
+    with unchanged(app), pytest.raises(StepApproverRepeated):
+        app.approve_discount_step(
+            project_id, org.kam2, request_id, step=2, on_behalf_of=org.director, at=at(4)
+        )
+
+
+def test_the_last_step_on_behalf_approves_on_behalf(app: KamApplication, org: Org) -> None:
+    """Given the sales director's authority delegated, when the delegate approves the last step
+    for her, then the request is approved on behalf (the audit reads it against the
+    delegation) and the exceptions report lists it, with no approval outside authority."""
+    app.set_approval_chain_rules(org.team_id, org.director, STEPS, at=at(0))
+    project_id = wide_band(app, org)
+    app.delegate_authority(
+        org.team_id,
+        org.director,
+        delegator_id=org.director,
+        delegate_id=org.kam2,
+        valid_from=at(2),
+        valid_until=at(10),
+        reason="travel",
+        max_discount=Percentage.of(15),
+        at=at(1),
+    )
+    request_id = ask(app, org, project_id, 12)
+    app.approve_discount_step(project_id, org.senior, request_id, step=1, at=at(4))
+    app.approve_discount_step(
+        project_id, org.kam2, request_id, step=2, on_behalf_of=org.director, at=at(4)
+    )
+
+    assert outcome(app, project_id, request_id) is DiscountOutcome.APPROVED
+    report = exceptions_report(app)
+    assert len(report.of(FindingKind.APPROVAL_UNDER_DELEGATION)) == 1
+    assert report.of(FindingKind.APPROVAL_OUTSIDE_AUTHORITY) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import attrs
 
@@ -29,6 +30,17 @@ class StepApproval:
     approved_at: datetime
     decided_by: str
     credentials: Credentials
+    #: For a delegate approving on another's behalf: the delegation and the delegator's own
+    #: credentials then.
+    delegation_id: UUID | None = None
+    delegator: Credentials | None = None
+
+    def member_ids(self) -> set[UUID]:
+        """Who approved the step: the member, and the one they approved for."""
+        ids: set[UUID] = {self.credentials.member_id}
+        if self.delegator is not None:
+            ids.add(self.delegator.member_id)
+        return ids
 
 
 @transcoded

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 import attrs
 
@@ -103,12 +104,17 @@ class ApprovalChains(Discounts):
         #: The approver's credentials then: role and the authority in force.
         approver: Credentials
         decided_by: str
+        #: For an approval on another's behalf: the delegation, and the delegator's credentials.
+        delegation_id: UUID | None
+        delegator: Credentials | None
 
         def apply(self, project: Project) -> None:
             chain = project.approval_chains[self.request_id]
             step = chain.step(self.step)
             assert step is not None
-            approval = StepApproval(self.timestamp, self.decided_by, self.approver)
+            approval = StepApproval(
+                self.timestamp, self.decided_by, self.approver, self.delegation_id, self.delegator
+            )
             approved = attrs.evolve(step, approval=approval)
             project.approval_chains[self.request_id] = chain.with_step(approved, self.timestamp)
 
@@ -203,9 +209,15 @@ class ApprovalChains(Discounts):
         request_id: DiscountRequestId,
         *,
         step: int,
+        on_behalf: OnBehalf | None = None,
     ) -> None:
         """A member of the role the step waits for approves it under their authority in force;
-        the step that completes the chain approves the request."""
+        the step that completes the chain approves the request.
+
+        ``on_behalf``: the approver is a delegate acting for the delegator (read from the
+        Team; ``approver`` is then ``on_behalf.credentials``): the step is held to the
+        delegator's role and the delegated authority, and neither may be the requester or have
+        approved another step."""
         request = self._pending_request(request_id)
         self._require_pricing_open()
         chain = self._chain(request_id)
@@ -213,13 +225,17 @@ class ApprovalChains(Discounts):
         self._require_member("approver", meta, approver)
         _require_step_role("approver", approver, found)
         approver.require_not("approver", request.requester_id)
+        acting = {approver.member_id}
+        if on_behalf is not None:
+            if not isinstance(on_behalf, OnBehalf) or on_behalf.credentials != approver:
+                raise ValidationError("on_behalf", "must be the delegation the approver acts on")
+            on_behalf.delegator.require_not("approver", request.requester_id)
+            acting.add(on_behalf.delegator.member_id)
         for other in chain.steps:
-            if other.approval is not None and other.approval.credentials.member_id == (
-                approver.member_id
-            ):
+            if other.approval is not None and other.approval.member_ids() & acting:
                 msg = (
-                    f"approver: {approver.name} approved step {other.number} already; each step"
-                    " of a chain needs another approver"
+                    f"approver: {approver.name} (or the member they act for) approved step"
+                    f" {other.number} already; each step of a chain needs another approver"
                 )
                 raise StepApproverRepeated(msg)
         if found.waits_for in APPROVER_ROLES:
@@ -227,13 +243,21 @@ class ApprovalChains(Discounts):
         decided_by = _decided_by(meta, None)
         remaining = [s for s in chain.steps if not s.is_approved and s.number != found.number]
         if remaining:
-            self._record_step(meta, request_id, found, approver, decided_by)
+            self._record_step(meta, request_id, found, approver, decided_by, on_behalf)
             return
         # The last step: the request is approved too, under every rule a single approval meets.
         band = self._band()
         price = band.price_after(request.percentage)
         _require_floor("percentage", price, band)
-        approvers = [a.credentials for a in chain.approvals()] + [approver]
+        this = StepApproval(
+            meta.at,
+            decided_by,
+            approver,
+            None if on_behalf is None else on_behalf.delegation_id,
+            None if on_behalf is None else on_behalf.delegator,
+        )
+        approvals = [*chain.approvals(), this]
+        approvers = [a.credentials for a in approvals]
         margin = self.margin_at(price)
         if margin < self.minimum_margin.value and not any(c.role.is_director for c in approvers):
             msg = (
@@ -241,24 +265,35 @@ class ApprovalChains(Discounts):
                 " no sales director approved a step of this chain"
             )
             raise MarginBelowMinimum(msg)
-        covering = [c for c in reversed(approvers) if c.covers(request.percentage)]
+        covering = [a for a in reversed(approvals) if a.credentials.covers(request.percentage)]
         if not covering:
             msg = (
                 f"approver: no step of the chain was approved by a member whose authority"
                 f" covers {request.percentage}"
             )
             raise AuthorityExceeded(msg)
-        self._record_step(meta, request_id, found, approver, decided_by)
+        self._record_step(meta, request_id, found, approver, decided_by, on_behalf)
+        chosen = covering[0]
+        fields = {
+            "request_id": request_id,
+            "approver": chosen.credentials,
+            "decided_by": decided_by,
+            "price": price,
+            "floor": band.floor,
+            "margin": margin,
+            "minimum_margin": self.minimum_margin,
+        }
+        if chosen.delegator is None:
+            self._record(self.DiscountApproved, meta, **fields)
+            return
+        # The authority that covers it was delegated: the approval says so, as a single
+        # approval on behalf does, so the audit reads it against the delegation.
         self._record(
-            self.DiscountApproved,
+            self.DiscountApprovedOnBehalf,
             meta,
-            request_id=request_id,
-            approver=covering[0],
-            decided_by=decided_by,
-            price=price,
-            floor=band.floor,
-            margin=margin,
-            minimum_margin=self.minimum_margin,
+            **fields,
+            delegation_id=chosen.delegation_id,
+            delegator=chosen.delegator,
         )
 
     def escalate_discount_step(
@@ -426,6 +461,7 @@ class ApprovalChains(Discounts):
         step: ApprovalStep,
         approver: Credentials,
         decided_by: str,
+        on_behalf: OnBehalf | None,
     ) -> None:
         self._record(
             self.ApprovalStepApproved,
@@ -434,6 +470,8 @@ class ApprovalChains(Discounts):
             step=step.number,
             approver=approver,
             decided_by=decided_by,
+            delegation_id=None if on_behalf is None else on_behalf.delegation_id,
+            delegator=None if on_behalf is None else on_behalf.delegator,
         )
 
 
