@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kam_domain.aggregates.project import DiscountOutcome, Project
-from kam_domain.aggregates.team import ApprovalChainRules, ChainCondition, ChainRule
+from kam_domain.aggregates.team import ApprovalChainRules, ChainCondition, ChainRule, Team
 from kam_domain.application import KamApplication
 from kam_domain.errors import (
     AlreadyDecided,
@@ -572,3 +572,15 @@ def test_version_2_changes_nothing_over_a_history_without_chains(store: str) -> 
     assert [d.outcome for d in app.decisions("case_escalation")] == ["escalate_cases 1"] * 2
     assert report.reproduced, [d.describe() for d in report.divergences]
     app.close()
+
+
+def test_snapshots_taken_before_chains_read_with_none() -> None:
+    """A version 1 snapshot of a team or a project (before chains and delegations) reads as
+    holding no chain rules, no delegations and no approval chains."""
+    team_state: dict[str, object] = {}
+    Team.upcast_v1_v2(team_state)
+    project_state: dict[str, object] = {}
+    Project.upcast_v1_v2(project_state)
+    assert team_state["chain_rules"] == []
+    assert dict(team_state["delegations"]) == {}  # type: ignore[call-overload]
+    assert dict(project_state["approval_chains"]) == {}  # type: ignore[call-overload]
