@@ -38,6 +38,9 @@ from kam_domain.aggregates.target import (
     TargetScope,
 )
 from kam_domain.aggregates.team import (
+    ApprovalChainRules,
+    ChainCondition,
+    ChainRule,
     EvaluationStandard,
     RatingBand,
     Team,

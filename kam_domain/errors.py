@@ -23,6 +23,8 @@ __all__ = [
     "AlreadyDecided",
     "AlreadyExists",
     "AmountNotPositive",
+    "ApprovalStepNotFound",
+    "ApprovalStepsPending",
     "AuthorityExceeded",
     "BackdatedBeyondWindow",
     "CaseNotFound",
@@ -49,11 +51,13 @@ __all__ = [
     "MemberInactive",
     "MemberNotFound",
     "NoAccountableManager",
+    "NoDelegation",
     "NotAKamStore",
     "NotAssignedToAccount",
     "NotAuthorised",
     "NotFound",
     "NotOnTeam",
+    "NotTheRequester",
     "NotYetRecorded",
     "NotYourCredentials",
     "NothingNamed",
@@ -80,6 +84,7 @@ __all__ = [
     "StateAhead",
     "StateConflict",
     "StateNotKept",
+    "StepApproverRepeated",
     "StoreError",
     "StoreNotFound",
     "StoreNotSealed",
@@ -230,6 +235,12 @@ class DiscountRequestNotFound(NotFound):
     what = "discount request"
 
 
+class ApprovalStepNotFound(NotFound):
+    """Raised when a discount request's approval chain has no step with the given number."""
+
+    what = "approval step"
+
+
 class QuoteNotFound(NotFound):
     """Raised when the project has no procurement quote with the given id."""
 
@@ -291,6 +302,19 @@ class SelfApproval(NotAuthorised):
     """Raised when someone would approve, evaluate or sign off their own request or target."""
 
 
+class StepApproverRepeated(NotAuthorised):
+    """Raised when one member would approve two steps of the same discount approval chain."""
+
+
+class NoDelegation(NotAuthorised):
+    """Raised when a member would approve on behalf of another who delegated them nothing in
+    force at that moment."""
+
+
+class NotTheRequester(NotAuthorised):
+    """Raised when someone other than its requester would recall a discount request."""
+
+
 class SupervisorRequired(NotAuthorised):
     """Raised when a change needs the supervisor (e.g. a target revised after its period closed)."""
 
@@ -340,6 +364,11 @@ class NoAccountableManager(RuleViolated):
 
 class AlreadyDecided(RuleViolated):
     """Raised when a discount request that was already decided is decided again."""
+
+
+class ApprovalStepsPending(RuleViolated):
+    """Raised when a request under an approval chain would be decided as a whole while its steps
+    are pending, or a step would be decided before the stages before it are approved."""
 
 
 class PriceBelowFloor(RuleViolated):

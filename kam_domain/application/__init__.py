@@ -9,6 +9,8 @@ from kam_domain.aggregates.project import Project
 from kam_domain.aggregates.target import Target
 from kam_domain.aggregates.team import Team
 from kam_domain.application.accounts import AccountCommands
+from kam_domain.application.approval_chains import ApprovalChainCommands
+from kam_domain.application.delegations import DelegationCommands
 from kam_domain.application.directory import Directory
 from kam_domain.application.measures import MeasureQueries
 from kam_domain.application.opportunities import OpportunityCommands
@@ -24,6 +26,8 @@ __all__ = ["KamApplication"]
 class KamApplication(
     TeamCommands,
     AccountCommands,
+    ApprovalChainCommands,
+    DelegationCommands,
     ProjectCommands,
     TargetCommands,
     OpportunityCommands,

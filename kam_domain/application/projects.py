@@ -285,12 +285,23 @@ class ProjectCommands(ApplicationCore):
         percentage: Percentage,
         justification: str,
         request_id: UUID | None = None,
+        unusual_terms: str | None = None,
         at: datetime | None = None,
         correlation_id: UUID | None = None,
     ) -> DiscountRequestId:
-        project, _, meta, by = self._project_context(project_id, actor, at, correlation_id)
+        """Ask for a discount; the team's approval-chain rules in force at ``at`` give it its
+        steps, if any (``unusual_terms``: what is unusual in the contract, for a legal review)."""
+        project, team, meta, by = self._project_context(project_id, actor, at, correlation_id)
         rid = DiscountRequestId(self._new("request_id", request_id, check_store=False))
-        project.request_discount(meta, by, rid, percentage=percentage, justification=justification)
+        project.request_discount(
+            meta,
+            by,
+            rid,
+            percentage=percentage,
+            justification=justification,
+            chain_rules=team.chain_rules_at(meta.at),
+            unusual_terms=unusual_terms,
+        )
         self._commit(project)
         return rid
 

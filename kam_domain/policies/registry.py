@@ -25,6 +25,7 @@ BUILT_IN: tuple[str, ...] = (
     "kam_domain.policies.receivables:CollectionsPolicy",
     "kam_domain.policies.decomposition:DecompositionPolicy",
     "kam_domain.policies.coverage:CoveragePolicy",
+    "kam_domain.policies.step_deadlines:CaseEscalationPolicyV2",
 )
 
 

@@ -14,7 +14,14 @@ from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.opportunity import DEFAULT_PROBABILITIES, Opportunity, PipelineSettings
 from kam_domain.aggregates.project import FeasibilityVerdict, Project
 from kam_domain.aggregates.target import RevenueActual, RevenueGoal, Target, TargetScope
-from kam_domain.aggregates.team import EvaluationStandard, Team
+from kam_domain.aggregates.team import (
+    ApprovalChainRules,
+    ChainCondition,
+    ChainRule,
+    DelegationId,
+    EvaluationStandard,
+    Team,
+)
 from kam_domain.values import (
     AccountId,
     CaseId,
@@ -62,6 +69,15 @@ AUTHORITY = {
 }
 
 
+#: A chain for every request above 1 %: the project director, then the financial planner.
+CHAIN_RULES = ApprovalChainRules(
+    (
+        ChainRule(ChainCondition.ABOVE, 1, (Role.PROJECT_DIRECTOR,), Percentage.of(1)),
+        ChainRule(ChainCondition.ABOVE, 2, (Role.FINANCIAL_PLANNER,), Percentage.of(1)),
+    )
+)
+
+
 def cny(amount: int | str) -> Money:
     return Money.of(amount, "CNY")
 
@@ -81,6 +97,7 @@ class Scene:
         self.case_id = CaseId(uuid4())
         self.contact_id = ContactId(uuid4())
         self.request_id = DiscountRequestId(uuid4())
+        self.delegation_id = DelegationId(uuid4())
         self.quote_id = QuoteId(uuid4())
         self.risk_id = RiskId(uuid4())
         self._histories: dict[str, list[Any]] = {}
@@ -159,6 +176,22 @@ class Scene:
         return team
 
     # -- the givens ----------------------------------------------------------------------------
+
+    def _delegated(self) -> Team:
+        """The team, where the KAM lets the second KAM approve for her from day 1 to day 90."""
+        team: Team = self.fresh("team")
+        kam = self.by[Role.KEY_ACCOUNT_MANAGER]
+        team.delegate_authority(
+            meta(kam, at(1)),
+            kam,
+            self.delegation_id,
+            delegator_id=kam.member_id,
+            delegate_id=self.kam2,
+            valid_from=at(1),
+            valid_until=at(90),
+            reason="leave",
+        )
+        return team
 
     def _importing(self) -> Team:
         """The team, where the KAM may import history."""
@@ -309,6 +342,21 @@ class Scene:
         )
         return project
 
+    def _chained(self) -> Project:
+        """A 4 % discount requested by the representative under a chain: the project director,
+        then the financial planner; step 1 open."""
+        project: Project = self.fresh("priced")
+        rep = self.by[Role.KEY_ACCOUNT_REPRESENTATIVE]
+        project.request_discount(
+            meta(rep, at(3)),
+            rep,
+            self.request_id,
+            percentage=Percentage.of(4),
+            justification="multi-year",
+            chain_rules=CHAIN_RULES,
+        )
+        return project
+
     def _quoted(self) -> Project:
         """A vendor's quote recorded by the financial planner."""
         project: Project = self.fresh("project")
@@ -391,6 +439,7 @@ class Scene:
 
 _GIVENS: dict[str, Callable[[Scene], KamAggregate]] = {
     "importing": Scene._importing,
+    "delegated": Scene._delegated,
     "registered": Scene._registered,
     "key": Scene._key,
     "planned": Scene._planned,
@@ -405,6 +454,7 @@ _GIVENS: dict[str, Callable[[Scene], KamAggregate]] = {
     "implementing": Scene._implementing,
     "priced": Scene._priced,
     "requested": Scene._requested,
+    "chained": Scene._chained,
     "quoted": Scene._quoted,
     "risky": Scene._risky,
     "target": Scene._target,

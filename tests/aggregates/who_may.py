@@ -37,11 +37,18 @@ from kam_domain.aggregates.project import (
     ProjectOutcome,
 )
 from kam_domain.aggregates.target import RevenueActual, RevenueGoal, Signatory, Target, TargetScope
-from kam_domain.aggregates.team import EvaluationStandard, Team, TierWeights, TrainingKind
+from kam_domain.aggregates.team import (
+    DelegationId,
+    EvaluationStandard,
+    Team,
+    TierWeights,
+    TrainingKind,
+)
 from kam_domain.errors import (
     AuthorityExceeded,
     GrantBeyondOwnAuthority,
     InvalidTransition,
+    NotTheRequester,
     RoleRequired,
     SelfApproval,
     SupervisorRequired,
@@ -66,7 +73,15 @@ from kam_domain.values import (
     TargetId,
     Tier,
 )
-from tests.aggregates.role_scene import AFTER_CLOSE, QUARTER, STRATEGIES, WHEN, Scene, cny
+from tests.aggregates.role_scene import (
+    AFTER_CLOSE,
+    CHAIN_RULES,
+    QUARTER,
+    STRATEGIES,
+    WHEN,
+    Scene,
+    cny,
+)
 
 Command = Callable[[Scene, Any, Credentials], KamAggregate]
 
@@ -248,6 +263,34 @@ def _grant_history_import(s: Scene, team: Team, by: Credentials) -> Team:
 )
 def _revoke_history_import(s: Scene, team: Team, by: Credentials) -> Team:
     team.revoke_history_import(s.meta(by), by, s.ids[KAM], reason="import done")
+    return team
+
+
+@case(Team, "set_approval_chain_rules", DIRECTORS, Team.ApprovalChainRulesSet, state="team")
+def _set_approval_chain_rules(s: Scene, team: Team, by: Credentials) -> Team:
+    team.set_approval_chain_rules(s.meta(by), by, CHAIN_RULES)
+    return team
+
+
+@case(Team, "delegate_authority", APPROVERS, Team.AuthorityDelegated, state="team")
+def _delegate_authority(s: Scene, team: Team, by: Credentials) -> Team:
+    delegate = s.kam2 if by.member_id != s.kam2 else s.ids[KAM]
+    team.delegate_authority(
+        s.meta(by),
+        by,
+        DelegationId(uuid4()),
+        delegator_id=by.member_id,
+        delegate_id=delegate,
+        valid_from=WHEN,
+        valid_until=WHEN + timedelta(days=14),
+        reason="travel",
+    )
+    return team
+
+
+@case(Team, "end_delegation", DIRECTORS | {KAM}, Team.DelegationEnded, state="delegated")
+def _end_delegation(s: Scene, team: Team, by: Credentials) -> Team:
+    team.end_delegation(s.meta(by), by, s.delegation_id, reason="back early")
     return team
 
 
@@ -713,6 +756,46 @@ def _escalate_discount(s: Scene, project: Project, by: Credentials) -> Project:
 @case(Project, "reject_discount", APPROVERS, Project.DiscountRejected, state="requested")
 def _reject_discount(s: Scene, project: Project, by: Credentials) -> Project:
     project.reject_discount(s.meta(by), by, s.request_id, reason="not justified")
+    return project
+
+
+@case(
+    Project,
+    "approve_discount_step",
+    APPROVERS - {KAM},
+    Project.ApprovalStepApproved,
+    state="chained",
+    authority=4,
+)
+def _approve_discount_step(s: Scene, project: Project, by: Credentials) -> Project:
+    project.approve_discount_step(s.meta(by), by, s.request_id, step=1)
+    return project
+
+
+@case(
+    Project,
+    "escalate_discount_step",
+    frozenset({PD}),
+    Project.ApprovalStepEscalated,
+    state="chained",
+    # A step waiting for a project director goes to a sales director: not passed by one.
+    refusals={SENIOR: InvalidTransition, DIRECTOR: InvalidTransition},
+)
+def _escalate_discount_step(s: Scene, project: Project, by: Credentials) -> Project:
+    project.escalate_discount_step(s.meta(by), by, s.request_id, step=1, reason="away")
+    return project
+
+
+@case(
+    Project,
+    "recall_discount",
+    frozenset({REP}),
+    Project.DiscountRecalled,
+    state="requested",
+    refusal=NotTheRequester,
+)
+def _recall_discount(s: Scene, project: Project, by: Credentials) -> Project:
+    project.recall_discount(s.meta(by), by, s.request_id, reason="client withdrew")
     return project
 
 

@@ -18,7 +18,9 @@ Where things live:
   :mod:`~kam_domain.aggregates.project.lifecycle` (立项 to closing),
   :mod:`~kam_domain.aggregates.project.risks`,
   :mod:`~kam_domain.aggregates.project.discounts` (the price band, the minimum margin and
-  discount approval within authority, 授权范围) and
+  discount approval within authority, 授权范围),
+  :mod:`~kam_domain.aggregates.project.chains` (approval chains: a request's steps, their
+  escalation, and recalls) and
   :mod:`~kam_domain.aggregates.project.procurement` (third-party quotes, costs, revenue, profit
   and loss);
 - here, the aggregate: :class:`Project`, composed from those families.
@@ -34,7 +36,11 @@ under its topic. Old rows resolve to the same classes, and new events are writte
 
 from __future__ import annotations
 
+from typing import Any
+
 from kam_domain.aggregates.base import KamAggregate
+from kam_domain.aggregates.project.chain_records import ApprovalChain, ApprovalStep, StepApproval
+from kam_domain.aggregates.project.chains import ApprovalChains
 from kam_domain.aggregates.project.discounts import (
     DEFAULT_MINIMUM_MARGIN,
     REQUESTER_ROLES,
@@ -66,12 +72,15 @@ from kam_domain.aggregates.project.records import (
 )
 from kam_domain.aggregates.project.risks import Risks
 from kam_domain.aggregates.team import APPROVER_ROLES
+from kam_domain.transcoding import IdMap
 
 __all__ = [
     "APPROVER_ROLES",
     "DEFAULT_MINIMUM_MARGIN",
     "QUOTE_ROLES",
     "REQUESTER_ROLES",
+    "ApprovalChain",
+    "ApprovalStep",
     "DiscountDecision",
     "DiscountOutcome",
     "DiscountRequest",
@@ -91,8 +100,19 @@ __all__ = [
     "ProjectRisk",
     "ProjectStatus",
     "ReachedMilestone",
+    "StepApproval",
 ]
 
 
-class Project(Lifecycle, Risks, Discounts, Procurement, KamAggregate):
-    """A project for one client account, led by a project director, from 立项 to closing."""
+class Project(ApprovalChains, Lifecycle, Risks, Discounts, Procurement, KamAggregate):
+    """A project for one client account, led by a project director, from 立项 to closing.
+
+    Snapshots of version 1 hold no approval chains (:meth:`upcast_v1_v2`).
+    """
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A project snapshotted before approval chains existed had none."""
+        state.setdefault("approval_chains", IdMap())

@@ -21,7 +21,7 @@ the credentials a command is handed carry it."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import attrs
@@ -36,7 +36,7 @@ from kam_domain.aggregates.project.records import (
     DiscountRequest,
     PriceBand,
 )
-from kam_domain.aggregates.team import APPROVER_ROLES
+from kam_domain.aggregates.team import APPROVER_ROLES, OnBehalf
 from kam_domain.errors import (
     AlreadyDecided,
     AlreadyExists,
@@ -133,6 +133,33 @@ class Discounts(Procurement):
             )
             project._decide(self.request_id, decision)
 
+    class DiscountApprovedOnBehalf(KamAggregate.Event):
+        """Approved by a delegate on the delegator's behalf, under the delegation in force."""
+
+        request_id: DiscountRequestId
+        #: The delegate's credentials as they acted: their identity, the delegator's role and
+        #: the lesser of the delegation's limit and the delegator's authority in force.
+        approver: Credentials
+        delegation_id: UUID
+        #: The delegator's own credentials at that moment.
+        delegator: Credentials
+        decided_by: str
+        price: Money
+        floor: Money
+        margin: Decimal
+        minimum_margin: Percentage
+
+        def apply(self, project: Project) -> None:
+            decision = DiscountDecision(
+                DiscountOutcome.APPROVED,
+                self.timestamp,
+                self.decided_by,
+                self.approver,
+                price=self.price,
+                margin=self.margin,
+            )
+            project._decide(self.request_id, decision)
+
     class DiscountEscalated(KamAggregate.Event):
         request_id: DiscountRequestId
         to_role: Role
@@ -203,6 +230,18 @@ class Discounts(Procurement):
         justification: str,
     ) -> None:
         """An approver-role member or a representative asks for a discount off the list price."""
+        fields = self._checked_request(meta, by, request_id, percentage, justification)
+        self._record(self.DiscountRequested, meta, **fields)
+
+    def _checked_request(
+        self,
+        meta: Meta,
+        by: Credentials,
+        request_id: DiscountRequestId,
+        percentage: Percentage,
+        justification: str,
+    ) -> dict[str, Any]:
+        """The guards of a discount request, and the fields its event records."""
         self._require_pricing_open()
         self._require_member("actor", meta, by)
         by.require_role("actor", *REQUESTER_ROLES)
@@ -216,16 +255,14 @@ class Discounts(Procurement):
         band = self._band()
         price = band.price_after(percentage)
         _require_floor("percentage", price, band)
-        self._record(
-            self.DiscountRequested,
-            meta,
-            request_id=request_id,
-            requester_id=by.member_id,
-            percentage=percentage,
-            justification=justification,
-            list_price=band.list_price,
-            price=price,
-        )
+        return {
+            "request_id": request_id,
+            "requester_id": by.member_id,
+            "percentage": percentage,
+            "justification": justification,
+            "list_price": band.list_price,
+            "price": price,
+        }
 
     def approve_discount(
         self,
@@ -234,8 +271,13 @@ class Discounts(Procurement):
         request_id: DiscountRequestId,
         *,
         decided_by: str | None = None,
+        on_behalf: OnBehalf | None = None,
     ) -> None:
         """An approver whose authority at that moment covers the discount approves it.
+
+        ``on_behalf``: the approver is a delegate acting on the delegator's behalf (read from
+        the Team); ``approver`` is then ``on_behalf.credentials``, and neither the delegate nor
+        the delegator may be the requester.
 
         Nobody approves their own request, except that a policy may approve a request within
         the requester's own authority on the strength of that authority. Once escalated, only
@@ -248,6 +290,10 @@ class Discounts(Procurement):
         approver.require_role("approver", *APPROVER_ROLES)
         if meta.actor.kind is not ActorKind.POLICY:
             approver.require_not("approver", request.requester_id)
+        if on_behalf is not None:
+            if not isinstance(on_behalf, OnBehalf) or on_behalf.credentials != approver:
+                raise ValidationError("on_behalf", "must be the delegation the approver acts on")
+            on_behalf.delegator.require_not("approver", request.requester_id)
         _require_rank("approver", approver, request.escalated_to)
         approver.require_authority("approver", request.percentage)
         decided_by = _decided_by(meta, decided_by)
@@ -261,16 +307,24 @@ class Discounts(Procurement):
                 " a sales director must approve"
             )
             raise MarginBelowMinimum(msg)
+        fields = {
+            "request_id": request.request_id,
+            "approver": approver,
+            "decided_by": decided_by,
+            "price": price,
+            "floor": band.floor,
+            "margin": margin,
+            "minimum_margin": self.minimum_margin,
+        }
+        if on_behalf is None:
+            self._record(self.DiscountApproved, meta, **fields)
+            return
         self._record(
-            self.DiscountApproved,
+            self.DiscountApprovedOnBehalf,
             meta,
-            request_id=request.request_id,
-            approver=approver,
-            decided_by=decided_by,
-            price=price,
-            floor=band.floor,
-            margin=margin,
-            minimum_margin=self.minimum_margin,
+            **fields,
+            delegation_id=on_behalf.delegation_id,
+            delegator=on_behalf.delegator,
         )
 
     def escalate_discount(

@@ -48,6 +48,8 @@ class ProjectMilestone(enum.Enum):
 class DiscountOutcome(enum.Enum):
     APPROVED = "approved"
     REJECTED = "rejected"
+    #: The requester withdrew the request while it was pending.
+    RECALLED = "recalled"
 
 
 for _enum in (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kam_domain.aggregates.base import CommandFamily
+from kam_domain.aggregates.project.chain_records import ApprovalChain
 from kam_domain.aggregates.project.enums import ProjectOutcome, ProjectStatus
 from kam_domain.aggregates.project.records import (
     DiscountRequest,
@@ -61,6 +62,8 @@ class ProjectState(CommandFamily):
         self.quotes: IdMap[QuoteId, ProcurementQuote] = IdMap()
         self.costs: list[ProjectLedgerEntry] = []
         self.revenues: list[ProjectLedgerEntry] = []
+        #: The approval chains of requests the team's rules gave steps to, by request.
+        self.approval_chains: IdMap[DiscountRequestId, ApprovalChain] = IdMap()
 
     @property
     def is_closed(self) -> bool:

@@ -16,8 +16,10 @@ Where things live:
   backups), :mod:`~kam_domain.aggregates.team.discount_authority` (dated discount authority,
   授权范围, the team's top authority, and the credentials read from them),
   :mod:`~kam_domain.aggregates.team.backdating` (the backdating window and the permission to
-  import history) and :mod:`~kam_domain.aggregates.team.standards` (the assessment method,
-  考核办法);
+  import history), :mod:`~kam_domain.aggregates.team.standards` (the assessment method,
+  考核办法), :mod:`~kam_domain.aggregates.team.chain_rules` (the rules that choose a
+  discount request's approval steps) and :mod:`~kam_domain.aggregates.team.delegation`
+  (approval authority delegated for a dated window);
 - here, the aggregate: :class:`Team`, composed from those families, and its formation.
 
 Stored topics: every event is written as ``kam_domain.aggregates.team:Team.<Event>``, the topic it
@@ -31,10 +33,18 @@ under its topic. Old rows resolve to the same classes, and new events are writte
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text
 from kam_domain.aggregates.team.backdating import Backdating
+from kam_domain.aggregates.team.chain_records import (
+    ApprovalChainRules,
+    ChainCondition,
+    ChainRule,
+)
+from kam_domain.aggregates.team.chain_rules import ChainRules
+from kam_domain.aggregates.team.delegation import Delegations
+from kam_domain.aggregates.team.delegation_records import Delegation, DelegationId, OnBehalf
 from kam_domain.aggregates.team.discount_authority import APPROVER_ROLES, DiscountAuthority
 from kam_domain.aggregates.team.guards import check_capacity
 from kam_domain.aggregates.team.people import People
@@ -48,13 +58,20 @@ from kam_domain.aggregates.team.records import (
 )
 from kam_domain.aggregates.team.standards import Standards
 from kam_domain.errors import ValidationError
+from kam_domain.transcoding import IdMap
 from kam_domain.values import GrantId, MemberId, Percentage, Role, TeamId, require_percentage
 
 __all__ = [
     "APPROVER_ROLES",
+    "ApprovalChainRules",
     "AuthorityGrant",
+    "ChainCondition",
+    "ChainRule",
+    "Delegation",
+    "DelegationId",
     "EvaluationStandard",
     "Member",
+    "OnBehalf",
     "RatingBand",
     "Team",
     "TierWeights",
@@ -62,8 +79,20 @@ __all__ = [
 ]
 
 
-class Team(People, DiscountAuthority, Backdating, Standards, KamAggregate):
-    """A key-account team and everything about its people that decisions depend on."""
+class Team(People, Delegations, DiscountAuthority, Backdating, Standards, ChainRules, KamAggregate):
+    """A key-account team and everything about its people that decisions depend on.
+
+    Snapshots of version 1 hold no approval-chain rules and no delegations
+    (:meth:`upcast_v1_v2`).
+    """
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A team snapshotted before approval chains and delegations existed had neither."""
+        state.setdefault("chain_rules", [])
+        state.setdefault("delegations", IdMap())
 
     class Formed(KamAggregate.Created):
         name: str

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from kam_domain.aggregates.base import CommandFamily
+from kam_domain.aggregates.team.chain_records import ApprovalChainRules
+from kam_domain.aggregates.team.delegation_records import Delegation, DelegationId
 from kam_domain.aggregates.team.records import (
     AuthorityGrant,
     EvaluationStandard,
@@ -33,6 +35,10 @@ class TeamState(CommandFamily):
         self.history_importers: frozenset[MemberId] = frozenset()
         #: Seconds a command may be dated before the moment it is written (None: no limit).
         self.backdating_window: int | None = None
+        #: Approval-chain rules, each from the moment it takes effect (sorted by it).
+        self.chain_rules: list[tuple[datetime, ApprovalChainRules]] = []
+        #: Approval authority delegated for a window, by delegation.
+        self.delegations: IdMap[DelegationId, Delegation] = IdMap()
 
     def authorising_team(self) -> TeamId:
         return TeamId(self.id)

@@ -8,7 +8,7 @@ One module per family of finding, over one shared reading of the record (``readi
 
 - ``discounts``: approvals outside the authority then in force, self-approvals, prices under
   the floor, margins under the minimum — kinds the library refuses to record, so a finding means
-  the log was written behind its back;
+  the log was written behind its back — and, for review, approvals made under delegation;
 - ``targets``: revisions after the close, late or missing evaluations and sign-offs,
   decomposition gaps;
 - ``accounts``: key accounts without an accountable KAM or a cross-trained backup, overdue

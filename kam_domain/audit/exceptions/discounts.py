@@ -38,6 +38,8 @@ def discount_findings(reading: Reading) -> Iterator[Finding]:
                 break
             if before is not None and isinstance(event, Project.DiscountApproved):
                 yield from _approval(reading, before, event)
+            elif before is not None and isinstance(event, Project.DiscountApprovedOnBehalf):
+                yield from _on_behalf(reading, before, event)
             elif before is not None and isinstance(event, Project.DiscountRejected):
                 yield from _self_decision(reading, before, event, event.rejected_by, "rejected")
             before = event.mutate(before)
@@ -64,6 +66,68 @@ def _approval(reading: Reading, before: Project, event: Any) -> Iterator[Finding
             (ref, *grant),
         )
     yield from _self_decision(reading, before, event, approver, "approved")
+    yield from _price_findings(reading, before, event, derived)
+
+
+def _on_behalf(reading: Reading, before: Project, event: Any) -> Iterator[Finding]:
+    """An approval a delegate made on the delegator's behalf: listed as such, and held to the
+    delegation and to the delegator's authority in force then, read again from the Team."""
+    request = before.discount_requests.get(event.request_id)
+    if request is None:
+        return
+    delegate: Credentials = event.approver
+    delegator: Credentials = event.delegator
+    record = f"project {before.name}"
+    ref = reading.events.ref(event)
+    granted = [
+        reading.events.ref(e)
+        for e in reading.events.find(before.team_id, Team.AuthorityDelegated, event.timestamp)
+        if e.delegation.delegation_id == event.delegation_id
+    ]
+    yield Finding(
+        FindingKind.APPROVAL_UNDER_DELEGATION,
+        event.timestamp,
+        before.id,
+        record,
+        f"{request.percentage} discount approved by {delegate.name} on behalf of"
+        f" {delegator.name} (delegation {event.delegation_id})",
+        (ref, *granted),
+    )
+    at = event.timestamp
+    derived, grant = _authority(reading, before.team_id, delegator.member_id, at)
+    problems = _authority_problems(delegator, derived, request.percentage, at)
+    if not delegate.covers(request.percentage):
+        held = delegate.discount_authority or "no authority"
+        problems.append(f"the approval itself records {held} delegated")
+    team = reading.team(before.team_id, at)
+    delegation = None if team is None else team.delegations.get(event.delegation_id)
+    if delegation is None or not delegation.in_force(at):
+        problems.append(f"no delegation {event.delegation_id} was in force at {at.isoformat()}")
+    elif delegation.max_discount is not None and request.percentage > delegation.max_discount:
+        problems.append(f"the delegation gives at most {delegation.max_discount}")
+    if problems:
+        yield Finding(
+            FindingKind.APPROVAL_OUTSIDE_AUTHORITY,
+            at,
+            before.id,
+            record,
+            f"{request.percentage} discount approved by {delegate.name} on behalf of"
+            f" {delegator.name}: " + "; ".join(problems),
+            (ref, *granted, *grant),
+        )
+    yield from _self_decision(reading, before, event, delegate, "approved")
+    yield from _self_decision(reading, before, event, delegator, "approved on behalf of")
+    yield from _price_findings(reading, before, event, derived)
+
+
+def _price_findings(
+    reading: Reading, before: Project, event: Any, derived: Credentials | None
+) -> Iterator[Finding]:
+    """The floor and the minimum margin, against the project just before the approval."""
+    request = before.discount_requests[event.request_id]
+    approver: Credentials = event.approver
+    record = f"project {before.name}"
+    ref = reading.events.ref(event)
     band = before.price_band
     if band is None:
         yield Finding(

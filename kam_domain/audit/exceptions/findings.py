@@ -22,6 +22,8 @@ class FindingKind(enum.Enum):
     SELF_APPROVAL = "self_approval"
     PRICE_UNDER_FLOOR = "price_under_floor"
     MARGIN_UNDER_MINIMUM = "margin_under_minimum"
+    #: Not a breach: approvals a delegate made on another's behalf, for the auditor to review.
+    APPROVAL_UNDER_DELEGATION = "approval_under_delegation"
     EVALUATION_LATE = "evaluation_late"
     EVALUATION_UNSIGNED = "evaluation_unsigned"
     TARGET_REVISED_AFTER_CLOSE = "target_revised_after_close"
@@ -51,6 +53,7 @@ _TITLES = {
     FindingKind.SELF_APPROVAL: "self-approvals (decided by the requester)",
     FindingKind.PRICE_UNDER_FLOOR: "prices under the floor",
     FindingKind.MARGIN_UNDER_MINIMUM: "margins under the minimum",
+    FindingKind.APPROVAL_UNDER_DELEGATION: "approvals made under delegation (on another's behalf)",
     FindingKind.EVALUATION_LATE: "evaluations or sign-offs after the deadline, or missing",
     FindingKind.EVALUATION_UNSIGNED: "evaluations not signed off by the deadline",
     FindingKind.TARGET_REVISED_AFTER_CLOSE: "targets revised after their period closed",
@@ -69,6 +72,7 @@ _QUESTIONS = {
     FindingKind.SELF_APPROVAL: 2,
     FindingKind.PRICE_UNDER_FLOOR: 2,
     FindingKind.MARGIN_UNDER_MINIMUM: 2,
+    FindingKind.APPROVAL_UNDER_DELEGATION: 2,
     FindingKind.EVALUATION_LATE: 4,
     FindingKind.EVALUATION_UNSIGNED: 4,
     FindingKind.TARGET_REVISED_AFTER_CLOSE: 3,
