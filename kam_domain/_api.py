@@ -48,7 +48,7 @@ from kam_domain.aggregates.team import (
     TrainingKind,
 )
 from kam_domain.application import KamApplication
-from kam_domain.application.projects import PendingDiscount
+from kam_domain.application.discounts import PendingDiscount
 from kam_domain.errors import (
     AlreadyExists,
     AuthorityExceeded,

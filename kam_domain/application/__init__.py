@@ -12,6 +12,7 @@ from kam_domain.application.accounts import AccountCommands
 from kam_domain.application.approval_chains import ApprovalChainCommands
 from kam_domain.application.delegations import DelegationCommands
 from kam_domain.application.directory import Directory
+from kam_domain.application.discounts import DiscountCommands
 from kam_domain.application.measures import MeasureQueries
 from kam_domain.application.opportunities import OpportunityCommands
 from kam_domain.application.policies import PolicyCommands
@@ -28,6 +29,7 @@ class KamApplication(
     AccountCommands,
     ApprovalChainCommands,
     DelegationCommands,
+    DiscountCommands,
     ProjectCommands,
     TargetCommands,
     OpportunityCommands,

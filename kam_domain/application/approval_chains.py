@@ -9,13 +9,13 @@ from uuid import UUID
 from kam_domain.aggregates.base import utc_now
 from kam_domain.aggregates.project import ApprovalChain
 from kam_domain.aggregates.team import ApprovalChainRules
-from kam_domain.application.projects import ProjectCommands
+from kam_domain.application.discounts import DiscountCommands
 from kam_domain.values import Actor, DiscountRequestId, MemberId
 
 __all__ = ["ApprovalChainCommands"]
 
 
-class ApprovalChainCommands(ProjectCommands):
+class ApprovalChainCommands(DiscountCommands):
     """Chain rules on the team; steps, escalations and recalls on a project's requests."""
 
     def set_approval_chain_rules(

@@ -8,13 +8,13 @@ from uuid import UUID
 
 from kam_domain.aggregates.base import utc_now
 from kam_domain.aggregates.team import Delegation, DelegationId
-from kam_domain.application.projects import ProjectCommands
+from kam_domain.application.discounts import DiscountCommands
 from kam_domain.values import DiscountRequestId, MemberId, Percentage
 
 __all__ = ["DelegationCommands"]
 
 
-class DelegationCommands(ProjectCommands):
+class DelegationCommands(DiscountCommands):
     """Granting and ending delegations on the team; approving on a delegator's behalf."""
 
     def delegate_authority(
