@@ -45,6 +45,7 @@ class Cases(AccountGuards):
             account.cases[self.case_id] = ClientCase(
                 self.case_id, self.kind, self.severity, self.subject, self.timestamp
             )
+            account._retire(self.timestamp)
 
     class CaseAcknowledged(KamAggregate.Event):
         case_id: CaseId
@@ -53,6 +54,7 @@ class Cases(AccountGuards):
             account._change_case(
                 self.case_id, status=CaseStatus.ACKNOWLEDGED, acknowledged_at=self.timestamp
             )
+            account._retire(self.timestamp)
 
     class CaseEscalated(KamAggregate.Event):
         case_id: CaseId
@@ -67,6 +69,7 @@ class Cases(AccountGuards):
                 escalated_to=self.escalated_to,
                 escalated_at=self.timestamp,
             )
+            account._retire(self.timestamp)
 
     class CaseResolved(KamAggregate.Event):
         case_id: CaseId
@@ -79,6 +82,8 @@ class Cases(AccountGuards):
                 resolved_at=self.timestamp,
                 resolution=self.resolution,
             )
+            account._over_at(self.timestamp)
+            account._retire(self.timestamp)
 
     def open_case(
         self,

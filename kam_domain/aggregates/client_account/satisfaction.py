@@ -27,6 +27,8 @@ class Satisfaction(AccountGuards):
 
         def apply(self, account: ClientAccount) -> None:
             account.surveys.append(SatisfactionSurvey(self.score, self.comment, self.timestamp))
+            account._over_at(self.timestamp)
+            account._retire(self.timestamp)
 
     def survey_satisfaction(
         self,
