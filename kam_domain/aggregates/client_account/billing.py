@@ -261,12 +261,14 @@ class Billing(AccountGuards):
         return sorted(overdue, key=lambda invoice: invoice.due_at)
 
     def payments_within(self, period: Period) -> list[AccountPayment]:
-        """Payments received within ``period`` (the revenue a target's evaluation counts)."""
+        """Payments received within ``period`` that the account still holds: those of the
+        retention window (a target's evaluation counts revenue from the events)."""
         check_period(period)
         return [p for p in self.payments.values() if period.contains(p.received_at)]
 
     def revenue_within(self, period: Period) -> dict[str, Money]:
-        """The payments received within ``period`` summed per currency."""
+        """The payments received within ``period`` summed per currency (as held: see
+        :meth:`payments_within`)."""
         totals: dict[str, Money] = {}
         for payment in self.payments_within(period):
             currency = payment.amount.currency

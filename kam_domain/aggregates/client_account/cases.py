@@ -179,7 +179,8 @@ class Cases(AccountGuards):
         """The share of cases acknowledged within ``within`` of being opened (one window, or one
         per severity), as known at ``at`` (default: the account's last recorded change).
 
-        Counted are the cases opened within ``period`` (default: all) that had either been
+        Counted are the cases held (open ones, and those resolved within the retention window)
+        opened within ``period`` (default: all) that had either been
         acknowledged by ``at`` or whose window had closed by then; a case still inside its window
         is not counted yet. None when no case counts.
         """

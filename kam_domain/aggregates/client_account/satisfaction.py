@@ -49,7 +49,9 @@ class Satisfaction(AccountGuards):
     # -- queries -----------------------------------------------------------------------------------
 
     def mean_satisfaction(self, period: Period) -> Decimal | None:
-        """The mean survey score within ``period``; None when nobody was surveyed."""
+        """The mean survey score within ``period``; None when nobody was surveyed. Surveys
+        leave the account after the retention window: older periods are read from the events
+        (as a target's evaluation does)."""
         check_period(period)
         scores = [s.score for s in self.surveys if period.contains(s.surveyed_at)]
         if not scores:
