@@ -254,10 +254,14 @@ def test_replaced_plans_surveys_and_notes_leave_and_the_current_plan_stays() -> 
     assert account.retire_from is None
 
 
-def test_a_version_3_snapshot_reads_what_it_holds_as_settled_and_invoiced() -> None:
-    """``ClientAccount.upcast_v3_v4`` reads an invoice paid in full as settled by its last
-    payment, an agreement as invoiced by the invoices under it, and nothing as retired."""
-    agreement_id, paid, open_ = AgreementId(uuid4()), InvoiceId(uuid4()), InvoiceId(uuid4())
+def version_3_state(modified_on: datetime | None = None) -> dict[str, Any]:
+    """A version 3 state: agreement HT-1 of 100 CNY invoiced 60 (paid in full by 30 on days
+    4 and 5) and 40 (open), last changed at ``modified_on`` when given."""
+    agreement_id, paid, open_ = (
+        AgreementId(UUID(int=1)),
+        InvoiceId(UUID(int=2)),
+        InvoiceId(UUID(int=3)),
+    )
     member = MemberId(uuid4())
     agreement = AccountAgreement(agreement_id, "HT-1", cny(100), (), member, at(1))
     state: dict[str, Any] = {
@@ -279,6 +283,21 @@ def test_a_version_3_snapshot_reads_what_it_holds_as_settled_and_invoiced() -> N
         "intelligence": [],
         "plans": [],
     }
+    if modified_on is not None:
+        state["_modified_on"] = modified_on
+    return state
+
+
+def test_a_version_3_snapshot_reads_what_it_holds_as_settled_and_invoiced() -> None:
+    """``ClientAccount.upcast_v3_v4`` reads an invoice paid in full as settled by its last
+    payment, an agreement as invoiced by the invoices under it; within the window nothing is
+    retired."""
+    state = version_3_state(at(6))
+    agreement_id, paid, open_ = (
+        AgreementId(UUID(int=1)),
+        InvoiceId(UUID(int=2)),
+        InvoiceId(UUID(int=3)),
+    )
 
     ClientAccount.upcast_v3_v4(state)
 
@@ -288,6 +307,21 @@ def test_a_version_3_snapshot_reads_what_it_holds_as_settled_and_invoiced() -> N
     assert (upcast.invoiced, upcast.fully_billed_at) == (cny(100), at(3))
     assert (state["retired"], state["retired_cases"], state["retire_from"]) == ({}, 0, at(3))
     assert ClientAccount.class_version == 4
+
+
+def test_a_version_3_snapshot_taken_after_the_window_reads_as_retired() -> None:
+    """Given a version 3 state last changed more than the window after its invoice was paid in
+    full, when it is upcast, then what was over has left, as the events folded would leave it,
+    and the open invoice stays."""
+    state = version_3_state(at(5 + RETENTION_DAYS + 2))
+
+    ClientAccount.upcast_v3_v4(state)
+
+    assert list(state["invoices"]) == [InvoiceId(UUID(int=3))]
+    assert state["payments"] == IdMap()
+    assert state["retired"] == {"CNY": RetiredTotals("CNY", 1, cny(60), 2, cny(60))}
+    assert state["agreements"] == IdMap()  # billed to its value on day 3
+    assert state["retire_from"] is None
 
 
 # -- a long history within a sliding window ---------------------------------------------------

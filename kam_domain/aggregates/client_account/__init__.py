@@ -41,6 +41,7 @@ written as before.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -155,7 +156,8 @@ class ClientAccount(People, Plan, Intelligence, Billing, Cases, Satisfaction, Ka
         """A version 3 snapshot holds every invoice, payment and case the account ever had:
         each invoice paid in full reads as settled by its last payment, each agreement as
         invoiced by the invoices under it (billed in full by the last, when they reach its
-        value), nothing as retired yet; the next event retires what the window has passed."""
+        value); then what was over before the window as of the snapshot's last change is
+        retired, as folding its events at this version would have done."""
         invoices = state.get("invoices")
         payments = state.get("payments")
         agreements = state.get("agreements")
@@ -190,3 +192,8 @@ class ClientAccount(People, Plan, Intelligence, Billing, Cases, Satisfaction, Ka
         state["retired"] = {}
         state["retired_cases"] = 0
         state["retire_from"] = min(over, default=None)
+        modified = state.get("_modified_on")
+        if isinstance(modified, datetime):
+            held = object.__new__(ClientAccount)
+            object.__setattr__(held, "__dict__", state)
+            held._retire(modified)
