@@ -206,13 +206,15 @@ class DeadLetterNotFound(NotFound):
 
 
 class InvoiceNotFound(NotFound):
-    """Raised when the account has no invoice with the given id."""
+    """Raised when the account has no invoice with the given id: never issued, or paid in full
+    before the retention window and no longer held."""
 
     what = "invoice"
 
 
 class CaseNotFound(NotFound):
-    """Raised when the account has no case with the given id."""
+    """Raised when the account has no case with the given id: never opened, or resolved
+    before the retention window and no longer held."""
 
     what = "case"
 
@@ -224,7 +226,8 @@ class ContactNotFound(NotFound):
 
 
 class AgreementNotFound(NotFound):
-    """Raised when the account has no agreement with the given id."""
+    """Raised when the account has no agreement with the given id: never signed, or billed to
+    its value before the retention window and no longer held."""
 
     what = "agreement"
 

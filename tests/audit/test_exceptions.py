@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 import attrs
 import pytest
 
-from kam_domain.aggregates.client_account import PaymentInstallment
+from kam_domain.aggregates.client_account import ClientAccount, PaymentInstallment
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.project import FeasibilityVerdict, Project
 from kam_domain.aggregates.target import (
@@ -480,6 +480,33 @@ def test_cases_acknowledged_late_or_not_at_all_breach_their_sla(
         "ClientAccount.CaseOpened",
         "ClientAccount.CaseAcknowledged",
     ]
+
+
+def test_a_breach_is_reported_after_the_account_retired_the_case(
+    app: KamApplication, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a high complaint acknowledged 30 h after opening and resolved, which the account
+    no longer holds once its retention window (shortened here to 30 days) has passed, the
+    breach is still reported: the audit reads cases from the account's events."""
+    monkeypatch.setattr(ClientAccount, "retention_days", 30)
+    account_id = key_account(app, org, "Forgetful Telecom")
+    case_id = app.open_case(
+        account_id,
+        org.kam,
+        kind=CaseKind.COMPLAINT,
+        severity=Severity.HIGH,
+        subject="down",
+        at=at(1),
+    )
+    app.acknowledge_case(account_id, org.kam, case_id, at=at(1, hours=30))
+    app.resolve_case(account_id, org.kam, case_id, resolution="restarted", at=at(3))
+    app.record_client_need(account_id, org.kam, description="a later need", at=at(40))
+    assert case_id not in app.get_account(account_id).cases
+
+    [finding] = found(exceptions_report(app, at=at(41)), FindingKind.SLA_BREACH)
+
+    assert str(case_id) in finding.summary
+    assert "acknowledged 30.0 h after opening, 6.0 h late" in finding.summary
 
 
 def test_the_sla_is_the_one_recorded_for_the_escalation_policy(

@@ -61,6 +61,7 @@ class Billing(AccountGuards):
                 self.representative_id,
                 self.timestamp,
             )
+            account._retire(self.timestamp)
 
     class InvoiceIssued(KamAggregate.Event):
         invoice_id: InvoiceId
@@ -77,6 +78,18 @@ class Billing(AccountGuards):
                 self.due_at,
                 Money.zero(self.amount.currency),
             )
+            agreement = None
+            if self.agreement_id is not None:
+                agreement = account.agreements.get(self.agreement_id)
+            if agreement is not None:
+                invoiced = agreement.invoiced + self.amount
+                billed = self.timestamp if invoiced == agreement.value else None
+                account.agreements[agreement.agreement_id] = attrs.evolve(
+                    agreement, invoiced=invoiced, fully_billed_at=billed
+                )
+                if billed is not None:
+                    account._over_at(billed)
+            account._retire(self.timestamp)
 
     class PaymentReceived(KamAggregate.Event):
         payment_id: UUID
@@ -85,12 +98,14 @@ class Billing(AccountGuards):
 
         def apply(self, account: ClientAccount) -> None:
             invoice = account.invoices[self.invoice_id]
-            account.invoices[self.invoice_id] = attrs.evolve(
-                invoice, paid=invoice.paid + self.amount
-            )
+            paid = invoice.paid + self.amount
+            settled = self.timestamp if paid == invoice.amount else None
+            account.invoices[self.invoice_id] = attrs.evolve(invoice, paid=paid, settled_at=settled)
             account.payments[self.payment_id] = AccountPayment(
                 self.payment_id, self.invoice_id, self.amount, self.timestamp
             )
+            account._over_at(self.timestamp)
+            account._retire(self.timestamp)
 
     class PaymentOverdue(KamAggregate.Event):
         invoice_id: InvoiceId
@@ -102,6 +117,7 @@ class Billing(AccountGuards):
             account.invoices[self.invoice_id] = attrs.evolve(
                 invoice, overdue_flagged_at=self.timestamp
             )
+            account._retire(self.timestamp)
 
     def sign_agreement(
         self,
@@ -245,12 +261,14 @@ class Billing(AccountGuards):
         return sorted(overdue, key=lambda invoice: invoice.due_at)
 
     def payments_within(self, period: Period) -> list[AccountPayment]:
-        """Payments received within ``period`` (the revenue a target's evaluation counts)."""
+        """Payments received within ``period`` that the account still holds: those of the
+        retention window (a target's evaluation counts revenue from the events)."""
         check_period(period)
         return [p for p in self.payments.values() if period.contains(p.received_at)]
 
     def revenue_within(self, period: Period) -> dict[str, Money]:
-        """The payments received within ``period`` summed per currency."""
+        """The payments received within ``period`` summed per currency (as held: see
+        :meth:`payments_within`)."""
         totals: dict[str, Money] = {}
         for payment in self.payments_within(period):
             currency = payment.amount.currency
@@ -266,10 +284,8 @@ class Billing(AccountGuards):
         if amount.currency != agreement.value.currency:
             msg = f"agreement {agreement.number} is in {agreement.value.currency}"
             raise CurrencyMismatch("amount", msg)
-        invoiced = sum(
-            (i.amount for i in self.invoices.values() if i.agreement_id == agreement_id),
-            Money.zero(amount.currency),
-        )
+        # Kept on the agreement: its invoices paid in full leave the account after the window.
+        invoiced = agreement.invoiced
         if invoiced + amount > agreement.value:
             msg = (
                 f"amount: {amount} on top of {invoiced} invoiced exceeds agreement "

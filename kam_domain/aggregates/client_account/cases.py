@@ -45,6 +45,7 @@ class Cases(AccountGuards):
             account.cases[self.case_id] = ClientCase(
                 self.case_id, self.kind, self.severity, self.subject, self.timestamp
             )
+            account._retire(self.timestamp)
 
     class CaseAcknowledged(KamAggregate.Event):
         case_id: CaseId
@@ -53,6 +54,7 @@ class Cases(AccountGuards):
             account._change_case(
                 self.case_id, status=CaseStatus.ACKNOWLEDGED, acknowledged_at=self.timestamp
             )
+            account._retire(self.timestamp)
 
     class CaseEscalated(KamAggregate.Event):
         case_id: CaseId
@@ -67,6 +69,7 @@ class Cases(AccountGuards):
                 escalated_to=self.escalated_to,
                 escalated_at=self.timestamp,
             )
+            account._retire(self.timestamp)
 
     class CaseResolved(KamAggregate.Event):
         case_id: CaseId
@@ -79,6 +82,8 @@ class Cases(AccountGuards):
                 resolved_at=self.timestamp,
                 resolution=self.resolution,
             )
+            account._over_at(self.timestamp)
+            account._retire(self.timestamp)
 
     def open_case(
         self,
@@ -174,7 +179,8 @@ class Cases(AccountGuards):
         """The share of cases acknowledged within ``within`` of being opened (one window, or one
         per severity), as known at ``at`` (default: the account's last recorded change).
 
-        Counted are the cases opened within ``period`` (default: all) that had either been
+        Counted are the cases held (open ones, and those resolved within the retention window)
+        opened within ``period`` (default: all) that had either been
         acknowledged by ``at`` or whose window had closed by then; a case still inside its window
         is not counted yet. None when no case counts.
         """

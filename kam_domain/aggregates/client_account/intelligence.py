@@ -35,6 +35,7 @@ class Intelligence(AccountGuards):
 
         def apply(self, account: ClientAccount) -> None:
             account.needs[self.need_id] = ClientNeed(self.need_id, self.description, self.timestamp)
+            account._retire(self.timestamp)
 
     class ContactAdded(KamAggregate.Event):
         """A client contact joins the relationship map.
@@ -67,6 +68,7 @@ class Intelligence(AccountGuards):
                 self.timestamp,
                 self.relationship_strength,
             )
+            account._retire(self.timestamp)
 
     class ContactRelationshipAssessed(KamAggregate.Event):
         """Someone keeping the relationship map judged how strong the relationship with a
@@ -89,6 +91,7 @@ class Intelligence(AccountGuards):
                 assessed_by=self.actor.member_id,
                 assessed_at=self.timestamp,
             )
+            account._retire(self.timestamp)
 
     class CompetitorIntelligenceRecorded(KamAggregate.Event):
         competitor: str
@@ -96,6 +99,8 @@ class Intelligence(AccountGuards):
 
         def apply(self, account: ClientAccount) -> None:
             account.intelligence.append(CompetitorIntel(self.competitor, self.note, self.timestamp))
+            account._over_at(self.timestamp)
+            account._retire(self.timestamp)
 
     def record_need(self, meta: Meta, by: Credentials, need_id: UUID, *, description: str) -> None:
         """Someone who works with the client records a need the client has."""

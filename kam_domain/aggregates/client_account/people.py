@@ -43,6 +43,7 @@ class People(AccountGuards):
             account.tier = self.tier
             account.strategies = self.strategies
             account.designated_at = self.timestamp
+            account._retire(self.timestamp)
 
     class KeyAccountUndesignated(KamAggregate.Event):
         reason: str
@@ -58,6 +59,7 @@ class People(AccountGuards):
                 account.assignment_history.append(
                     KamAssignment(None, self.timestamp, self.reason, str(self.actor))
                 )
+            account._retire(self.timestamp)
 
     class KamAssigned(KamAggregate.Event):
         kam_id: MemberId
@@ -70,6 +72,7 @@ class People(AccountGuards):
             account.assignment_history.append(
                 KamAssignment(self.kam_id, self.timestamp, self.reason, self.decided_by)
             )
+            account._retire(self.timestamp)
 
     class RepresentativeAssigned(KamAggregate.Event):
         representative_id: MemberId
@@ -77,6 +80,7 @@ class People(AccountGuards):
 
         def apply(self, account: ClientAccount) -> None:
             account.representative_id = self.representative_id
+            account._retire(self.timestamp)
 
     class TechnicalContactAssigned(KamAggregate.Event):
         member_id: MemberId
@@ -84,6 +88,7 @@ class People(AccountGuards):
 
         def apply(self, account: ClientAccount) -> None:
             account.technical_contact_id = self.member_id
+            account._retire(self.timestamp)
 
     @classmethod
     def register(

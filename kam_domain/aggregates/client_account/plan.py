@@ -34,6 +34,7 @@ class Plan(AccountGuards):
 
         def apply(self, account: ClientAccount) -> None:
             account.plans.append(_plan(self))
+            account._retire(self.timestamp)
 
     class PlanRevised(KamAggregate.Event):
         """The next version of the plan; stored apart from the first, with the same fields."""
@@ -45,7 +46,10 @@ class Plan(AccountGuards):
         supervisor_id: MemberId
 
         def apply(self, account: ClientAccount) -> None:
+            # The version it replaces is over from now: it leaves after the window.
             account.plans.append(_plan(self))
+            account._over_at(self.timestamp)
+            account._retire(self.timestamp)
 
     def agree_plan(
         self,

@@ -161,7 +161,13 @@ def _as_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
 @transcoded
 @attrs.frozen
 class AccountAgreement:
-    """A signed agreement and its payment schedule."""
+    """A signed agreement, its payment schedule, what has been invoiced under it, and when it
+    was billed to its value (then it leaves the account after the retention window).
+
+    ``invoiced`` and ``fully_billed_at`` have defaults because agreements stored before them
+    (client account state version 3) hold neither; the state's upcaster sets them from the
+    invoices the snapshot holds.
+    """
 
     agreement_id: AgreementId
     number: str
@@ -169,12 +175,21 @@ class AccountAgreement:
     schedule: tuple[PaymentInstallment, ...] = attrs.field(converter=_as_tuple)
     representative_id: MemberId
     signed_at: datetime
+    invoiced: Money = attrs.field(
+        default=attrs.Factory(lambda self: Money.zero(self.value.currency), takes_self=True)
+    )
+    fully_billed_at: datetime | None = None
 
 
 @transcoded
 @attrs.frozen
 class AccountInvoice:
-    """An invoice, what has been paid on it, and when it was flagged overdue (if it was)."""
+    """An invoice, what has been paid on it, when it was flagged overdue (if it was) and when
+    it was paid in full (then it leaves the account after the retention window).
+
+    ``settled_at`` has a default because invoices stored before it (client account state
+    version 3) hold none; the state's upcaster sets it for those paid in full.
+    """
 
     invoice_id: InvoiceId
     agreement_id: AgreementId | None
@@ -183,6 +198,7 @@ class AccountInvoice:
     due_at: datetime
     paid: Money
     overdue_flagged_at: datetime | None = None
+    settled_at: datetime | None = None
 
     @property
     def open_balance(self) -> Money:

@@ -27,6 +27,8 @@ class Satisfaction(AccountGuards):
 
         def apply(self, account: ClientAccount) -> None:
             account.surveys.append(SatisfactionSurvey(self.score, self.comment, self.timestamp))
+            account._over_at(self.timestamp)
+            account._retire(self.timestamp)
 
     def survey_satisfaction(
         self,
@@ -47,7 +49,9 @@ class Satisfaction(AccountGuards):
     # -- queries -----------------------------------------------------------------------------------
 
     def mean_satisfaction(self, period: Period) -> Decimal | None:
-        """The mean survey score within ``period``; None when nobody was surveyed."""
+        """The mean survey score within ``period``; None when nobody was surveyed. Surveys
+        leave the account after the retention window: older periods are read from the events
+        (as a target's evaluation does)."""
         check_period(period)
         scores = [s.score for s in self.surveys if period.contains(s.surveyed_at)]
         if not scores:

@@ -1,5 +1,10 @@
 """Accounts: key accounts nobody answers for or whose KAM has no cross-trained backup, overdue
-payments, and cases not acknowledged within their SLA."""
+payments, and cases not acknowledged within their SLA.
+
+Overdue invoices are read from the accounts (an invoice with a balance open never leaves one);
+cases from the accounts' events, since an account retires its resolved cases after the
+retention window and a case acknowledged late stays a breach however long ago it was.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,12 @@ from uuid import UUID
 
 import attrs
 
-from kam_domain.aggregates.client_account import AccountInvoice, ClientAccount, ClientCase
+from kam_domain.aggregates.client_account import (
+    AccountInvoice,
+    CaseStatus,
+    ClientAccount,
+    ClientCase,
+)
 from kam_domain.aggregates.team import Member, Team
 from kam_domain.audit.exceptions.findings import EventRef, Finding, FindingKind
 from kam_domain.audit.exceptions.reading import Events, Reading
@@ -32,10 +42,30 @@ def account_findings(reading: Reading) -> Iterator[Finding]:
         for invoice in account.invoices.values():
             if invoice.is_overdue(reading.moment):
                 yield _overdue(reading, account, invoice)
-        for case in account.cases.values():
+        for case in _cases(reading, account):
             finding = _sla(reading, account, case, windows)
             if finding is not None:
                 yield finding
+
+
+def _cases(reading: Reading, account: ClientAccount) -> list[ClientCase]:
+    """Every case of ``account`` opened up to the moment, as it stood then (in the order they
+    were opened), folded from its events: what its SLA is judged by."""
+    cases: dict[UUID, ClientCase] = {}
+    for event in reading.events.of(account.id):
+        if event.timestamp > reading.moment:
+            continue
+        if isinstance(event, ClientAccount.CaseOpened):
+            cases[event.case_id] = ClientCase(
+                event.case_id, event.kind, event.severity, event.subject, event.timestamp
+            )
+        elif isinstance(event, ClientAccount.CaseAcknowledged) and event.case_id in cases:
+            cases[event.case_id] = attrs.evolve(
+                cases[event.case_id],
+                status=CaseStatus.ACKNOWLEDGED,
+                acknowledged_at=event.timestamp,
+            )
+    return list(cases.values())
 
 
 def _coverage_flags(reading: Reading) -> dict[CoverageGap, PolicyDecision]:
