@@ -10,6 +10,8 @@ from kam_domain.aggregates.target import Target
 from kam_domain.aggregates.team import Team
 from kam_domain.application.accounts import AccountCommands
 from kam_domain.application.approval_chains import ApprovalChainCommands
+from kam_domain.application.billing import BillingCommands
+from kam_domain.application.cases import CaseCommands
 from kam_domain.application.delegations import DelegationCommands
 from kam_domain.application.directory import Directory
 from kam_domain.application.discounts import DiscountCommands
@@ -26,6 +28,8 @@ __all__ = ["KamApplication"]
 
 class KamApplication(
     TeamCommands,
+    BillingCommands,
+    CaseCommands,
     AccountCommands,
     ApprovalChainCommands,
     DelegationCommands,

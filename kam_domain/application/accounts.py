@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
 from uuid import UUID
 
-import attrs
-
-from kam_domain.aggregates.base import Meta, require_utc
+from kam_domain.aggregates.base import Meta
 from kam_domain.aggregates.client_account import (
-    AccountInvoice,
     AccountStrategies,
     ClientAccount,
-    ClientCase,
     ContactInfluence,
-    PaymentInstallment,
     RelationshipStrength,
 )
 from kam_domain.aggregates.credentials import Credentials
@@ -27,40 +20,12 @@ from kam_domain.errors import AccountNotFound, ValidationError
 from kam_domain.values import (
     AccountId,
     Actor,
-    AgreementId,
-    CaseId,
-    CaseKind,
     ContactId,
-    InvoiceId,
-    Money,
-    Severity,
     TeamId,
     Tier,
 )
 
-__all__ = ["AccountCommands", "OpenCase", "OverdueInvoice"]
-
-
-@attrs.frozen
-class OpenCase:
-    """An unresolved case and the account it belongs to."""
-
-    account_id: AccountId
-    account_name: str
-    case: ClientCase
-
-
-@attrs.frozen
-class OverdueInvoice:
-    """An invoice past due with a balance open, and the account it belongs to."""
-
-    account_id: AccountId
-    account_name: str
-    invoice: AccountInvoice
-
-    @property
-    def open_balance(self) -> Money:
-        return self.invoice.open_balance
+__all__ = ["AccountCommands"]
 
 
 class AccountCommands(ApplicationCore):
@@ -293,161 +258,6 @@ class AccountCommands(ApplicationCore):
         account.record_competitor_intelligence(meta, by, competitor=competitor, note=note)
         self._commit(account)
 
-    # -- commands: agreements, invoices, payments ----------------------------------------------
-
-    def sign_agreement(
-        self,
-        account_id: UUID,
-        actor: UUID,
-        *,
-        number: str,
-        value: Money,
-        schedule: Iterable[PaymentInstallment],
-        agreement_id: UUID | None = None,
-        at: datetime | None = None,
-        correlation_id: UUID | None = None,
-    ) -> AgreementId:
-        """A representative signs an agreement with its payment schedule."""
-        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
-        aid = AgreementId(self._new("agreement_id", agreement_id, check_store=False))
-        account.sign_agreement(meta, by, aid, number=number, value=value, schedule=schedule)
-        self._commit(account)
-        return aid
-
-    def issue_invoice(
-        self,
-        account_id: UUID,
-        actor: UUID,
-        *,
-        amount: Money,
-        due_at: datetime,
-        agreement_id: UUID | None = None,
-        invoice_id: UUID | None = None,
-        at: datetime | None = None,
-        correlation_id: UUID | None = None,
-    ) -> InvoiceId:
-        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
-        iid = InvoiceId(self._new("invoice_id", invoice_id, check_store=False))
-        agreement = None if agreement_id is None else AgreementId(agreement_id)
-        account.issue_invoice(meta, by, iid, amount=amount, due_at=due_at, agreement_id=agreement)
-        self._commit(account)
-        return iid
-
-    def record_payment(
-        self,
-        account_id: UUID,
-        actor: UUID,
-        invoice_id: UUID,
-        *,
-        amount: Money,
-        payment_id: UUID | None = None,
-        at: datetime | None = None,
-        correlation_id: UUID | None = None,
-    ) -> UUID:
-        """Book a payment received on an invoice; ``at`` is when it was received."""
-        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
-        pid = self._new("payment_id", payment_id, check_store=False)
-        account.receive_payment(meta, by, pid, InvoiceId(invoice_id), amount=amount)
-        self._commit(account)
-        return pid
-
-    def flag_overdue(
-        self,
-        account_id: UUID,
-        actor: UUID | Actor,
-        invoice_id: UUID,
-        *,
-        at: datetime | None = None,
-        correlation_id: UUID | None = None,
-    ) -> None:
-        """Flag an invoice past due at ``at``: by a member, or by a policy or system actor."""
-        account, _, meta, by = self._account_decision(account_id, actor, at, correlation_id)
-        account.flag_overdue(meta, by, InvoiceId(invoice_id))
-        self._commit(account)
-
-    # -- commands: client cases ----------------------------------------------------------------
-
-    def open_case(
-        self,
-        account_id: UUID,
-        actor: UUID,
-        *,
-        kind: CaseKind,
-        severity: Severity,
-        subject: str,
-        case_id: UUID | None = None,
-        at: datetime | None = None,
-        correlation_id: UUID | None = None,
-    ) -> CaseId:
-        """Open a complaint or inquiry; ``at`` starts its response clock."""
-        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
-        cid = CaseId(self._new("case_id", case_id, check_store=False))
-        account.open_case(meta, by, cid, kind=kind, severity=severity, subject=subject)
-        self._commit(account)
-        return cid
-
-    def acknowledge_case(
-        self,
-        account_id: UUID,
-        actor: UUID,
-        case_id: UUID,
-        *,
-        at: datetime | None = None,
-        correlation_id: UUID | None = None,
-    ) -> None:
-        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
-        account.acknowledge_case(meta, by, CaseId(case_id))
-        self._commit(account)
-
-    def escalate_case(
-        self,
-        account_id: UUID,
-        actor: UUID | Actor,
-        case_id: UUID,
-        *,
-        to: UUID,
-        level: int,
-        reason: str,
-        at: datetime | None = None,
-        correlation_id: UUID | None = None,
-    ) -> None:
-        """Escalate a case to member ``to``: by a member, or by a system :class:`Actor`."""
-        account, team, meta, by = self._account_decision(account_id, actor, at, correlation_id)
-        target = self._credentials(team, to, meta.at, "to")
-        account.escalate_case(meta, by, target, CaseId(case_id), level=level, reason=reason)
-        self._commit(account)
-
-    def resolve_case(
-        self,
-        account_id: UUID,
-        actor: UUID,
-        case_id: UUID,
-        *,
-        resolution: str,
-        at: datetime | None = None,
-        correlation_id: UUID | None = None,
-    ) -> None:
-        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
-        account.resolve_case(meta, by, CaseId(case_id), resolution=resolution)
-        self._commit(account)
-
-    # -- commands: satisfaction ----------------------------------------------------------------
-
-    def record_satisfaction(
-        self,
-        account_id: UUID,
-        actor: UUID,
-        *,
-        score: Decimal | int | str,
-        comment: str | None = None,
-        at: datetime | None = None,
-        correlation_id: UUID | None = None,
-    ) -> None:
-        """Record a satisfaction survey score from 0 to 100."""
-        account, _, meta, by = self._account_context(account_id, actor, at, correlation_id)
-        account.survey_satisfaction(meta, by, score=score, comment=comment)
-        self._commit(account)
-
     # -- queries -------------------------------------------------------------------------------
 
     def get_account(
@@ -487,25 +297,6 @@ class AccountCommands(ApplicationCore):
         if not isinstance(kam_id, UUID):
             raise ValidationError("kam_id", f"must be a member id (UUID), not {kam_id!r}")
         return [account for account in self.accounts() if account.kam_id == kam_id]
-
-    def open_cases(self, team_id: UUID) -> list[OpenCase]:
-        """The team's unresolved cases, the earliest opened first."""
-        found = [
-            OpenCase(AccountId(account.id), account.name, case)
-            for account in self.accounts(team_id)
-            for case in account.open_cases()
-        ]
-        return sorted(found, key=lambda item: item.case.opened_at)
-
-    def overdue_invoices(self, team_id: UUID, at: datetime) -> list[OverdueInvoice]:
-        """The team's invoices past due at ``at`` with a balance open, the earliest due first."""
-        moment = require_utc("at", at)
-        found = [
-            OverdueInvoice(AccountId(account.id), account.name, invoice)
-            for account in self.accounts(team_id)
-            for invoice in account.overdue_invoices(moment)
-        ]
-        return sorted(found, key=lambda item: item.invoice.due_at)
 
     # -- helpers -------------------------------------------------------------------------------
 
