@@ -10,13 +10,17 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from kam_domain.errors import ValidationError
-from kam_domain.policies.base import Policy
-from kam_domain.policies.records import ParameterValue
-from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.values import Period
+
+if TYPE_CHECKING:
+    # Imported when used: a command that takes a moment or a period need not load the policies.
+    from kam_domain.policies.base import Policy
+    from kam_domain.policies.records import ParameterValue
+    from kam_domain.policies.registry import PolicyRegistry
 
 __all__ = [
     "add_policies_option",
@@ -31,6 +35,8 @@ __all__ = [
 
 def policy_class(text: str) -> type[Policy]:
     """``module:Class`` (or ``module:Outer.Class``) as a policy class, for ``--policies``."""
+    from kam_domain.policies.base import Policy
+
     module_name, sep, attribute = text.partition(":")
     if not sep or not module_name or not attribute:
         msg = f"expected module:Class, e.g. my_policies:TwoApprovers, not {text!r}"
@@ -108,6 +114,8 @@ def add_policies_option(parser: argparse.ArgumentParser) -> None:
 
 def registry_with(extra: Iterable[type[Policy]]) -> PolicyRegistry:
     """The default registry (built-in and installed policies) plus ``extra``."""
+    from kam_domain.policies.registry import PolicyRegistry
+
     registry = PolicyRegistry.default()
     for policy in extra:
         registry.register(policy)

@@ -8,37 +8,31 @@ the store and shows progress when standard error is a terminal.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from uuid import UUID
 
+from kam_domain.cli.audit_common import (
+    CSV,
+    EXIT_CODES,
+    EXIT_NOT_INTACT,
+    JSON,
+    JSONL,
+    TABLE,
+    audit_command,
+    format_option,
+)
 from kam_domain.cli.common import (
-    EXIT_FINDINGS,
     EXIT_OK,
-    add_store_option,
     checked,
-    exit_status_text,
     moment_text,
 )
-from kam_domain.cli.output import progress, show
+from kam_domain.cli.output import output_to, progress, show, table, write_csv
 from kam_domain.errors import ValidationError
 
 __all__ = ["EXIT_NOT_INTACT", "register"]
-
-#: ``kam audit verify``: the log does not verify.
-EXIT_NOT_INTACT = EXIT_FINDINGS
-
-EXIT_CODES = exit_status_text(
-    "verify: the log does NOT verify (the first bad position is printed); "
-    "exceptions --fail-on-exceptions: something was listed"
-)
-
-TABLE, JSON, CSV, JSONL = "table", "json", "csv", "jsonl"
 
 
 def register(commands: Any) -> None:
@@ -56,7 +50,7 @@ def register(commands: Any) -> None:
     # Imported here: that module builds on this one's helpers.
     from kam_domain.cli.show import add_at_option
 
-    verify = _command(
+    verify = audit_command(
         sub,
         "verify",
         "check that no stored event was altered, removed, inserted or reordered",
@@ -94,7 +88,7 @@ def register(commands: Any) -> None:
     )
     verify.set_defaults(handler=run_verify)
 
-    checkpoint = _command(
+    checkpoint = audit_command(
         sub,
         "checkpoint",
         "print the chain's head (position and link) to keep outside the database",
@@ -122,7 +116,7 @@ def register(commands: Any) -> None:
     )
     checkpoint.set_defaults(handler=run_checkpoint)
 
-    accountable = _command(
+    accountable = audit_command(
         sub,
         "accountable",
         "name the KAM accountable for an account at a moment, and every assignment",
@@ -137,10 +131,10 @@ def register(commands: Any) -> None:
         metavar="ISO8601",
         help="a moment with its UTC offset",
     )
-    _format_option(accountable, (TABLE, JSON, CSV))
+    format_option(accountable, (TABLE, JSON, CSV))
     accountable.set_defaults(handler=run_accountable)
 
-    trail = _command(
+    trail = audit_command(
         sub,
         "trail",
         "print the full history of an account, project, target or member",
@@ -155,10 +149,10 @@ def register(commands: Any) -> None:
     which.add_argument("--target", metavar="NAME_OR_ID", help="e.g. 'Huaxia Mobile 2026-Q1'")
     which.add_argument("--member", metavar="NAME_OR_ID")
     add_at_option(trail, "only the events in effect by this moment, with its UTC offset")
-    _format_option(trail, (TABLE, JSON, CSV))
+    format_option(trail, (TABLE, JSON, CSV))
     trail.set_defaults(handler=run_trail)
 
-    export = _command(
+    export = audit_command(
         sub,
         "export",
         "write one record per event with its chain link (JSON lines or CSV)",
@@ -169,7 +163,7 @@ def register(commands: Any) -> None:
         "body). docs/audit.md has a standard-library script that re-verifies the chain of an "
         "export and recomputes every readable column from the stored bytes.",
     )
-    _format_option(export, (JSONL, CSV), default=JSONL)
+    format_option(export, (JSONL, CSV), default=JSONL)
     add_at_option(
         export,
         "the log as it stood then: the events written by this moment (a prefix of the log, "
@@ -298,12 +292,12 @@ def run_accountable(args: argparse.Namespace) -> int:
         print(json.dumps(document, ensure_ascii=False, indent=2))
     elif args.format == CSV:
         columns = ["since", "kam_id", "kam", "reason", "decided_by", "decided_by_name"]
-        _csv(sys.stdout, [*columns, "in_force"], rows)
+        write_csv(sys.stdout, [*columns, "in_force"], rows)
     else:
         print(f"{found.account_name}: accountable at {found.at.isoformat()}: {kam}")
         print()
         print("assignment history (* in force at that moment):")
-        table = [
+        lines = [
             [
                 "*" if line.in_force else "",
                 line.since.isoformat(),
@@ -313,7 +307,7 @@ def run_accountable(args: argparse.Namespace) -> int:
             ]
             for line, row in zip(found.history, rows, strict=True)
         ]
-        show(_table(["", "since", "KAM", "reason", "decided by"], table))
+        show(table(["", "since", "KAM", "reason", "decided by"], lines))
     return EXIT_OK
 
 
@@ -350,9 +344,9 @@ def run_trail(args: argparse.Namespace) -> int:
             }
             for e in entries
         ]
-        _csv(sys.stdout, [*columns[:5], "actor_name", *columns[5:]], rows)
+        write_csv(sys.stdout, [*columns[:5], "actor_name", *columns[5:]], rows)
         return EXIT_OK
-    table = [
+    cells = [
         [
             str(e["position"] or ""),
             e["when"],
@@ -366,7 +360,7 @@ def run_trail(args: argparse.Namespace) -> int:
         for e in entries
     ]
     headers = ["pos", "when", "written", "event", "actor", "causation", "correlation", "fields"]
-    show(_table(headers, table))
+    show(table(headers, cells))
     return EXIT_OK
 
 
@@ -374,7 +368,7 @@ def run_export(args: argparse.Namespace) -> int:
     from kam_domain.audit.export import export_records, write_csv, write_jsonl, written_by
     from kam_domain.audit.records import open_app
 
-    with open_app(args.store) as app, _output(args.output) as out, progress("exporting") as p:
+    with open_app(args.store) as app, output_to(args.output) as out, progress("exporting") as p:
         records = export_records(app, progress=p)
         if args.at is not None:
             records = written_by(records, args.at)
@@ -386,26 +380,6 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def _command(sub: Any, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        name,
-        help=help_text,
-        description=description,
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_store_option(parser)
-    return parser
-
-
-def _format_option(
-    parser: argparse.ArgumentParser, choices: Sequence[str], default: str = TABLE
-) -> None:
-    parser.add_argument(
-        "--format", choices=choices, default=default, help=f"output format (default: {default})"
-    )
 
 
 def _checkpoint(text: str) -> object:
@@ -445,28 +419,3 @@ def _fields_text(fields: dict[str, Any]) -> str:
         f"{name}={json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}"
         for name, value in fields.items()
     )
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    from kam_domain.cli.output import table
-
-    return table(headers, rows)
-
-
-def _csv(out: TextIO, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-
-
-@contextmanager
-def _output(path: Path | None) -> Iterator[TextIO]:
-    if path is None:
-        yield sys.stdout
-        return
-    try:
-        handle = path.open("w", encoding="utf-8", newline="")
-    except OSError as error:
-        raise ValidationError("output", f"cannot write {path}: {error.strerror}") from None
-    with handle:
-        yield handle

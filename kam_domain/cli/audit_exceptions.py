@@ -12,17 +12,15 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from kam_domain.cli.audit import (
+from kam_domain.cli.audit_common import (
     CSV,
     JSON,
     TABLE,
-    _command,
-    _csv,
-    _format_option,
-    _table,
+    audit_command,
+    format_option,
 )
 from kam_domain.cli.common import EXIT_FINDINGS, EXIT_OK, moment_text
-from kam_domain.cli.output import show
+from kam_domain.cli.output import show, table, write_csv
 
 if TYPE_CHECKING:
     from kam_domain.audit.exceptions import Finding
@@ -36,7 +34,7 @@ CSV_COLUMNS = ["kind", "at", "record_id", "record", "summary", "positions", "eve
 
 
 def register(sub: Any) -> None:
-    exceptions = _command(
+    exceptions = audit_command(
         sub,
         "exceptions",
         "list what broke a rule or missed a deadline, each with the events behind it",
@@ -54,7 +52,7 @@ def register(sub: Any) -> None:
         metavar="ISO8601",
         help="a moment with its UTC offset (default: now, on the records as they are)",
     )
-    _format_option(exceptions, (TABLE, JSON, CSV))
+    format_option(exceptions, (TABLE, JSON, CSV))
     exceptions.add_argument(
         "--fail-on-exceptions",
         action="store_true",
@@ -91,7 +89,7 @@ def run_exceptions(args: argparse.Namespace) -> int:
             }
             for finding in findings
         ]
-        _csv(sys.stdout, CSV_COLUMNS, rows)
+        write_csv(sys.stdout, CSV_COLUMNS, rows)
     else:
         when = report.at.isoformat()
         reading = f"as of {when} (records as they stood then)" if report.as_of else f"at {when}"
@@ -116,7 +114,7 @@ def _kind_table(found: Sequence[Finding]) -> str:
         ]
         for finding in found
     ]
-    return _table(["when", "record", "exception", "events"], rows)
+    return table(["when", "record", "exception", "events"], rows)
 
 
 def _indented(text: str) -> str:

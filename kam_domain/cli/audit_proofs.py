@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kam_domain.cli.audit import (
+from kam_domain.cli.audit_common import (
     EXIT_CODES,
     EXIT_NOT_INTACT,
-    _command,
-    _output,
+    audit_command,
 )
 from kam_domain.cli.common import EXIT_OK
+from kam_domain.cli.output import output_to
 from kam_domain.errors import ValidationError
 
 __all__ = ["check_signed_heads", "register", "run_signed_checkpoint"]
@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
     )
     keygen.set_defaults(handler=run_keygen)
 
-    prove = _command(
+    prove = audit_command(
         sub,
         "prove",
         "export an account's events with inclusion proofs, or a consistency proof",
@@ -93,7 +93,7 @@ def run_signed_checkpoint(args: argparse.Namespace) -> int:
     except LogNotIntact as error:
         print(f"NOT INTACT: {error}")
         return EXIT_NOT_INTACT
-    with _output(args.output) as out:
+    with output_to(args.output) as out:
         out.write(signed.to_json())
     if args.output is not None:
         tree = signed.tree
@@ -213,5 +213,5 @@ def _prove_consistency(args: argparse.Namespace, old: Any, new: Any) -> int:
 
 
 def _write(path: Path | None, document: dict[str, Any]) -> None:
-    with _output(path) as out:
+    with output_to(path) as out:
         out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from kam_domain.cli.arguments import period
 from kam_domain.cli.common import EXIT_OK, add_store_option, exit_status_text
 from kam_domain.cli.show import add_at_option
 
@@ -48,7 +49,7 @@ def register(sub: Any) -> None:
     add_store_option(parser)
     parser.add_argument("--team", required=True, metavar="NAME_OR_ID", help="the team")
     parser.add_argument(
-        "--period", required=True, type=_period, metavar="PERIOD", help="e.g. 2026-Q2"
+        "--period", required=True, type=period, metavar="PERIOD", help="e.g. 2026-Q2"
     )
     add_at_option(parser, "as the record stood at this moment, with its UTC offset (default: now)")
     parser.add_argument(
@@ -63,7 +64,7 @@ def register(sub: Any) -> None:
 
 def run_forecast(args: argparse.Namespace) -> int:
     from kam_domain.audit.records import open_app
-    from kam_domain.cli.report import write_report
+    from kam_domain.cli.output import write_report
     from kam_domain.reports.forecast_reading import read_forecast
 
     with open_app(args.store) as app:
@@ -146,9 +147,3 @@ def _columns(rows: list[list[str]], out: TextIO | None) -> str:
 
     # Drawn for a pipe unless told where it goes: plain text, as a caller of table() expects.
     return table(_HEADERS, rows, right=_NUMERIC, stream=out or io.StringIO())
-
-
-def _period(text: str) -> Any:
-    from kam_domain.cli.report import _period as parse
-
-    return parse(text)

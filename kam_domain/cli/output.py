@@ -13,18 +13,31 @@ else, so that scripts read exactly what they read before.
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import sys
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any, Literal
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal, TextIO
 
 from kam_domain.cli.terminal import TerminalSafe, one_line
+from kam_domain.errors import ValidationError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["colour_wanted", "progress", "raw", "show", "table"]
+__all__ = [
+    "colour_wanted",
+    "output_to",
+    "progress",
+    "raw",
+    "show",
+    "table",
+    "write_csv",
+    "write_report",
+]
 
 #: Wide enough that no table wraps: a cell holds a whole stored value, as before.
 _WIDE = 100_000
@@ -172,3 +185,55 @@ def progress(
 
 def _ignore(done: int, total: int) -> None:
     """No progress is shown off a terminal."""
+
+
+@contextmanager
+def output_to(path: Path | None) -> Iterator[TextIO]:
+    """Standard output, or the file at ``path`` (written as UTF-8; one that cannot be opened is
+    refused naming the ``output`` option)."""
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        handle = path.open("w", encoding="utf-8", newline="")
+    except OSError as error:
+        raise ValidationError("output", f"cannot write {path}: {error.strerror}") from None
+    with handle:
+        yield handle
+
+
+def write_csv(out: TextIO, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    """``rows`` as CSV under a header of ``columns`` (other keys are left out)."""
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def write_report(
+    path: Path | None,
+    format_name: str,
+    *,
+    as_dict: Callable[[], Any],
+    columns: Sequence[str],
+    records: Callable[[], Iterable[Mapping[str, Any]]],
+    html: Callable[[], str],
+    table: Callable[[TextIO], str],
+) -> None:
+    """Write a report to ``path`` (standard output when None) in ``format_name`` (``json``,
+    ``csv``, ``html``, else a table): each format is computed only when asked for."""
+    try:
+        with output_to(path) as out:
+            if format_name == "json":
+                json.dump(as_dict(), out, ensure_ascii=False, indent=2)
+                out.write("\n")
+            elif format_name == "csv":
+                writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(records())
+            elif format_name == "html":
+                out.write(html())
+            else:
+                raw(out).write(table(out))
+    except BrokenPipeError:
+        # A reader that stops early (| head) ends the output, not in a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -8,21 +8,16 @@ runs, so read access is enough and a report never records a decision.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from kam_domain.aggregates.target import ScopeKind
+from kam_domain.cli.arguments import period
 from kam_domain.cli.common import EXIT_OK, add_store_option, exit_status_text, moment_text
+from kam_domain.cli.output import write_report
 from kam_domain.cli.terminal import one_line
-from kam_domain.errors import ValidationError
-from kam_domain.values import Period
 
 if TYPE_CHECKING:
     from kam_domain.reports import Scorecard
@@ -59,7 +54,7 @@ def register(commands: Any) -> None:
     )
     add_store_option(card)
     card.add_argument(
-        "--period", required=True, type=_period, metavar="PERIOD", help="e.g. 2026-Q1 or 2026"
+        "--period", required=True, type=period, metavar="PERIOD", help="e.g. 2026-Q1 or 2026"
     )
     card.add_argument("--team", metavar="NAME_OR_ID", help="one team (default: every team)")
     card.add_argument(
@@ -108,38 +103,6 @@ def run_scorecard(args: argparse.Namespace) -> int:
         table=lambda out: _table(card, out),
     )
     return EXIT_OK
-
-
-def write_report(
-    path: Path | None,
-    format_name: str,
-    *,
-    as_dict: Callable[[], Any],
-    columns: Sequence[str],
-    records: Callable[[], Iterable[Mapping[str, Any]]],
-    html: Callable[[], str],
-    table: Callable[[TextIO], str],
-) -> None:
-    """Write a report to ``path`` (standard output when None) in ``format_name``: each format
-    is computed only when asked for."""
-    try:
-        with _output(path) as out:
-            if format_name == JSON:
-                json.dump(as_dict(), out, ensure_ascii=False, indent=2)
-                out.write("\n")
-            elif format_name == CSV:
-                writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(records())
-            elif format_name == HTML:
-                out.write(html())
-            else:
-                from kam_domain.cli.output import raw
-
-                raw(out).write(table(out))
-    except BrokenPipeError:
-        # A reader that stops early (| head) ends the output, not in a traceback.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 # -- the table -----------------------------------------------------------------------------------
@@ -206,23 +169,3 @@ def _columns(headers: list[str], rows: list[list[str]], out: TextIO) -> str:
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def _period(text: str) -> Period:
-    try:
-        return Period.parse(text)
-    except ValidationError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-@contextmanager
-def _output(path: Path | None) -> Iterator[TextIO]:
-    if path is None:
-        yield sys.stdout
-        return
-    try:
-        handle = path.open("w", encoding="utf-8", newline="")
-    except OSError as error:
-        raise ValidationError("output", f"cannot write {path}: {error.strerror}") from None
-    with handle:
-        yield handle
