@@ -89,6 +89,7 @@ __all__ = [
     "TimestampOutOfOrder",
     "TreeHeadInvalid",
     "UnknownStoreScheme",
+    "UnknownTimeZone",
     "UnregisteredTopic",
     "UnsafeText",
     "ValidationError",
@@ -113,6 +114,10 @@ class ValidationError(KamDomainError, ValueError):
 
 class CurrencyMismatch(ValidationError):
     """Raised when two amounts in different currencies are combined or compared."""
+
+
+class UnknownTimeZone(ValidationError):
+    """Raised when a time zone is not an IANA name the standard library's zoneinfo knows."""
 
 
 class NumberOutOfRange(ValidationError):

@@ -1,6 +1,8 @@
 """How a target's actuals are measured from what the accounts recorded: one rule, used both by
 the facade (reading the store) and by the evaluation policy (reading the log as it folds it).
 
+Periods are read on the calendar of the team's time zone (UTC unless the team recorded one).
+
 - revenue: payments received within the period on the scope's accounts, in the goal's currency
   (payments in another currency are not converted: they do not count);
 - service level: the share of cases opened within the period that were acknowledged within the
@@ -17,7 +19,7 @@ so the sources come out in a stable order: account by account, then as recorded.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -142,13 +144,16 @@ class Measurement:
     unmeasured: tuple[Metric, ...]
 
 
-def revenue(accounts: Iterable[AccountFacts], period: Period, currency: str) -> RevenueActual:
-    """Payments received within ``period`` in ``currency``, summed."""
+def revenue(
+    accounts: Iterable[AccountFacts], period: Period, currency: str, zone: tzinfo = UTC
+) -> RevenueActual:
+    """Payments received within ``period`` (on the calendar of ``zone``) in ``currency``,
+    summed."""
     total = Money.zero(currency)
     sources: list[UUID] = []
     for facts in accounts:
         for payment in facts.payments:
-            if period.contains(payment.at) and payment.amount.currency == currency:
+            if period.contains_in(payment.at, zone) and payment.amount.currency == currency:
                 total += payment.amount
                 sources.append(payment.event_id)
     return RevenueActual(total, tuple(sources))
@@ -158,13 +163,14 @@ def service_level(
     accounts: Iterable[AccountFacts],
     period: Period,
     windows: Mapping[Severity, timedelta] = DEFAULT_ACKNOWLEDGEMENT_WINDOWS,
+    zone: tzinfo = UTC,
 ) -> ServiceLevelActual:
     """The share of cases opened within ``period`` acknowledged within their window."""
     counted = on_time = 0
     sources: list[UUID] = []
     for facts in accounts:
         for case in facts.cases.values():
-            if not period.contains(case.opened_at):
+            if not period.contains_in(case.opened_at, zone):
                 continue
             counted += 1
             sources.append(case.opened_id)
@@ -176,13 +182,15 @@ def service_level(
     return ServiceLevelActual(share.quantize(_CENT), tuple(sources))
 
 
-def satisfaction(accounts: Iterable[AccountFacts], period: Period) -> SatisfactionActual | None:
+def satisfaction(
+    accounts: Iterable[AccountFacts], period: Period, zone: tzinfo = UTC
+) -> SatisfactionActual | None:
     """The mean score surveyed within ``period``; None when nobody was surveyed."""
     scores: list[Decimal] = []
     sources: list[UUID] = []
     for facts in accounts:
         for survey in facts.surveys:
-            if period.contains(survey.at):
+            if period.contains_in(survey.at, zone):
                 scores.append(survey.score)
                 sources.append(survey.event_id)
     if not scores:
@@ -196,17 +204,19 @@ def measure(
     accounts: Sequence[AccountFacts],
     period: Period,
     windows: Mapping[Severity, timedelta] = DEFAULT_ACKNOWLEDGEMENT_WINDOWS,
+    zone: tzinfo = UTC,
 ) -> Measurement:
-    """The actual of each metric ``goals`` set, in the goals' order, from ``accounts``' facts."""
+    """The actual of each metric ``goals`` set, in the goals' order, from ``accounts``' facts;
+    the period read on the calendar of ``zone`` (the team's, ``Team.zone_for``)."""
     actuals: list[Actual] = []
     unmeasured: list[Metric] = []
     for goal in goals:
         if isinstance(goal, RevenueGoal):
-            actuals.append(revenue(accounts, period, goal.value.currency))
+            actuals.append(revenue(accounts, period, goal.value.currency, zone))
         elif goal.metric is Metric.SERVICE_LEVEL:
-            actuals.append(service_level(accounts, period, windows))
+            actuals.append(service_level(accounts, period, windows, zone))
         else:
-            mean = satisfaction(accounts, period)
+            mean = satisfaction(accounts, period, zone)
             if mean is None:
                 unmeasured.append(goal.metric)
             else:

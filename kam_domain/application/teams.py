@@ -303,6 +303,21 @@ class TeamCommands(ApplicationCore):
         with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
             team.set_backdating_window(meta, by, window=window)
 
+    def set_time_zone(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        zone: str,
+        *,
+        effective_from: datetime | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Record the IANA time zone (``Asia/Shanghai``) the team's quarters and period-end
+        deadlines follow from ``effective_from`` on (the command's moment unless given)."""
+        with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
+            team.set_time_zone(meta, by, zone, effective_from=effective_from)
+
     # -- queries -------------------------------------------------------------------------------
 
     def get_team(

@@ -257,6 +257,12 @@ def _set_backdating_window(s: Scene, team: Team, by: Credentials) -> Team:
     return team
 
 
+@case(Team, "set_time_zone", DIRECTORS, Team.TimeZoneSet, state="team")
+def _set_time_zone(s: Scene, team: Team, by: Credentials) -> Team:
+    team.set_time_zone(s.meta(by), by, "Asia/Shanghai")
+    return team
+
+
 # -- ClientAccount -----------------------------------------------------------------------------
 
 

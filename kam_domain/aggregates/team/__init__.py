@@ -16,8 +16,8 @@ Where things live:
   backups), :mod:`~kam_domain.aggregates.team.discount_authority` (dated discount authority,
   授权范围, the team's top authority, and the credentials read from them),
   :mod:`~kam_domain.aggregates.team.backdating` (the backdating window and the permission to
-  import history) and :mod:`~kam_domain.aggregates.team.standards` (the assessment method,
-  考核办法);
+  import history), :mod:`~kam_domain.aggregates.team.standards` (the assessment method,
+  考核办法) and :mod:`~kam_domain.aggregates.team.zone` (the time zone its calendar follows);
 - here, the aggregate: :class:`Team`, composed from those families, and its formation.
 
 Stored topics: every event is written as ``kam_domain.aggregates.team:Team.<Event>``, the topic it
@@ -31,7 +31,7 @@ under its topic. Old rows resolve to the same classes, and new events are writte
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text
 from kam_domain.aggregates.team.backdating import Backdating
@@ -47,6 +47,7 @@ from kam_domain.aggregates.team.records import (
     TrainingKind,
 )
 from kam_domain.aggregates.team.standards import Standards
+from kam_domain.aggregates.team.zone import TimeZones
 from kam_domain.errors import ValidationError
 from kam_domain.values import GrantId, MemberId, Percentage, Role, TeamId, require_percentage
 
@@ -62,8 +63,19 @@ __all__ = [
 ]
 
 
-class Team(People, DiscountAuthority, Backdating, Standards, KamAggregate):
-    """A key-account team and everything about its people that decisions depend on."""
+class Team(People, DiscountAuthority, Backdating, Standards, TimeZones, KamAggregate):
+    """A key-account team and everything about its people that decisions depend on.
+
+    The state a snapshot holds is at version 2: the time zones the team recorded. A version 1
+    snapshot was taken before a team could record one (:meth:`upcast_v1_v2`).
+    """
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A version 1 snapshot's team recorded no time zone: it keeps UTC."""
+        state.setdefault("time_zones", [])
 
     class Formed(KamAggregate.Created):
         name: str

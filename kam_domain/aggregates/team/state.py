@@ -33,6 +33,8 @@ class TeamState(CommandFamily):
         self.history_importers: frozenset[MemberId] = frozenset()
         #: Seconds a command may be dated before the moment it is written (None: no limit).
         self.backdating_window: int | None = None
+        #: (effective from, IANA zone name), in order; none recorded: the team keeps UTC.
+        self.time_zones: list[tuple[datetime, str]] = []
 
     def authorising_team(self) -> TeamId:
         return TeamId(self.id)
