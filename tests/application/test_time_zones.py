@@ -343,3 +343,38 @@ def test_an_sla_runs_in_hours_from_a_local_opening(zoned: KamApplication) -> Non
     app.tick(CLOCK, at=datetime(2026, 2, 2, 13, 1, tzinfo=SHANGHAI))
 
     decision(app, "case_escalation", "escalate_cases 1")
+
+
+def test_a_zone_recorded_after_an_evaluation_moves_its_deadline(zoned: KamApplication) -> None:
+    """Given a UTC team's Q1 evaluated, a zone then recorded from the quarter's start moves
+    the sign-off deadline to Shanghai's: a tick at 17:00Z on 10 April (01:00 on 11 April
+    there) flags it, seven hours before UTC's deadline."""
+    app = zoned
+    org = build_org(app)
+    account = key_account(app, org)
+    invoice = app.issue_invoice(
+        account, org.finance, amount=cny(900), due_at=datetime(2026, 8, 1, tzinfo=UTC), at=T0
+    )
+    app.record_payment(account, org.finance, invoice, amount=cny(900), at=T0 + timedelta(days=1))
+    app.set_target(
+        org.team_id,
+        org.director,
+        scope=TargetScope.member(org.kam),
+        period=Q1,
+        goals=(RevenueGoal(cny(1000)),),
+        at=T0,
+    )
+    app.close_period(Q1, CLOCK, at=datetime(2026, 4, 1, tzinfo=UTC))
+    app.set_time_zone(
+        org.team_id,
+        org.senior,
+        "Asia/Shanghai",
+        effective_from=datetime(2026, 1, 1, tzinfo=UTC),
+        at=datetime(2026, 4, 2, tzinfo=UTC),
+    )
+
+    app.tick(CLOCK, at=datetime(2026, 4, 10, 17, 0, tzinfo=UTC))
+
+    flag = decision(app, "evaluation", "flag")
+    assert "deadline: 2026-04-11T00:00:00+08:00" in next(iter(flag.inputs.values()))
+    assert app.replay().reproduced
