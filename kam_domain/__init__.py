@@ -75,6 +75,7 @@ __all__ = [
     "Tier",
     "TierWeights",
     "TrainingKind",
+    "UnknownTimeZone",
     "UnregisteredTopic",
     "ValidationError",
     "new_cipher_key",

@@ -66,6 +66,7 @@ from kam_domain.errors import (
     StoreTampered,
     StoreUnavailable,
     StoreUnreadable,
+    UnknownTimeZone,
     UnregisteredTopic,
     ValidationError,
 )

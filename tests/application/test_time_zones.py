@@ -27,6 +27,7 @@ from kam_domain.errors import (
 from kam_domain.policies.escalation import CaseEscalationPolicy
 from kam_domain.policies.evaluation import EvaluationPolicy
 from kam_domain.policies.receivables import CollectionsPolicy
+from kam_domain.reports.forecast_reading import read_forecast
 from kam_domain.values import Actor, CaseKind, Money, Percentage, Period, Severity
 from tests.conftest import Org, build_org, key_account
 from tests.support import T0, unchanged
@@ -378,3 +379,24 @@ def test_a_zone_recorded_after_an_evaluation_moves_its_deadline(zoned: KamApplic
     flag = decision(app, "evaluation", "flag")
     assert "deadline: 2026-04-11T00:00:00+08:00" in next(iter(flag.inputs.values()))
     assert app.replay().reproduced
+
+
+def test_the_forecast_reads_close_dates_on_the_teams_calendar(app: KamApplication) -> None:
+    """Given a Shanghai team, an opportunity expected to close at 17:00Z on 30 June (01:00 on
+    1 July there) is in its Q3 forecast, not its Q2."""
+    org = in_shanghai(app)
+    account = key_account(app, org)
+    opportunity = app.open_opportunity(
+        account,
+        org.kam,
+        name="Core network",
+        amount=cny(5000),
+        expected_close=Q2_ENDS + timedelta(hours=1),
+        at=T0,
+    )
+
+    q2 = read_forecast(app, org.team_id, Q2)
+    q3 = read_forecast(app, org.team_id, Period(2026, 3))
+
+    assert [item.opportunity_id for item in q2.items] == []
+    assert [item.opportunity_id for item in q3.items] == [opportunity]
