@@ -28,6 +28,8 @@ from kam_domain.policies.escalation import CaseEscalationPolicy
 from kam_domain.policies.evaluation import EvaluationPolicy
 from kam_domain.policies.receivables import CollectionsPolicy
 from kam_domain.reports.forecast_reading import read_forecast
+from kam_domain.runtime.rebuild import rebuild
+from kam_domain.runtime.state import state_of
 from kam_domain.values import Actor, CaseKind, Money, Percentage, Period, Severity
 from tests.conftest import Org, build_org, key_account
 from tests.support import T0, unchanged
@@ -379,6 +381,8 @@ def test_a_zone_recorded_after_an_evaluation_moves_its_deadline(zoned: KamApplic
     flag = decision(app, "evaluation", "flag")
     assert "deadline: 2026-04-11T00:00:00+08:00" in next(iter(flag.inputs.values()))
     assert app.replay().reproduced
+    if state_of(app.recorder) is not None:  # a memory store keeps no state to rebuild
+        assert rebuild(app, app.policies.registry, write=False).equal
 
 
 def test_the_forecast_reads_close_dates_on_the_teams_calendar(app: KamApplication) -> None:
