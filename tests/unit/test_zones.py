@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 from hypothesis import given
@@ -59,6 +59,20 @@ def test_consecutive_quarters_meet_and_make_up_the_year(zone: ZoneInfo, year: in
         assert first.end_in(zone) == second.start_in(zone)
     assert quarters[0].start_in(zone) == Period(year).start_in(zone)
     assert quarters[3].end_in(zone) == Period(year).end_in(zone)
+
+
+def test_every_known_zone_splits_its_quarters_at_their_bounds() -> None:
+    """For every zone the system knows, 2020-2030: the first instant of a quarter is in it and
+    the instant before is in the one before, whatever the zone's offsets and clock changes."""
+    for name in sorted(available_timezones()):
+        zone = ZoneInfo(name)
+        for year in range(2020, 2031):
+            for number in (1, 2, 3, 4):
+                quarter = Period(year, number)
+                start = quarter.start_in(zone)
+                assert Period.quarter_of(start, zone) == quarter, name
+                before = Period.quarter_of(start - timedelta(microseconds=1), zone)
+                assert before == neighbours(quarter)[0], name
 
 
 @given(moment=instants)
