@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import get_topic
 
 from kam_domain.aggregates.base import KamAggregate
@@ -69,6 +70,13 @@ class PolicyCommands(ApplicationCore):
         # Inside a batch nothing is written yet: the policies run once, after it.
         if self.embedded_policies and self._pending() is None:
             self.policies.run()
+
+    def close(self) -> None:
+        """Record how far the policies have settled, and checkpoint their state, then close the
+        store (a store that may not be written to is closed as it is)."""
+        with contextlib.suppress(PersistenceError):
+            self.policies.flush()
+        super().close()
 
     def run_policies(self) -> int:
         """Let every policy catch up with the log now; returns how many decisions were recorded."""

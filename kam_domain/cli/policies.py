@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
 import json
-import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import PersistenceError
-from eventsourcing.utils import get_topic
 
-from kam_domain.aggregates.base import KamAggregate
 from kam_domain.application import KamApplication
+from kam_domain.cli.arguments import (
+    add_policies_option,
+    member,
+    moment,
+    parameter,
+    period,
+    policy_class,
+    registry_with,
+)
 from kam_domain.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -36,19 +38,14 @@ from kam_domain.cli.common import (
     add_store_option,
     exit_status_text,
 )
-from kam_domain.errors import PolicyNotFound, ValidationError
-from kam_domain.policies.base import Policy
+from kam_domain.cli.policy_status import PolicyStatus, policy_status
+from kam_domain.errors import PolicyNotFound
 from kam_domain.policies.records import (
     DeadLetter,
-    ParameterValue,
     PolicyDecision,
-    PolicySettings,
-    settings_id,
 )
-from kam_domain.policies.registry import PolicyRegistry
-from kam_domain.runtime.scan import initial_cursor
 from kam_domain.storage import resolve_store
-from kam_domain.values import Actor, Period
+from kam_domain.values import Actor
 
 __all__ = [
     "CLI_ACTOR",
@@ -66,102 +63,11 @@ __all__ = [
 CLI_ACTOR = Actor.system("kam-cli")
 #: ``kam policies retry``: some parked events failed again (they stay parked).
 EXIT_STILL_FAILING = EXIT_FINDINGS
-#: Notifications read at a time by the listings.
-PAGE = 1000
 
-A = TypeVar("A", bound=KamAggregate)
 
 EXIT_STATUSES = exit_status_text("retry: some parked events failed again (they stay parked)")
 #: ``kam clock``: none of its commands finds anything.
 CLOCK_EXIT_STATUSES = exit_status_text()
-
-
-# -- arguments ------------------------------------------------------------------------------------
-
-
-def policy_class(text: str) -> type[Policy]:
-    """``module:Class`` (or ``module:Outer.Class``) as a policy class, for ``--policies``."""
-    module_name, sep, attribute = text.partition(":")
-    if not sep or not module_name or not attribute:
-        msg = f"expected module:Class, e.g. my_policies:TwoApprovers, not {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    # As flask and uvicorn do: a developer's module in the working directory is found.
-    if "" not in sys.path and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        found: object = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            found = getattr(found, part)
-    except (ImportError, AttributeError) as error:
-        raise argparse.ArgumentTypeError(f"cannot load {text}: {error}") from None
-    if not (isinstance(found, type) and issubclass(found, Policy)):
-        raise argparse.ArgumentTypeError(f"{text} is not a Policy subclass")
-    return found
-
-
-def parameter(text: str) -> tuple[str, ParameterValue]:
-    """``KEY=VALUE``: a whole number if it reads as one, else an exact decimal, else text."""
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text!r}")
-    value: ParameterValue = raw
-    stripped = raw.strip()
-    if stripped.lstrip("+-").isdigit() and stripped.isascii():
-        value = int(stripped)
-    else:
-        try:
-            number = Decimal(stripped)
-        except InvalidOperation:
-            number = None
-        if number is not None and number.is_finite():
-            value = number
-    return key, value
-
-
-def moment(text: str) -> datetime:
-    """An ISO 8601 moment with its UTC offset (``Z`` or ``+08:00``), as UTC."""
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an ISO 8601 moment, not {text!r}") from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        msg = f"{text!r} has no UTC offset; write e.g. {text}+00:00 or {text}Z"
-        raise argparse.ArgumentTypeError(msg)
-    return parsed.astimezone(UTC)
-
-
-def period(text: str) -> Period:
-    try:
-        return Period.parse(text)
-    except ValidationError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def member(text: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a member id (UUID), not {text!r}") from None
-
-
-def add_policies_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--policies",
-        nargs="+",
-        type=policy_class,
-        default=[],
-        metavar="MODULE:CLASS",
-        help="add these policy classes to the built-in and installed ones (to try a policy)",
-    )
-
-
-def registry_with(extra: Iterable[type[Policy]]) -> PolicyRegistry:
-    """The default registry (built-in and installed policies) plus ``extra``."""
-    registry = PolicyRegistry.default()
-    for policy in extra:
-        registry.register(policy)
-    return registry
 
 
 def _open(args: argparse.Namespace, *, run_policies: bool) -> KamApplication:
@@ -181,79 +87,6 @@ def _reading(args: argparse.Namespace) -> Iterator[KamApplication]:
 
 def _actor(args: argparse.Namespace) -> Actor:
     return CLI_ACTOR if args.actor is None else Actor.member(args.actor)
-
-
-# -- reading the log ------------------------------------------------------------------------------
-
-
-class PolicyStatus:
-    """One registered policy as the store knows it."""
-
-    def __init__(
-        self,
-        name: str,
-        versions: Sequence[int],
-        active: int,
-        activated: bool,
-        tracked: int,
-        lag: int,
-    ) -> None:
-        self.name = name
-        self.versions = list(versions)
-        self.active = active
-        #: False while the default version decides because none was activated.
-        self.activated = activated
-        self.tracked = tracked
-        #: Events of the kinds the active version handles, recorded after ``tracked``.
-        self.lag = lag
-
-    def row(self) -> dict[str, object]:
-        return {
-            "policy": self.name,
-            "versions": ",".join(str(v) for v in self.versions),
-            "active": self.active if self.activated else f"{self.active} (default)",
-            "tracked": self.tracked,
-            "lag": self.lag,
-        }
-
-
-def policy_status(app: KamApplication) -> list[PolicyStatus]:
-    """Each registered policy: versions, the active one, its tracked position and its lag."""
-    registry = app.policies.registry
-    recorder: Any = app.recorder
-    statuses = []
-    for name in registry.names():
-        try:
-            settings: object = app.repository.get(settings_id(name))
-        except AggregateNotFoundError:
-            settings = None
-        chosen = settings.active_version if isinstance(settings, PolicySettings) else None
-        active = chosen or registry.default_version(name)
-        tracked = initial_cursor(recorder, registry.names())
-        handles = registry.get(name, active).handles if active in registry.versions(name) else ()
-        statuses.append(
-            PolicyStatus(
-                name,
-                sorted(registry.versions(name)),
-                active,
-                chosen is not None,
-                tracked,
-                _count(app, tracked + 1, [get_topic(cls) for cls in handles]),
-            )
-        )
-    return statuses
-
-
-def _count(app: KamApplication, start: int, topics: list[str]) -> int:
-    if not topics:
-        return 0
-    total = 0
-    while True:
-        page = app.recorder.select_notifications(start=start, limit=PAGE, topics=topics)
-        total += len(page)
-        if len(page) < PAGE:
-            return total
-        start = page[-1].id + 1
 
 
 # -- output ---------------------------------------------------------------------------------------

@@ -36,8 +36,8 @@ def add_rebuild(group: Any, command: Any) -> None:
 
 def rebuild_command(args: argparse.Namespace) -> int:
     from kam_domain.application import KamApplication
+    from kam_domain.cli.arguments import registry_with
     from kam_domain.cli.output import progress
-    from kam_domain.cli.policies import registry_with
     from kam_domain.runtime.rebuild import rebuild
 
     app = KamApplication(args.store, policies=registry_with(args.policies), run_policies=False)

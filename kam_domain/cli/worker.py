@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.persistence import PersistenceError
 
 from kam_domain.application import KamApplication
+from kam_domain.cli.arguments import add_policies_option, registry_with
 from kam_domain.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -32,7 +33,6 @@ from kam_domain.cli.common import (
     add_store_option,
     exit_status_text,
 )
-from kam_domain.cli.policies import add_policies_option, registry_with
 from kam_domain.runtime.engine import PolicyEngine
 from kam_domain.storage import resolve_store
 

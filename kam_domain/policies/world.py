@@ -18,11 +18,14 @@ checkpoint: the records and the *index cells* (the indexes, cut into pieces that
 independently: a team's accounts, a target's children, the catalogue of records in blocks of
 creation order). Decisions and dead letters are not records of the world: policies decide
 from the domain's records, and the engine lists parked events from the dead letters' ids.
+
+The module is longer than most because it is one class: the records, the indexes and their
+cells change together at every event folded, and are read together; the cells' names and the
+pieces they share are in :mod:`kam_domain.policies.world_index`.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
@@ -30,7 +33,6 @@ from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import attrs
-from eventsourcing.utils import get_topic, resolve_topic
 
 from kam_domain.aggregates.base import KamAggregate
 from kam_domain.aggregates.client_account import (
@@ -42,7 +44,7 @@ from kam_domain.aggregates.client_account import (
 from kam_domain.aggregates.project import Project
 from kam_domain.aggregates.target import Target
 from kam_domain.aggregates.team import Team
-from kam_domain.errors import KamDomainError, StateAhead, StoreUnreadable, UnregisteredTopic
+from kam_domain.errors import KamDomainError, StateAhead, StoreUnreadable
 from kam_domain.policies.records import (
     CLOCK_ID,
     Clock,
@@ -51,7 +53,27 @@ from kam_domain.policies.records import (
     PolicySettings,
     settings_id,
 )
-from kam_domain.topics import is_aggregate_topic
+from kam_domain.policies.world_index import (
+    CASES_CELL,
+    CATALOGUE_BLOCK,
+    CATALOGUE_CELLS,
+    CHILDREN_CELLS,
+    INVOICES_CELL,
+    LETTERS_CELL,
+    LISTED,
+    LISTED_BY_NAME,
+    META_CELL,
+    TEAM_CELLS,
+    ByMoment,
+    bucket_order,
+    catalogue_cell,
+    children_cell,
+    listed_kind,
+    mutated,
+    record_class,
+    team_cell,
+    topic_of,
+)
 from kam_domain.values import CaseId, InvoiceId, Period, Severity
 
 __all__ = ["Backing", "CaseWindow", "World"]
@@ -59,11 +81,6 @@ __all__ = ["Backing", "CaseWindow", "World"]
 A = TypeVar("A", bound=KamAggregate)
 T = TypeVar("T")
 
-#: The kinds of record listed per team.
-_LISTED = (ClientAccount, Project, Target)
-#: Records of the catalogue per index cell (a cell of creation order changes only while new
-#: records are being created in its block).
-CATALOGUE_BLOCK = 512
 #: Records a backed world keeps loaded beyond those changed since the last checkpoint.
 CACHE_SIZE = 4096
 
@@ -118,13 +135,13 @@ class World:
         self._class_of: dict[UUID, type] = {}
         self._created: dict[UUID, int] = {}
         # Per kind and team, the team's records in creation order (dicts as ordered sets).
-        self._by_team: dict[type, dict[UUID, dict[UUID, None]]] = {kind: {} for kind in _LISTED}
+        self._by_team: dict[type, dict[UUID, dict[UUID, None]]] = {kind: {} for kind in LISTED}
         self._listed: dict[UUID, tuple[type, UUID]] = {}
         self._children: dict[UUID, dict[UUID, None]] = {}
         self._parent: dict[UUID, UUID] = {}
-        self._invoices = _ByMoment()
+        self._invoices = ByMoment()
         # Unresolved cases, one list per (not acknowledged, severity, escalation level).
-        self._cases: dict[tuple[bool, Severity, int], _ByMoment] = {}
+        self._cases: dict[tuple[bool, Severity, int], ByMoment] = {}
         self._case_bucket: dict[tuple[UUID, UUID], tuple[bool, Severity, int]] = {}
         #: Parked events by id, with the position of their causes.
         self._letters: dict[UUID, int] = {}
@@ -150,18 +167,18 @@ class World:
         self.position = max(self.position, position)
         if self.now is None or event.timestamp > self.now:
             self.now = event.timestamp
-        self._dirty_cells.add(_META)
+        self._dirty_cells.add(META_CELL)
         if isinstance(event, PolicyDecision.Event):
             return  # policies decide from the domain's records, never from decisions
         key = event.originator_id
         if isinstance(event, DeadLetter.Event):
             if isinstance(event, DeadLetter.Parked) and key not in self._letters:
                 self._letters[key] = int(event.cause_position)
-                self._dirty_cells.add(_LETTERS)
+                self._dirty_cells.add(LETTERS_CELL)
             return
         self._trim()
         record = self._load(key)
-        folded = _mutate(event, record)
+        folded = mutated(event, record)
         self._records[key] = folded
         self._folded_at[key] = max(position, self._folded_at.get(key, 0))
         self._dirty.add(key)
@@ -174,8 +191,8 @@ class World:
                 self._created[key] = len(self._created)
             self._class_of[key] = cls
             self._by_class.setdefault(cls, {})[key] = None
-            self._dirty_cells.add(_catalogue_cell(self._created[key]))
-        kind = _kind(cls)
+            self._dirty_cells.add(catalogue_cell(self._created[key]))
+        kind = listed_kind(cls)
         if kind is not None or key in self._listed:
             self._index(key, kind, folded, event)
 
@@ -194,14 +211,14 @@ class World:
 
     def cells(self) -> dict[str, Any]:
         """Every index cell (what a checkpoint of the whole world holds besides its records)."""
-        keys = {_META, _LETTERS, _INVOICES, _CASES}
+        keys = {META_CELL, LETTERS_CELL, INVOICES_CELL, CASES_CELL}
         keys.update(
-            _catalogue_cell(serial) for serial in range(0, len(self._created), CATALOGUE_BLOCK)
+            catalogue_cell(serial) for serial in range(0, len(self._created), CATALOGUE_BLOCK)
         )
         keys.update(
-            _team_cell(kind, team) for kind, teams in self._by_team.items() for team in teams
+            team_cell(kind, team) for kind, teams in self._by_team.items() for team in teams
         )
-        keys.update(_children_cell(parent) for parent in self._children)
+        keys.update(children_cell(parent) for parent in self._children)
         found = {key: self._cell(key) for key in keys}
         return {key: value for key, value in found.items() if value is not None}
 
@@ -256,16 +273,16 @@ class World:
     def _cell(self, key: str) -> Any:
         """The index cell ``key`` as stored: plain lists of ids, moments and numbers."""
         kind, _, rest = key.partition(":")[2].partition(":")
-        if key == _META:
+        if key == META_CELL:
             return {"position": self.position, "now": self.now}
-        if key == _LETTERS:
+        if key == LETTERS_CELL:
             return [[letter, cause] for letter, cause in self._letters.items()]
-        if key == _INVOICES:
+        if key == INVOICES_CELL:
             return [[a, i, due] for (a, i), due in self._invoices.items()]
-        if key == _CASES:
+        if key == CASES_CELL:
             # Buckets in one order whatever order they were first filled in (a restored world
             # holds only the non-empty ones); each bucket's items in its own order.
-            buckets = sorted(self._cases.items(), key=lambda pair: _bucket_order(pair[0]))
+            buckets = sorted(self._cases.items(), key=lambda pair: bucket_order(pair[0]))
             return [
                 [*bucket, a, c, opened]
                 for bucket, listed in buckets
@@ -274,14 +291,14 @@ class World:
         if kind == "catalogue":
             low = int(rest) * CATALOGUE_BLOCK
             block = [
-                [key, _topic(self._class_of[key]), serial]
+                [key, topic_of(self._class_of[key]), serial]
                 for key, serial in self._created.items()
                 if low <= serial < low + CATALOGUE_BLOCK and key in self._class_of
             ]
             return block or None
         if kind == "team":
             kind_name, _, team = rest.partition(":")
-            members = self._by_team[_LISTED_BY_NAME[kind_name]].get(UUID(team))
+            members = self._by_team[LISTED_BY_NAME[kind_name]].get(UUID(team))
             return list(members) if members else None
         if kind == "children":
             children = self._children.get(UUID(rest))
@@ -290,42 +307,42 @@ class World:
         raise KeyError(msg)
 
     def _restore(self, cells: Mapping[str, Any]) -> None:
-        meta = cells.get(_META)
+        meta = cells.get(META_CELL)
         if meta is not None:
             self.position = int(meta["position"])
             self.now = meta["now"]
         catalogue = [
-            row for key, rows in cells.items() if key.startswith(_CATALOGUE) for row in rows
+            row for key, rows in cells.items() if key.startswith(CATALOGUE_CELLS) for row in rows
         ]
         for key, topic, serial in sorted(catalogue, key=lambda row: int(row[2])):
-            cls = _resolved(topic)
+            cls = record_class(topic)
             self._created[key] = int(serial)
             self._class_of[key] = cls
             self._by_class.setdefault(cls, {})[key] = None
         for key, members in cells.items():
-            if key.startswith((_TEAM, _CHILDREN)):
+            if key.startswith((TEAM_CELLS, CHILDREN_CELLS)):
                 unknown = [member for member in members if member not in self._created]
                 if unknown:
                     msg = f"the policies' state: {key} lists {unknown[0]}, not in its catalogue"
                     raise StoreUnreadable(msg)
-            if key.startswith(_TEAM):
-                kind_name, _, team = key[len(_TEAM) :].partition(":")
-                kind = _LISTED_BY_NAME[kind_name]
+            if key.startswith(TEAM_CELLS):
+                kind_name, _, team = key[len(TEAM_CELLS) :].partition(":")
+                kind = LISTED_BY_NAME[kind_name]
                 self._by_team[kind][UUID(team)] = dict.fromkeys(members)
                 for member in members:
                     self._listed[member] = (kind, UUID(team))
-            elif key.startswith(_CHILDREN):
-                parent = UUID(key[len(_CHILDREN) :])
+            elif key.startswith(CHILDREN_CELLS):
+                parent = UUID(key[len(CHILDREN_CELLS) :])
                 self._children[parent] = dict.fromkeys(members)
                 for member in members:
                     self._parent[member] = parent
-        for account, invoice, due in cells.get(_INVOICES, ()):
+        for account, invoice, due in cells.get(INVOICES_CELL, ()):
             self._invoices.put((account, invoice), due)
-        for unacknowledged, severity, level, account, case, opened in cells.get(_CASES, ()):
+        for unacknowledged, severity, level, account, case, opened in cells.get(CASES_CELL, ()):
             bucket = (bool(unacknowledged), Severity(severity), int(level))
             self._case_bucket[(account, case)] = bucket
-            self._cases.setdefault(bucket, _ByMoment()).put((account, case), opened)
-        for letter, cause in cells.get(_LETTERS, ()):
+            self._cases.setdefault(bucket, ByMoment()).put((account, case), opened)
+        for letter, cause in cells.get(LETTERS_CELL, ()):
             self._letters[letter] = int(cause)
 
     # -- lookups -------------------------------------------------------------------------------
@@ -459,7 +476,7 @@ class World:
                 invoice = record.invoices.get(invoice_id)
                 due = invoice.due_at if invoice is not None and _unpaid(invoice) else None
                 if self._invoices.put((key, invoice_id), due):
-                    self._dirty_cells.add(_INVOICES)
+                    self._dirty_cells.add(INVOICES_CELL)
             case_id = getattr(event, "case_id", None)
             if case_id is not None:
                 self._recase(key, case_id, record.cases.get(case_id))
@@ -468,22 +485,22 @@ class World:
         before = self._listed.pop(key, None)
         if before is not None:
             del self._by_team[before[0]][before[1]][key]
-            self._dirty_cells.add(_team_cell(*before))
+            self._dirty_cells.add(team_cell(*before))
         if listed is None:
             return
         self._listed[key] = listed
         self._insert(self._by_team[listed[0]].setdefault(listed[1], {}), key)
-        self._dirty_cells.add(_team_cell(*listed))
+        self._dirty_cells.add(team_cell(*listed))
 
     def _reparent(self, key: UUID, parent_id: UUID | None) -> None:
         before = self._parent.pop(key, None)
         if before is not None:
             del self._children[before][key]
-            self._dirty_cells.add(_children_cell(before))
+            self._dirty_cells.add(children_cell(before))
         if parent_id is not None:
             self._parent[key] = parent_id
             self._insert(self._children.setdefault(parent_id, {}), key)
-            self._dirty_cells.add(_children_cell(parent_id))
+            self._dirty_cells.add(children_cell(parent_id))
 
     def _insert(self, ordered: dict[UUID, None], key: UUID) -> None:
         """Add ``key`` to a creation-ordered set: at the end, unless created before the last."""
@@ -496,7 +513,7 @@ class World:
 
     def _recase(self, account_id: UUID, case_id: UUID, case: ClientCase | None) -> None:
         item = (account_id, case_id)
-        self._dirty_cells.add(_CASES)
+        self._dirty_cells.add(CASES_CELL)
         before = self._case_bucket.pop(item, None)
         if before is not None:
             self._cases[before].put(item, None)
@@ -505,7 +522,7 @@ class World:
         bucket = (case.status is CaseStatus.OPEN, case.severity, case.escalation_level)
         self._case_bucket[item] = bucket
         if bucket not in self._cases:
-            self._cases[bucket] = _ByMoment()
+            self._cases[bucket] = ByMoment()
         self._cases[bucket].put(item, case.opened_at)
 
     def _of_team(self, kind: type[A], team_id: UUID) -> list[A]:
@@ -535,114 +552,6 @@ class World:
                 found[start:end] = sorted(found[start:end], key=lambda pair: place[id(pair[1])])
             start = end
         return found
-
-
-class _ByMoment:
-    """Items (account id, item id) sorted by a moment, for range queries "before a moment"."""
-
-    def __init__(self) -> None:
-        # Entries are (moment, serial number): ties compare the numbers, never the ids.
-        self._entries: list[tuple[datetime, int]] = []
-        self._items: dict[int, tuple[UUID, UUID]] = {}
-        self._listed: dict[tuple[UUID, UUID], tuple[datetime, int]] = {}
-        self._serial = 0
-
-    def put(self, item: tuple[UUID, UUID], moment: datetime | None) -> bool:
-        """List ``item`` at ``moment``, or nowhere when None; says whether that changed."""
-        before = self._listed.get(item)
-        if before is None and moment is None:
-            return False
-        if before is not None:
-            if before[0] == moment:
-                return False
-            del self._entries[bisect_left(self._entries, before)]
-            del self._items[before[1]]
-            del self._listed[item]
-        if moment is not None:
-            self._serial += 1
-            entry = (moment, self._serial)
-            insort(self._entries, entry)
-            self._items[self._serial] = item
-            self._listed[item] = entry
-        return True
-
-    def items(self) -> list[tuple[tuple[UUID, UUID], datetime]]:
-        """Every item with its moment, earliest first (ties in the order they were listed)."""
-        return [(self._items[serial], moment) for moment, serial in self._entries]
-
-    def before(self, moment: datetime) -> list[tuple[UUID, UUID]]:
-        """The items listed strictly before ``moment``, earliest first."""
-        entries = self._entries[: bisect_left(self._entries, (moment,))]
-        return [self._items[serial] for _, serial in entries]
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-_META = "x:meta"
-_LETTERS = "x:letters"
-_INVOICES = "x:invoices"
-_CASES = "x:cases"
-_CATALOGUE = "x:catalogue:"
-_TEAM = "x:team:"
-_CHILDREN = "x:children:"
-_LISTED_BY_NAME = {kind.__name__: kind for kind in _LISTED}
-
-
-def _bucket_order(bucket: tuple[bool, Severity, int]) -> tuple[bool, str, int]:
-    unacknowledged, severity, level = bucket
-    return unacknowledged, severity.value, level
-
-
-def _catalogue_cell(serial: int) -> str:
-    return f"{_CATALOGUE}{serial // CATALOGUE_BLOCK}"
-
-
-def _team_cell(kind: type, team_id: UUID) -> str:
-    return f"{_TEAM}{kind.__name__}:{team_id}"
-
-
-def _children_cell(parent_id: UUID) -> str:
-    return f"{_CHILDREN}{parent_id}"
-
-
-def _topic(cls: type) -> str:
-    return get_topic(cls)
-
-
-def _resolved(topic: str) -> type:
-    """The record class a catalogue cell names: only a registered one (a topic is an import)."""
-    if not is_aggregate_topic(topic):
-        raise UnregisteredTopic("the policies' state", topic, "a record type")
-    cls: type = resolve_topic(topic)
-    return cls
-
-
-def _mutate(event: Any, record: Any) -> Any:
-    """``record`` with ``event`` applied, also where a consequence overtook it.
-
-    In causal order a command's event can come after a consequence of an earlier command that
-    the log holds after it (a worker settled the earlier command late), so the versions of one
-    record may arrive out of sequence: the event is applied all the same, and the record keeps
-    the highest version and the latest time it has seen.
-    """
-    if record is None or event.originator_version == record.version + 1:
-        return event.mutate(record)
-    event.apply(record)
-    record.version = max(record.version, event.originator_version)
-    record.modified_on = max(record.modified_on, event.timestamp)
-    return record
-
-
-def _kind(cls: type) -> type | None:
-    """The kind of record, among those listed per team, that ``cls`` is (None: none)."""
-    if cls not in _KINDS:
-        _KINDS[cls] = next((kind for kind in _LISTED if issubclass(cls, kind)), None)
-    return _KINDS[cls]
-
-
-#: Worked out once per class: the world asks at every event it folds.
-_KINDS: dict[type, type | None] = {}
 
 
 def _unpaid(invoice: AccountInvoice) -> bool:

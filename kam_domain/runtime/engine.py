@@ -32,11 +32,9 @@ import enum
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import attrs
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import (
     IntegrityError,
@@ -45,26 +43,21 @@ from eventsourcing.persistence import (
     Tracking,
 )
 
-from kam_domain.aggregates.base import KamAggregate, Meta, event_id
-from kam_domain.aggregates.credentials import Credentials
-from kam_domain.aggregates.team import Team
 from kam_domain.errors import (
-    DeadLetterNotFound,
     KamDomainError,
-    MemberNotFound,
     StateAhead,
     StateNotKept,
-    StoreUnreadable,
-    TeamNotFound,
 )
-from kam_domain.policies.base import Action, ActionContext, Decision, Policy, learners
-from kam_domain.policies.records import DeadLetter, PolicyDecision, decision_id, settings_id
+from kam_domain.policies.base import Decision, Policy, learners
+from kam_domain.policies.records import settings_id
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.policies.world import CACHE_SIZE, World
-from kam_domain.runtime.causal import Consequences, Step, is_consequence, transaction_after
+from kam_domain.runtime.causal import Consequences, Step, transaction_after
+from kam_domain.runtime.checkpoints import Afresh, Checkpoints
+from kam_domain.runtime.letters import CONFLICT_ATTEMPTS, Retrying
+from kam_domain.runtime.outcomes import WorldContext, decided, parked
 from kam_domain.runtime.scan import Scan, initial_cursor, settled_tail
-from kam_domain.runtime.state import LEARNED, LEARNERS, StateRecorder, StoredState, state_of
-from kam_domain.values import Actor, MemberId, TeamId
+from kam_domain.runtime.state import StateRecorder, StoredState
 
 if TYPE_CHECKING:
     from kam_domain.application.core import ApplicationCore
@@ -73,11 +66,12 @@ __all__ = ["ENGINE_TRACKING", "PolicyEngine", "tracking_key"]
 
 #: The tracking record of the engine: every command up to this position is settled.
 ENGINE_TRACKING = "kam.engine"
-#: Attempts at recording one decision when concurrent commands keep changing its records.
-CONFLICT_ATTEMPTS = 10
 #: Settled commands after which an engine records its position even without a decision to
 #: carry it (a restarted engine goes over at most this many commands again).
 TRACKING_EVERY = 200
+#: Settled commands after which an engine that keeps its state checkpoints it, whatever
+#: carried the position meanwhile.
+CHECKPOINT_EVERY = 200
 
 
 def tracking_key(policy: str) -> str:
@@ -85,7 +79,7 @@ def tracking_key(policy: str) -> str:
     return f"kam.policy.{policy}"
 
 
-class PolicyEngine:
+class PolicyEngine(Retrying):
     """Runs a registry's policies over an application's log, in causal order."""
 
     def __init__(
@@ -107,13 +101,13 @@ class PolicyEngine:
         self.cache_size = cache_size
         self._state_recorder = state
         self._state: StoredState | None = None
-        self._learned: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._consequences = Consequences(app.recorder, app.mapper)
         self.world = World()
         self.settled_units = 0
         self._started = False
         self._unwritten = 0
+        self._unchecked = 0
         self._tracked = 0
         self._recorded_before = 0
         #: Outcomes recorded after the tracked position when the engine started.
@@ -153,28 +147,42 @@ class PolicyEngine:
             self._start()
         recorded = 0
         self.settled_units = 0
+        partial = until is not None or limit is not None
+        writable = True
         for unit in self._scan.units(until):
             if stop is not None and stop.is_set():
                 break
             recorded += self._settle(unit)
             self._scan.settled(unit)
             self._unwritten += 1
+            self._unchecked += 1
             self.settled_units += 1
+            # Checkpointed every CHECKPOINT_EVERY commands whatever carried the position (an
+            # embedded engine's decisions carry it nearly always): a restart then goes over at
+            # most that many commands again, and the records changed since the last checkpoint,
+            # which the world must keep loaded until then, stay that few.
+            if writable and self._state is not None and self._unchecked >= CHECKPOINT_EVERY:
+                writable = self._record_progress(bool(recorded) or partial)
             if limit is not None and self.settled_units >= limit:
                 break
         # The settled position is recorded after each part of the log a worker settles, and
         # otherwise every TRACKING_EVERY commands (decisions carry it too).
-        partial = until is not None or limit is not None
-        if self._unwritten and (partial or self._unwritten >= TRACKING_EVERY):
-            try:
-                self._write_position()
-                self._checkpoint()
-            except PersistenceError:
-                if recorded or partial:
-                    raise
-                # A run that only caught up may be reading a store it may not write to; the
-                # position is recorded with its next decision instead.
+        if writable and self._unwritten and (partial or self._unwritten >= TRACKING_EVERY):
+            self._record_progress(bool(recorded) or partial)
         return recorded
+
+    def _record_progress(self, must: bool) -> bool:
+        """Record the settled position and checkpoint there; say whether the store took it."""
+        try:
+            self._write_position()
+            self._checkpoint()
+        except PersistenceError:
+            if must:
+                raise
+            # A run that only caught up may be reading a store it may not write to; the
+            # position is recorded with its next decision instead.
+            return False
+        return True
 
     @property
     def position(self) -> int:
@@ -207,21 +215,23 @@ class PolicyEngine:
         """Forget the world and positions; the next run rebuilds them from the store."""
         self.world = World()
         self._state = None
-        self._learned = {}
         #: Commands the last run settled.
         self.settled_units = 0
         self._started = False
         self._unwritten = 0
+        #: Commands settled since the last checkpoint.
+        self._unchecked = 0
         self._tracked = 0
         self._instances = {
             name: {v: self.registry.get(name, v)() for v in sorted(self.registry.versions(name))}
             for name in self.registry.names()
         }
         self._learners = learners(self._instances)
+        self._checkpoints = Checkpoints(self._instances)
         self._settings = {settings_id(name): name for name in self._instances}
         self._active_cache: dict[str, Policy] = {}
         self._scan = Scan(self.app.recorder, self.app.mapper, 0)
-        self._context = _WorldContext(self.app, self.world)
+        self._context = WorldContext(self.app.repository, self.world)
 
     def _start(self) -> None:
         """Go on from the latest checkpoint of the state, or fold the log up to the tracked
@@ -239,29 +249,12 @@ class PolicyEngine:
             state is not None
             and checkpoint is not None
             and checkpoint.position <= settled
-            and self._restorable(state)
+            and self._checkpoints.restorable(state)
         ):
             cursor = checkpoint.position
             self.world = World(state, cache_size=self.cache_size)
-            self._context = _WorldContext(self.app, self.world)
-            learned = state.learned()
-            for name, versions in self._instances.items():
-                for version, instance in versions.items():
-                    prefix = f"{LEARNED}{name}@{version}:"
-                    cells = {
-                        k[len(prefix) :]: v for k, v in learned.items() if k.startswith(prefix)
-                    }
-                    try:
-                        instance.restore(cells)
-                    except KamDomainError:
-                        raise
-                    except Exception as error:
-                        # A learned cell in another shape than the policy writes.
-                        msg = (
-                            f"the policies' state holds learned state of {name}@{version} "
-                            f"the policy did not write: {error!r}"
-                        )
-                        raise StoreUnreadable(msg) from error
+            self._context = WorldContext(self.app.repository, self.world)
+            self._checkpoints.restore(state)
             scan = Scan(recorder, self.app.mapper, cursor)
             # A record stored further on than this engine has settled is not taken in.
             self.world.admits = scan.passed
@@ -287,8 +280,8 @@ class PolicyEngine:
         """Fold the log up to ``cursor``, and what was settled after it, into a new world."""
         recorder: Any = self.app.recorder
         if state is not None:
-            self.world = World(_Afresh(state), cache_size=self.cache_size)
-            self._context = _WorldContext(self.app, self.world)
+            self.world = World(Afresh(state), cache_size=self.cache_size)
+            self._context = WorldContext(self.app.repository, self.world)
         scan = Scan(recorder, self.app.mapper, cursor)
         for step in scan.prefix():
             self._learn(step)
@@ -304,7 +297,7 @@ class PolicyEngine:
         self._started = True
         # A world folded from the log is checkpointed whole (a store's first checkpoint, or one
         # after the policies changed): nothing of the store's is reused.
-        self._learned = self._all_learned()
+        self._checkpoints.everything()
         if state is not None:
             state.start_afresh(over_any=over_any)
 
@@ -323,67 +316,21 @@ class PolicyEngine:
             self._checkpoint()
 
     def _stored_state(self) -> StoredState | None:
-        """The store's state, where it keeps one and every learning policy can be restored."""
-        if not self.durable or not self._checkpointable():
+        """The state this engine keeps, if any (see :class:`Checkpoints`)."""
+        if not self.durable:
             return None
-        recorder = self._state_recorder or state_of(self.app.recorder)
-        if recorder is None:
-            return None
-        self._state = StoredState(recorder, self.app.mapper)
+        self._state = self._checkpoints.open(
+            self.app.recorder, self._state_recorder, self.app.mapper
+        )
         return self._state
 
-    def _checkpointable(self) -> bool:
-        """Whether every policy that learns can say what it learned."""
-        return all(
-            type(instance).learned is not Policy.learned or not self._learns(instance)
-            for versions in self._instances.values()
-            for instance in versions.values()
-        )
-
-    @staticmethod
-    def _learns(instance: Policy) -> bool:
-        return type(instance).learn is not Policy.learn
-
-    def _learner_keys(self) -> list[str]:
-        return sorted(
-            instance.key()
-            for versions in self._instances.values()
-            for instance in versions.values()
-            if self._learns(instance)
-        )
-
-    def _restorable(self, state: StoredState) -> bool:
-        """Whether the checkpoint holds what this engine's policies learned (the same ones)."""
-        found = state.recorder.select_state([LEARNERS]).get(LEARNERS)
-        return found is not None and state.decode(found) == self._learner_keys()
-
-    def _all_learned(self) -> dict[str, Any]:
-        cells: dict[str, Any] = {LEARNERS: self._learner_keys()}
-        for instance in (i for versions in self._instances.values() for i in versions.values()):
-            for key, value in (instance.learned(everything=True) or {}).items():
-                cells[f"{LEARNED}{instance.key()}:{key}"] = value
-        return cells
-
     def _checkpoint(self) -> None:
-        """Write what changed of the world and of what the policies learned, at the settled
-        position (only where every command up to it is settled, so a restart may go on)."""
+        """Checkpoint at the settled position, where it is recorded as settled."""
         state = self._state
         if state is None or self._scan.position > self._tracked:
             return
-        for instance in (i for versions in self._instances.values() for i in versions.values()):
-            for key, value in (instance.learned() or {}).items():
-                self._learned[f"{LEARNED}{instance.key()}:{key}"] = value
-        if state.afresh:
-            # The first checkpoint of a world folded from the log holds everything.
-            records = dict(self.world.records())
-            cells: dict[str, Any] = self.world.cells()
-        else:
-            records, cells = self.world.changes()
-        if not records and not cells and not self._learned:
-            return
-        if state.write(self._scan.position, records, cells, self._learned):
-            self.world.saved()
-            self._learned = {}
+        self._unchecked = 0
+        self._checkpoints.write(state, self.world, self._scan.position)
 
     # -- settling one command ---------------------------------------------------------------------
 
@@ -456,7 +403,7 @@ class PolicyEngine:
                 raise  # not the policy's failure: the engine starts again from the newer state
             except Exception as error:
                 processing = ProcessingEvent()
-                processing.collect_events(self._parked(policy, event, step, error))
+                processing.collect_events(parked(policy, event, step, error))
             if not processing.events:
                 return [], 0
             saved, steps = self._save(processing, policy.name, event.event_id, step.position)
@@ -464,7 +411,7 @@ class PolicyEngine:
                 return steps, 1 if saved is _Saved.BY_US else 0
         contention = RuntimeError(f"records kept changing under {CONFLICT_ATTEMPTS} attempts")
         processing = ProcessingEvent()
-        processing.collect_events(self._parked(policy, event, step, contention))
+        processing.collect_events(parked(policy, event, step, contention))
         saved, steps = self._save(processing, policy.name, event.event_id, step.position)
         return steps, 1 if saved is _Saved.BY_US else 0
 
@@ -478,74 +425,8 @@ class PolicyEngine:
         basis: int,
     ) -> None:
         """The decision record and its actions' events, into ``processing``."""
-        actor = Actor.policy(policy.name, policy.version)
-        decided = Meta(actor, cause.timestamp, cause.correlation_id, cause.event_id)
-        # The actions are caused by the decision, which is caused by the event.
-        record_id = decision_id(policy.name, cause.event_id)
-        acting = attrs.evolve(decided, causation_id=event_id(record_id, 1))
-        changed, refusals = self._apply(decision.actions, acting)
-        refusal = "; ".join(refusals) if refusals else None
-        record = PolicyDecision.make(
-            decided,
-            policy=policy.name,
-            version=policy.version,
-            cause_id=cause.event_id,
-            cause_position=step.position,
-            cause_topic=step.notification.topic,
-            basis_position=basis,
-            outcome=decision.outcome,
-            reason=decision.reason,
-            inputs=decision.inputs,
-            actions=tuple(action.describe() for action in decision.actions),
-            refusal=refusal,
-        )
-        processing.collect_events(record, *changed)
-
-    def _apply(
-        self, actions: tuple[Action, ...], meta: Meta
-    ) -> tuple[list[KamAggregate], list[str]]:
-        """Carry out the actions on the current records, record by record.
-
-        A record that refuses one of its actions (a command changed it since the cause, say)
-        keeps none of them; the other records' actions still take effect. Returns the changed
-        records and a line per refused action.
-        """
-        by_record: dict[UUID, list[Action]] = {}
-        for action in actions:
-            by_record.setdefault(action.aggregate_id, []).append(action)
-        changed: list[KamAggregate] = []
-        refusals: list[str] = []
-        for record_id, its_actions in by_record.items():
-            record: KamAggregate = self.app.repository.get(record_id)
-            # A decision takes effect when its cause happened, but never before what the record
-            # already holds (a command may have changed it since).
-            at = attrs.evolve(meta, at=max(meta.at, record.modified_on))
-            try:
-                for action in its_actions:
-                    current = action
-                    action.apply(record, at, self._context)
-            except KamDomainError as error:
-                refusals.append(f"{current.describe()}: {type(error).__name__}: {error}")
-                continue
-            changed.append(record)
-        return changed, refusals
-
-    def _parked(self, policy: Policy, cause: Any, step: Step, error: BaseException) -> DeadLetter:
-        meta = Meta(
-            Actor.policy(policy.name, policy.version),
-            cause.timestamp,
-            cause.correlation_id,
-            cause.event_id,
-        )
-        return DeadLetter.park(
-            meta,
-            policy=policy.name,
-            version=policy.version,
-            cause_id=cause.event_id,
-            cause_position=step.position,
-            cause_topic=step.notification.topic,
-            error_type=type(error).__name__,
-            error=str(error),
+        processing.collect_events(
+            *decided(self.app.repository, self._context, policy, decision, cause, step, basis)
         )
 
     def _save(
@@ -601,143 +482,12 @@ class PolicyEngine:
         self._tracked = tracking.notification_id
         self._unwritten = 0
 
-    # -- dead letters ----------------------------------------------------------------------------
-
-    def dead_letters(self, *, include_resolved: bool = False) -> list[DeadLetter]:
-        """Parked events, oldest first."""
-        self.run()
-        letters = [self._current_letter(letter_id) for letter_id in self.world.letters()]
-        return [letter for letter in letters if include_resolved or not letter.resolved]
-
-    def retry(self, letter_id: UUID | None = None) -> list[DeadLetter]:
-        """Process parked events again (one, or all unresolved) against the world as of now.
-
-        A retry is settled like a command: what its decision's actions record is decided
-        about before anything else.
-        """
-        with self._lock:
-            self.run()
-            letters = [
-                letter
-                for letter in self.dead_letters()
-                if letter_id is None or letter.id == letter_id
-            ]
-            if letter_id is not None and not letters:
-                raise DeadLetterNotFound("dead_letter_id", letter_id)
-            for letter in letters:
-                steps = self._retry(letter)
-                if steps:
-                    for step in steps:
-                        self._scan.consume(step.position)
-                    self._settle_retry(steps)
-            self.run()
-            return [self._current_letter(letter.id) for letter in letters]
-
-    def _settle_retry(self, steps: list[Step]) -> None:
-        """Fold what a retry recorded, then settle what its actions' events lead to."""
-        queue: deque[Step] = deque()
-        for step in steps:
-            if is_consequence(step.event) and isinstance(
-                step.event, PolicyDecision.Made | DeadLetter.Retried
-            ):
-                self._learn(step)
-            else:
-                queue.append(step)
-        try:
-            while queue:
-                step = queue.popleft()
-                for policy in self._deciders(step):
-                    found, _count = self._process(policy, step)
-                    for consequence in found:
-                        self._scan.consume(consequence.position)
-                        queue.append(consequence)
-        except BaseException:
-            self._reset()
-            raise
-
-    def _retry(self, letter: DeadLetter) -> list[Step]:
-        cause_step = self._step_at(letter.cause_position)
-        cause: Any = cause_step.event
-        policy = self._active(letter.policy)
-        for _ in range(CONFLICT_ATTEMPTS):
-            processing = ProcessingEvent[UUID]()
-            current = self._current_letter(letter.id)
-            basis = max(self.world.position, self._scan.position)
-            try:
-                decision = policy.decide(cause, self.world)
-                if decision is not None:
-                    self._collect(processing, policy, decision, cause, cause_step, basis)
-                outcome: BaseException | None = None
-            except StateAhead:
-                raise
-            except Exception as error:
-                processing = ProcessingEvent[UUID]()
-                outcome = error
-            meta = Meta(
-                Actor.policy(policy.name, policy.version),
-                max(self.world.now or cause.timestamp, current.modified_on),
-                cause.correlation_id,
-                cause.event_id,
-            )
-            current.retried(meta, outcome)
-            processing.collect_events(current)
-            try:
-                recordings = self.app._record(processing)
-            except (IntegrityError, RecordConflictError):
-                continue
-            self.app._take_snapshots(processing)
-            return [Step(r.domain_event, r.notification) for r in recordings]
-        return []
-
-    def _current_letter(self, letter_id: UUID) -> DeadLetter:
-        letter: object = self.app.repository.get(letter_id)
-        assert isinstance(letter, DeadLetter)
-        return letter
-
-    def _step_at(self, position: int) -> Step:
-        (notification,) = self.app.recorder.select_notifications(start=position, limit=1)
-        return Step(self.app.mapper.to_domain_event(notification), notification)
-
     def __iter__(self) -> Iterator[Policy]:
         """The active policy of each name."""
         return (self._active(name) for name in self._instances)
-
-
-class _Afresh:
-    """The backing of a world folded from the log: it restores nothing (what the store holds is
-    replaced by the world's first checkpoint), and takes back the records it unloads after it
-    (it unloads none before: until then every record has changed since the last checkpoint)."""
-
-    def __init__(self, state: StoredState) -> None:
-        self._state = state
-
-    def record(self, record_id: UUID) -> tuple[Any, int] | None:
-        return None if self._state.afresh else self._state.record(record_id)
-
-    def cells(self) -> dict[str, Any]:
-        return {}
 
 
 class _Saved(enum.Enum):
     BY_US = "by us"
     BY_ANOTHER = "by another engine"
     AGAIN = "decide again"
-
-
-class _WorldContext(ActionContext):
-    """Credentials from the team as the deciding policy saw it (the current record when the
-    world does not hold the team)."""
-
-    def __init__(self, app: ApplicationCore, world: World) -> None:
-        self._app = app
-        self._world = world
-
-    def credentials(self, team_id: TeamId, member_id: MemberId, at: datetime) -> Credentials:
-        team: object = self._world.team(team_id)
-        if team is None:
-            team = self._app.repository.get(team_id)
-        if not isinstance(team, Team):
-            raise TeamNotFound("team_id", team_id)
-        if member_id not in team.members:
-            raise MemberNotFound("member_id", member_id)
-        return team.credentials(member_id, at)

@@ -23,18 +23,15 @@ from __future__ import annotations
 
 import copy as copy_module
 from collections import deque
-from collections.abc import Iterator, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
 import attrs
-from eventsourcing.utils import get_topic
 
-from kam_domain.aggregates.base import KamAggregate, Meta, event_id
-from kam_domain.aggregates.credentials import Credentials
-from kam_domain.errors import KamDomainError, MemberNotFound, TeamNotFound
-from kam_domain.policies.base import ActionContext, Decision, Policy, learners
+from kam_domain.aggregates.base import KamAggregate, Meta
+from kam_domain.errors import KamDomainError
+from kam_domain.policies.base import Decision, Policy, learners
 from kam_domain.policies.records import (
     DeadLetter,
     PolicyDecision,
@@ -45,9 +42,10 @@ from kam_domain.policies.records import (
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.policies.world import World
 from kam_domain.runtime.causal import Step, is_consequence, transaction_after
+from kam_domain.runtime.outcomes import WorldContext, acting_meta
+from kam_domain.runtime.recorded import Recorded, recorded_outcomes
 from kam_domain.runtime.scan import Scan
 from kam_domain.runtime.state import StoredState
-from kam_domain.values import Actor, MemberId, TeamId
 
 __all__ = ["Divergence", "Recorded", "ReplayReport", "replay"]
 
@@ -64,20 +62,6 @@ UNDECIDED = "no decision behind it"
 ACTIONS_DIFFER = "actions' events differ"
 #: The engine's own records: in a policy's name by design, with no decision behind them.
 _ENGINE_RECORDS = (PolicyDecision.Made, DeadLetter.Parked, DeadLetter.Retried)
-
-
-@attrs.frozen
-class Recorded:
-    """What the log says a policy decided about one event (or that it parked the event)."""
-
-    version: int
-    outcome: str
-    inputs: tuple[tuple[str, str], ...]
-    cause_position: int
-    basis_position: int
-    parked: bool = False
-    #: Where the record is in the log.
-    position: int = 0
 
 
 @attrs.frozen
@@ -174,7 +158,7 @@ class _Replay:
         self.outcomes_only = outcomes_only
         self.instances = {name: _instances(registry, name) for name in names}
         self.learning = learners(self.instances)
-        self.made, self.parked = _recorded(recorder, mapper)
+        self.made, self.parked = recorded_outcomes(recorder, mapper)
         self.settings = {settings_id(name): name for name in names}
         self.scratch = scratch
         self.world = World() if scratch is None else World(scratch, cache_size=SCRATCH_CACHE)
@@ -331,14 +315,8 @@ class _Replay:
         actions: dict[UUID, list[Any]] = {}
         for action in decision.actions:
             actions.setdefault(action.aggregate_id, []).append(action)
-        record_id = decision_id(name, cause.event_id)
-        meta = Meta(
-            Actor.policy(name, version),
-            cause.timestamp,
-            cause.correlation_id,
-            event_id(record_id, 1),
-        )
-        context = _ReplayContext(self.world)
+        meta = acting_meta(name, version, cause)
+        context = WorldContext(None, self.world)
         for aggregate_id, its_actions in actions.items():
             seen = recorded.get(aggregate_id)
             base = self.world.get(aggregate_id, KamAggregate)
@@ -450,21 +428,6 @@ def _described(event: Any) -> str:
     return _described(_payload(event))
 
 
-class _ReplayContext(ActionContext):
-    """Credentials from the team as replay's world holds it."""
-
-    def __init__(self, world: World) -> None:
-        self._world = world
-
-    def credentials(self, team_id: TeamId, member_id: MemberId, at: datetime) -> Credentials:
-        team = self._world.team(team_id)
-        if team is None:
-            raise TeamNotFound("team_id", team_id)
-        if member_id not in team.members:
-            raise MemberNotFound("member_id", member_id)
-        return team.credentials(member_id, at)
-
-
 def _subject(cause: Any, world: World) -> str:
     record = world.get(cause.originator_id, KamAggregate)
     name = getattr(record, "name", None)
@@ -474,45 +437,3 @@ def _subject(cause: Any, world: World) -> str:
 
 def _error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
-
-
-def _recorded(
-    recorder: Any, mapper: Any
-) -> tuple[dict[tuple[str, UUID], Recorded], dict[tuple[str, UUID], Recorded]]:
-    """Every recorded decision and parked event, by (policy, cause)."""
-    topics = [get_topic(PolicyDecision.Made), get_topic(DeadLetter.Parked)]
-    made: dict[tuple[str, UUID], Recorded] = {}
-    parked: dict[tuple[str, UUID], Recorded] = {}
-    for notification in _notifications(recorder, topics):
-        event = mapper.to_domain_event(notification)
-        key = (event.policy, event.cause_id)
-        if isinstance(event, PolicyDecision.Made):
-            made[key] = Recorded(
-                event.version,
-                event.outcome,
-                tuple(sorted(event.inputs.items())),
-                event.cause_position,
-                event.basis_position,
-                position=notification.id,
-            )
-        else:
-            parked[key] = Recorded(
-                event.version,
-                "parked",
-                (),
-                event.cause_position,
-                event.cause_position,
-                parked=True,
-                position=notification.id,
-            )
-    return made, parked
-
-
-def _notifications(recorder: Any, topics: list[str]) -> Iterator[Any]:
-    start = 1
-    while True:
-        page = recorder.select_notifications(start=start, limit=PAGE_SIZE, topics=topics)
-        if not page:
-            return
-        yield from page
-        start = page[-1].id + 1

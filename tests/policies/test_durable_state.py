@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -20,9 +21,9 @@ from kam_domain.errors import StateAhead, StoreUnreadable, UnregisteredTopic
 from kam_domain.policies.base import Decision, Policy
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.policies.world import World
-from kam_domain.runtime.engine import PolicyEngine
+from kam_domain.runtime.engine import CHECKPOINT_EVERY, PolicyEngine
 from kam_domain.runtime.rebuild import compare_states
-from kam_domain.runtime.state import LEARNERS, MemoryState, StoredState
+from kam_domain.runtime.state import LEARNERS, MemoryState, StoredState, state_of
 from kam_domain.values import CaseId, CaseKind, Severity, Tier
 from tests.policies.history import Op, decisions_of, play, play_more
 from tests.policies.test_causal_order import operations
@@ -421,3 +422,53 @@ def test_replay_with_a_scratch_state_reports_what_replay_in_memory_reports(
 
     assert scratch.reproduced
     assert (scratch.events, scratch.decisions) == (memory.events, memory.decisions)
+
+
+def test_an_engine_catching_up_checkpoints_every_so_many_commands() -> None:
+    """Given more than twice CHECKPOINT_EVERY commands recorded with the policies off, when one
+    run settles them all, then it checkpointed every CHECKPOINT_EVERY commands on the way, and a
+    restarted engine goes on from the last of them deciding nothing new."""
+    app = KamApplication("memory://", run_policies=False)
+    play(app, [Op("kam", n, 200) for n in range(3)])
+    play_more(app, [Op("designate", n, Tier.STANDARD) for n in range(CHECKPOINT_EVERY)], start=3)
+    state = MemoryState()
+    engine = PolicyEngine(app, app.policies.registry, state=state)
+
+    engine.run()
+
+    checkpoint = state.state_checkpoint()
+    decided = len(app.decisions())
+    restarted = PolicyEngine(app, app.policies.registry, state=state)
+    restarted.run()
+
+    assert checkpoint is not None
+    assert checkpoint.serial >= 2
+    assert 0 < checkpoint.position < app.recorder.max_notification_id()
+    assert len(app.decisions()) == decided
+    assert restarted.position == app.recorder.max_notification_id()
+
+
+def test_an_embedded_application_checkpoints_before_it_closes(tmp_path: Path) -> None:
+    """Given the demo recorded embedded into a SQLite file (its decisions carried the position
+    all along), when the application closes, then the store holds a checkpoint at the head, and
+    an engine opened on the file goes on from it: it loads no record and records nothing."""
+    url = f"sqlite:///{tmp_path / 'kam.db'}"
+    first = KamApplication(url)
+    build_demo(first)
+    decided = len(first.decisions())
+    head = first.recorder.max_notification_id()
+    first.close()
+
+    app = KamApplication(url, run_policies=False)
+    recorder = state_of(app.recorder)
+    assert recorder is not None
+    checkpoint = recorder.state_checkpoint()
+    engine = PolicyEngine(app, app.policies.registry)
+    engine.run()
+
+    assert checkpoint is not None
+    assert checkpoint.position == head
+    assert len(engine.world._records) == 0
+    assert engine.position == head
+    assert len(app.decisions()) == decided
+    app.close()
