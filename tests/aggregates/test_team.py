@@ -25,6 +25,7 @@ from kam_domain.errors import (
     RoleRequired,
     SelfApproval,
     TimestampOutOfOrder,
+    UnknownTimeZone,
     ValidationError,
 )
 from kam_domain.values import Actor, GrantId, MemberId, Metric, Percentage, Role, TeamId, Tier
@@ -330,6 +331,37 @@ def test_evaluation_standard_applies_from_its_date() -> None:
     assert then(team) == [Team.EvaluationStandardSet]
     assert team.standard_at(at(days=1)) == EvaluationStandard.default()
     assert team.standard_at(at(days=31)) == standard
+
+
+def test_a_time_zone_applies_from_its_moment() -> None:
+    """Given a team keeping UTC, a zone set from day 30 is in force from then on, recorded by
+    its IANA name; the zone a quarter follows is the one in force at its last moment."""
+    team, senior = formed()
+
+    team.set_time_zone(meta(senior), senior, "Asia/Shanghai", effective_from=at(days=30))
+
+    (event,) = recorded(team)
+    assert isinstance(event, Team.TimeZoneSet)
+    assert (event.zone, event.effective_from) == ("Asia/Shanghai", at(days=30))
+    assert team.zone_name_at(at(days=29)) == "UTC"
+    assert str(team.zone_at(at(days=31))) == "Asia/Shanghai"
+
+
+def test_a_time_zone_without_a_moment_applies_from_the_command() -> None:
+    """Without ``effective_from`` the zone is in force from the command's own moment."""
+    team, senior = formed()
+
+    team.set_time_zone(meta(senior, at(days=3)), senior, "Europe/Berlin")
+
+    assert [e.effective_from for e in recorded(team)] == [at(days=3)]
+
+
+def test_an_unknown_time_zone_records_nothing() -> None:
+    """A misspelt zone is UnknownTimeZone naming the field; the team is unchanged."""
+    team, senior = formed()
+
+    with unchanged(team), pytest.raises(UnknownTimeZone, match=r"^zone: 'Asia/Pekin'"):
+        team.set_time_zone(meta(senior), senior, "Asia/Pekin")
 
 
 def test_standard_weights_must_add_up_to_100() -> None:
