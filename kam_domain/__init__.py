@@ -28,6 +28,7 @@ __all__ = [
     "DiscountOutcome",
     "EffectiveTimeInFuture",
     "EvaluationStandard",
+    "ExchangeRateMissing",
     "FeasibilityVerdict",
     "InvalidCipherKey",
     "KamApplication",

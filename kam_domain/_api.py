@@ -53,6 +53,7 @@ from kam_domain.errors import (
     CipherKeyNotInRing,
     ConcurrencyConflict,
     EffectiveTimeInFuture,
+    ExchangeRateMissing,
     InvalidCipherKey,
     KamDomainError,
     NotAKamStore,

@@ -30,6 +30,7 @@ __all__ = [
     "DeadLetterNotFound",
     "DiscountRequestNotFound",
     "EffectiveTimeInFuture",
+    "ExchangeRateMissing",
     "GrantBeyondOwnAuthority",
     "GrantBeyondTopAuthority",
     "HistoryRewritten",
@@ -114,6 +115,10 @@ class ValidationError(KamDomainError, ValueError):
 
 class CurrencyMismatch(ValidationError):
     """Raised when two amounts in different currencies are combined or compared."""
+
+
+class ExchangeRateMissing(ValidationError):
+    """Raised when an amount must convert into another currency and no rate is in force."""
 
 
 class UnknownTimeZone(ValidationError):

@@ -40,15 +40,12 @@ class MeasureQueries(ApplicationCore):
         """The actuals of every metric the target sets that the log can measure (as of ``at``:
         the target as it stood then, and only the events recorded up to then)."""
         target = self._get(Target, target_id, TargetNotFound, "target_id", at=at)
-        zone = self._target_zone(target, at)
-        accounts = self._scope_accounts(target, at, zone)
-        return measure(target.current_goals, accounts, target.period, windows, zone).actuals
-
-    def _target_zone(self, target: Target, at: datetime | None) -> tzinfo:
-        """The calendar the target's period follows: its team's zone (as the team stood at
-        ``at``, when given)."""
+        # The team as it stood at ``at``: its zone (the period's calendar) and its rates.
         team = self._get(Team, target.team_id, TeamNotFound, "team_id", at=at)
-        return team.zone_for(target.period)
+        zone = team.zone_for(target.period)
+        accounts = self._scope_accounts(target, at, zone)
+        goals, period = target.current_goals, target.period
+        return measure(goals, accounts, period, windows, zone, team.converter()).actuals
 
     def _scope_accounts(
         self, target: Target, at: datetime | None, zone: tzinfo

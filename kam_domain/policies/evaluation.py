@@ -35,7 +35,14 @@ from uuid import UUID
 
 import attrs
 
-from kam_domain.aggregates.actuals import AccountFacts, CaseFact, PaymentFact, SurveyFact, measure
+from kam_domain.aggregates.actuals import (
+    AccountFacts,
+    CaseFact,
+    Converter,
+    PaymentFact,
+    SurveyFact,
+    measure,
+)
 from kam_domain.aggregates.base import Meta
 from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.aggregates.target import (
@@ -45,7 +52,7 @@ from kam_domain.aggregates.target import (
     score_of,
 )
 from kam_domain.aggregates.team import EvaluationStandard, Team
-from kam_domain.errors import ValidationError
+from kam_domain.errors import ExchangeRateMissing, ValidationError
 from kam_domain.policies.base import Action, ActionContext, Decision, Policy
 from kam_domain.policies.lapses import SCOPE_ORDER, Lapse, deadline, flag, lapses
 from kam_domain.policies.parameters import whole_number
@@ -299,7 +306,9 @@ class EvaluationPolicy(Policy):
             standard = team.standard_at(end - _LAST_MOMENT)
             inputs[f"standard {team.id}"] = _standard(standard)
             for target in targets:
-                kind, line, action = self._plan(world, target, standard, windows, zone)
+                kind, line, action = self._plan(
+                    world, target, standard, windows, zone, team.converter()
+                )
                 inputs[f"target {target.id}"] = line
                 if kind is not None:
                     counts[kind] += 1
@@ -322,6 +331,7 @@ class EvaluationPolicy(Policy):
         standard: EvaluationStandard,
         windows: Mapping[Severity, timedelta],
         zone: tzinfo,
+        convert: Converter | None,
     ) -> tuple[str | None, dict[str, object], Action | None]:
         """What to do with one target: how it counts, what the decision says, the action."""
         closed, evaluated = target.closed_at is not None, bool(target.evaluations)
@@ -334,13 +344,26 @@ class EvaluationPolicy(Policy):
             return (None, line, None) if closed else ("close", line, close)
         accounts = _scope_accounts(world, target, target.period, zone)
         facts = [self._facts.get(a.id) or AccountFacts(a.id) for a in accounts]
-        measured = measure(target.current_goals, facts, target.period, windows, zone)
         line["accounts"] = [a.id for a in accounts]
+        try:
+            measured = measure(target.current_goals, facts, target.period, windows, zone, convert)
+        except ExchangeRateMissing as error:
+            # Never a silent 1:1: the target waits for the rate, closed, for a director.
+            line["action"] = f"not evaluable: {error}"
+            waiting = None if closed else CloseTargetPeriod(target.id, zone_name(zone))
+            return "not evaluable", line, waiting
         for goal in target.current_goals:
             line[f"{goal.metric.value} goal"] = goal.value
         for actual in measured.actuals:
             line[f"{actual.metric.value} actual"] = actual.value
             line[f"{actual.metric.value} events"] = list(actual.source_event_ids)
+        if measured.conversions:
+            # Named only where a payment converted: a team without a reporting currency, or
+            # paid in the goal's currency only, reads as before currencies were recorded.
+            line["sales_revenue conversions"] = [
+                f"{c.payment_event_id}: {c.amount} at {c.rate} = {c.converted}"
+                for c in measured.conversions
+            ]
         problem = _unevaluable(target, measured.unmeasured, measured.actuals, standard)
         if problem is not None:
             line["action"] = f"not evaluable: {problem}"

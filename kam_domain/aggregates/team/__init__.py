@@ -17,7 +17,8 @@ Where things live:
   授权范围, the team's top authority, and the credentials read from them),
   :mod:`~kam_domain.aggregates.team.backdating` (the backdating window and the permission to
   import history), :mod:`~kam_domain.aggregates.team.standards` (the assessment method,
-  考核办法) and :mod:`~kam_domain.aggregates.team.zone` (the time zone its calendar follows);
+  考核办法), :mod:`~kam_domain.aggregates.team.zone` (the time zone its calendar follows) and
+  :mod:`~kam_domain.aggregates.team.currencies` (the reporting currency and exchange rates);
 - here, the aggregate: :class:`Team`, composed from those families, and its formation.
 
 Stored topics: every event is written as ``kam_domain.aggregates.team:Team.<Event>``, the topic it
@@ -35,6 +36,7 @@ from typing import Any, Self
 
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text
 from kam_domain.aggregates.team.backdating import Backdating
+from kam_domain.aggregates.team.currencies import Currencies, ExchangeRate
 from kam_domain.aggregates.team.discount_authority import APPROVER_ROLES, DiscountAuthority
 from kam_domain.aggregates.team.guards import check_capacity
 from kam_domain.aggregates.team.people import People
@@ -55,6 +57,7 @@ __all__ = [
     "APPROVER_ROLES",
     "AuthorityGrant",
     "EvaluationStandard",
+    "ExchangeRate",
     "Member",
     "RatingBand",
     "Team",
@@ -63,19 +66,23 @@ __all__ = [
 ]
 
 
-class Team(People, DiscountAuthority, Backdating, Standards, TimeZones, KamAggregate):
+class Team(People, DiscountAuthority, Backdating, Standards, TimeZones, Currencies, KamAggregate):
     """A key-account team and everything about its people that decisions depend on.
 
-    The state a snapshot holds is at version 2: the time zones the team recorded. A version 1
-    snapshot was taken before a team could record one (:meth:`upcast_v1_v2`).
+    The state a snapshot holds is at version 2: the time zones, the reporting currency and
+    the exchange rates the team recorded. A version 1 snapshot was taken before a team could
+    record any (:meth:`upcast_v1_v2`).
     """
 
     class_version = 2
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """A version 1 snapshot's team recorded no time zone: it keeps UTC."""
+        """A version 1 snapshot's team recorded no time zone (it keeps UTC), no reporting
+        currency and no exchange rate (nothing converts)."""
         state.setdefault("time_zones", [])
+        state.setdefault("reporting_currency", None)
+        state.setdefault("exchange_rates", [])
 
     class Formed(KamAggregate.Created):
         name: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from kam_domain.aggregates.base import CommandFamily
 from kam_domain.aggregates.team.records import (
@@ -35,6 +36,10 @@ class TeamState(CommandFamily):
         self.backdating_window: int | None = None
         #: (effective from, IANA zone name), in order; none recorded: the team keeps UTC.
         self.time_zones: list[tuple[datetime, str]] = []
+        #: The currency the team reports in (None: nothing converts).
+        self.reporting_currency: str | None = None
+        #: (effective from, currency, into, rate), in order of their moments.
+        self.exchange_rates: list[tuple[datetime, str, str, Decimal]] = []
 
     def authorising_team(self) -> TeamId:
         return TeamId(self.id)
