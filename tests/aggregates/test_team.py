@@ -6,6 +6,8 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import (
@@ -393,3 +395,37 @@ def test_unknown_members_are_named_in_the_error() -> None:
 
     with unchanged(team), pytest.raises(MemberNotFound, match="member_id"):
         team.set_capacity(meta(senior), senior, MemberId(uuid4()), capacity=3)
+
+
+@given(
+    rates=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=400),
+            st.decimals(min_value=Decimal("0.0001"), max_value=Decimal(1000), places=4),
+        ),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda rate: rate[0],
+    ),
+    day=st.integers(min_value=-5, max_value=410),
+)
+def test_the_rate_in_force_is_the_latest_recorded_before(
+    rates: list[tuple[int, Decimal]], day: int
+) -> None:
+    """Whatever rates were recorded, in whatever order, the one in force at a moment is the
+    one with the latest moment not after it; before all of them there is none."""
+    team, senior = formed()
+    for days, rate in rates:
+        team.record_exchange_rate(
+            meta(senior), senior, currency="USD", into="CNY", rate=rate, effective_from=at(days)
+        )
+
+    found = team.rate_at("USD", "CNY", at(days=day))
+
+    earlier = [(days, rate) for days, rate in rates if days <= day]
+    if not earlier:
+        assert found is None
+    else:
+        assert found is not None
+        assert found.rate == max(earlier)[1]  # the latest moment (moments are unique)
+        assert team.rate_at("CNY", "USD", at(days=day)) is None
