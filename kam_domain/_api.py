@@ -56,6 +56,7 @@ from kam_domain.errors import (
     CipherKeyNotInRing,
     ConcurrencyConflict,
     EffectiveTimeInFuture,
+    ExchangeRateMissing,
     InvalidCipherKey,
     KamDomainError,
     NotAKamStore,
@@ -69,6 +70,7 @@ from kam_domain.errors import (
     StoreTampered,
     StoreUnavailable,
     StoreUnreadable,
+    UnknownTimeZone,
     UnregisteredTopic,
     ValidationError,
 )

@@ -36,6 +36,7 @@ __all__ = [
     "DeadLetterNotFound",
     "DiscountRequestNotFound",
     "EffectiveTimeInFuture",
+    "ExchangeRateMissing",
     "GrantBeyondOwnAuthority",
     "GrantBeyondTopAuthority",
     "HistoryRewritten",
@@ -98,6 +99,7 @@ __all__ = [
     "TimestampOutOfOrder",
     "TreeHeadInvalid",
     "UnknownStoreScheme",
+    "UnknownTimeZone",
     "UnregisteredTopic",
     "UnsafeText",
     "ValidationError",
@@ -122,6 +124,14 @@ class ValidationError(KamDomainError, ValueError):
 
 class CurrencyMismatch(ValidationError):
     """Raised when two amounts in different currencies are combined or compared."""
+
+
+class ExchangeRateMissing(ValidationError):
+    """Raised when an amount must convert into another currency and no rate is in force."""
+
+
+class UnknownTimeZone(ValidationError):
+    """Raised when a time zone is not an IANA name the standard library's zoneinfo knows."""
 
 
 class NumberOutOfRange(ValidationError):

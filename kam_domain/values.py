@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import NewType, Self
 from uuid import UUID, uuid4
@@ -268,7 +268,12 @@ def _check_quarter(_: object, attribute: attrs.Attribute[int | None], value: obj
 @transcoded
 @attrs.frozen(order=True)
 class Period:
-    """A calendar quarter (``2026-Q1``) or year (``2026``) in UTC; the end is exclusive."""
+    """A calendar quarter (``2026-Q1``) or year (``2026``); the end is exclusive.
+
+    ``start``, ``end`` and ``contains`` read it on the UTC calendar; ``start_in``, ``end_in`` and
+    ``contains_in`` on a time zone's (a team's, see ``Team.zone_for``). The period itself names
+    no zone: what is stored is the same either way.
+    """
 
     year: int = attrs.field(validator=_check_year)
     quarter: int | None = attrs.field(default=None, validator=_check_quarter)
@@ -283,9 +288,10 @@ class Period:
         return cls(int(match[1]), quarter)
 
     @classmethod
-    def quarter_of(cls, moment: datetime) -> Self:
-        utc = moment.astimezone(UTC)
-        return cls(utc.year, (utc.month - 1) // 3 + 1)
+    def quarter_of(cls, moment: datetime, zone: tzinfo = UTC) -> Self:
+        """The quarter ``moment`` falls in, on the calendar of ``zone`` (UTC unless given)."""
+        local = moment.astimezone(zone)
+        return cls(local.year, (local.month - 1) // 3 + 1)
 
     @property
     def start(self) -> datetime:
@@ -301,12 +307,37 @@ class Period:
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 
+    def start_in(self, zone: tzinfo) -> datetime:
+        """The period's first instant on the calendar of ``zone`` (midnight there, or the first
+        moment of that day where a clock change skips midnight), as a UTC datetime."""
+        return _local_midnight(self.start, zone)
+
+    def end_in(self, zone: tzinfo) -> datetime:
+        """The first instant after the period on the calendar of ``zone``, as a UTC datetime."""
+        return _local_midnight(self.end, zone)
+
+    def contains_in(self, moment: datetime, zone: tzinfo) -> bool:
+        """Whether ``moment`` lies within the period on the calendar of ``zone``."""
+        return self.start_in(zone) <= moment < self.end_in(zone)
+
     def covers(self, other: Period) -> bool:
         """Whether ``other`` lies within this period (a year covers its quarters)."""
         return self.start <= other.start and other.end <= self.end
 
     def __str__(self) -> str:
         return str(self.year) if self.quarter is None else f"{self.year}-Q{self.quarter}"
+
+
+def _local_midnight(day: datetime, zone: tzinfo) -> datetime:
+    """Midnight of ``day``'s date (a UTC midnight) on the wall clock of ``zone``, in UTC.
+
+    A wall time a clock change skips reads with the offset before the change (zoneinfo's
+    ``fold=0``), which lands on the first moment of the new day; a repeated one reads as its
+    first occurrence. Either way every instant has exactly one local date.
+    """
+    if zone is UTC:
+        return day
+    return day.replace(tzinfo=zone).astimezone(UTC)
 
 
 class Role(enum.Enum):

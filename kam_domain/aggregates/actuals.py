@@ -1,8 +1,12 @@
 """How a target's actuals are measured from what the accounts recorded: one rule, used both by
 the facade (reading the store) and by the evaluation policy (reading the log as it folds it).
 
-- revenue: payments received within the period on the scope's accounts, in the goal's currency
-  (payments in another currency are not converted: they do not count);
+Periods are read on the calendar of the team's time zone (UTC unless the team recorded one).
+
+- revenue: payments received within the period on the scope's accounts, in the goal's currency;
+  for a team with a reporting currency, payments in other currencies too, each converted at the
+  team's rate in force when it was received (no rate: ExchangeRateMissing, never 1:1); for a
+  team without one, payments in another currency do not count;
 - service level: the share of cases opened within the period that were acknowledged within the
   acknowledgement window of their severity, in percent to two places (100 when no case was
   opened: nothing was missed); a case never acknowledged counts as missed;
@@ -16,8 +20,8 @@ so the sources come out in a stable order: account by account, then as recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -39,6 +43,8 @@ __all__ = [
     "DEFAULT_ACKNOWLEDGEMENT_WINDOWS",
     "AccountFacts",
     "CaseFact",
+    "Conversion",
+    "Converter",
     "Measurement",
     "PaymentFact",
     "SurveyFact",
@@ -57,6 +63,21 @@ DEFAULT_ACKNOWLEDGEMENT_WINDOWS: Mapping[Severity, timedelta] = {
 }
 
 _CENT = Decimal("0.01")
+
+#: How an amount converts into a currency at a moment: the converted amount and the rate used
+#: (``Team.convert``, which refuses with ExchangeRateMissing when no rate is in force).
+Converter = Callable[[Money, str, datetime], tuple[Money, Any]]
+
+
+@attrs.frozen
+class Conversion:
+    """A payment counted in a goal's currency at the rate in force when it was received."""
+
+    payment_event_id: UUID
+    amount: Money
+    converted: Money
+    #: The rate used, as the decision's inputs name it (``1 USD = 7.1 CNY (from …)``).
+    rate: str
 
 
 @attrs.frozen
@@ -140,31 +161,62 @@ class Measurement:
 
     actuals: tuple[Actual, ...]
     unmeasured: tuple[Metric, ...]
+    #: The payments counted in another currency than they were received in.
+    conversions: tuple[Conversion, ...] = ()
 
 
-def revenue(accounts: Iterable[AccountFacts], period: Period, currency: str) -> RevenueActual:
-    """Payments received within ``period`` in ``currency``, summed."""
+def revenue(
+    accounts: Iterable[AccountFacts],
+    period: Period,
+    currency: str,
+    zone: tzinfo = UTC,
+    convert: Converter | None = None,
+) -> RevenueActual:
+    """Payments received within ``period`` (on the calendar of ``zone``) in ``currency``,
+    summed; with ``convert``, payments in other currencies too, each converted at the rate in
+    force when it was received."""
+    return _revenue(accounts, period, currency, zone, convert)[0]
+
+
+def _revenue(
+    accounts: Iterable[AccountFacts],
+    period: Period,
+    currency: str,
+    zone: tzinfo,
+    convert: Converter | None,
+) -> tuple[RevenueActual, list[Conversion]]:
     total = Money.zero(currency)
     sources: list[UUID] = []
+    conversions: list[Conversion] = []
     for facts in accounts:
         for payment in facts.payments:
-            if period.contains(payment.at) and payment.amount.currency == currency:
-                total += payment.amount
-                sources.append(payment.event_id)
-    return RevenueActual(total, tuple(sources))
+            if not period.contains_in(payment.at, zone):
+                continue
+            amount = payment.amount
+            if amount.currency != currency:
+                if convert is None:
+                    continue  # without a reporting currency, nothing converts
+                amount, rate = convert(payment.amount, currency, payment.at)
+                conversions.append(
+                    Conversion(payment.event_id, payment.amount, amount, rate.describe())
+                )
+            total += amount
+            sources.append(payment.event_id)
+    return RevenueActual(total, tuple(sources)), conversions
 
 
 def service_level(
     accounts: Iterable[AccountFacts],
     period: Period,
     windows: Mapping[Severity, timedelta] = DEFAULT_ACKNOWLEDGEMENT_WINDOWS,
+    zone: tzinfo = UTC,
 ) -> ServiceLevelActual:
     """The share of cases opened within ``period`` acknowledged within their window."""
     counted = on_time = 0
     sources: list[UUID] = []
     for facts in accounts:
         for case in facts.cases.values():
-            if not period.contains(case.opened_at):
+            if not period.contains_in(case.opened_at, zone):
                 continue
             counted += 1
             sources.append(case.opened_id)
@@ -176,13 +228,15 @@ def service_level(
     return ServiceLevelActual(share.quantize(_CENT), tuple(sources))
 
 
-def satisfaction(accounts: Iterable[AccountFacts], period: Period) -> SatisfactionActual | None:
+def satisfaction(
+    accounts: Iterable[AccountFacts], period: Period, zone: tzinfo = UTC
+) -> SatisfactionActual | None:
     """The mean score surveyed within ``period``; None when nobody was surveyed."""
     scores: list[Decimal] = []
     sources: list[UUID] = []
     for facts in accounts:
         for survey in facts.surveys:
-            if period.contains(survey.at):
+            if period.contains_in(survey.at, zone):
                 scores.append(survey.score)
                 sources.append(survey.event_id)
     if not scores:
@@ -196,19 +250,27 @@ def measure(
     accounts: Sequence[AccountFacts],
     period: Period,
     windows: Mapping[Severity, timedelta] = DEFAULT_ACKNOWLEDGEMENT_WINDOWS,
+    zone: tzinfo = UTC,
+    convert: Converter | None = None,
 ) -> Measurement:
-    """The actual of each metric ``goals`` set, in the goals' order, from ``accounts``' facts."""
+    """The actual of each metric ``goals`` set, in the goals' order, from ``accounts``' facts;
+    the period read on the calendar of ``zone`` (the team's, ``Team.zone_for``); revenue in
+    other currencies converted by ``convert`` (a team with a reporting currency: its
+    ``convert``), else not counted. ExchangeRateMissing when a payment has no rate in force."""
     actuals: list[Actual] = []
     unmeasured: list[Metric] = []
+    conversions: list[Conversion] = []
     for goal in goals:
         if isinstance(goal, RevenueGoal):
-            actuals.append(revenue(accounts, period, goal.value.currency))
+            actual, converted = _revenue(accounts, period, goal.value.currency, zone, convert)
+            actuals.append(actual)
+            conversions.extend(converted)
         elif goal.metric is Metric.SERVICE_LEVEL:
-            actuals.append(service_level(accounts, period, windows))
+            actuals.append(service_level(accounts, period, windows, zone))
         else:
-            mean = satisfaction(accounts, period)
+            mean = satisfaction(accounts, period, zone)
             if mean is None:
                 unmeasured.append(goal.metric)
             else:
                 actuals.append(mean)
-    return Measurement(tuple(actuals), tuple(unmeasured))
+    return Measurement(tuple(actuals), tuple(unmeasured), tuple(conversions))

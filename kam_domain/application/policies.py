@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -94,12 +94,25 @@ class PolicyCommands(ApplicationCore):
     def close_period(
         self, period: Period, actor: Actor | UUID, *, at: datetime | None = None
     ) -> None:
-        """Record that ``period`` has ended (the evaluation policy evaluates its targets)."""
+        """Record that ``period`` has ended (the evaluation policy evaluates its targets).
+
+        A period has ended once it has ended for every team on its own calendar (its time
+        zone; a team that recorded none keeps UTC): for a store whose teams all keep
+        Asia/Shanghai, 2026-Q2 ends at 2026-07-01T00:00+08:00 (16:00 UTC the day before).
+        """
         if not isinstance(period, Period):
             raise ValidationError("period", f"must be a Period, not {period!r}")
         meta = self._meta(actor, at)
+        ends, zone = max(
+            (
+                (team.period_end(period), team.zone_for(period))
+                for team in map(self._team, self._directory().ids("team"))
+            ),
+            key=lambda item: item[0],
+            default=(period.end, UTC),
+        )
         clock = self._clock(meta.at)
-        clock.close_period(meta, period)
+        clock.close_period(meta, period, ends=ends, zone=zone)
         self._commit(clock)
 
     def recorded_time(self) -> datetime | None:

@@ -89,6 +89,7 @@ class TargetCommands(ApplicationCore):
             period=period,
             goals=goals,
             parent=parent,
+            zone=team.zone_for(period),
         )
         self._commit(target, *self._listed(meta, tid, Entry(_TARGET, name, team.id, account_id)))
         return tid
@@ -107,7 +108,7 @@ class TargetCommands(ApplicationCore):
         target = self._target(target_id)
         team, meta, by = self._team_context(target.team_id, actor, at, correlation_id)
         kam = self._scope_kam(team, target.scope, meta.at)
-        target.revise(meta, by, kam, goals=goals, reason=reason)
+        target.revise(meta, by, kam, goals=goals, reason=reason, zone=team.zone_for(target.period))
         self._commit(target)
 
     def close_target_period(
@@ -120,8 +121,8 @@ class TargetCommands(ApplicationCore):
     ) -> None:
         """Record that the target's period has closed (a director, or a system :class:`Actor`)."""
         target = self._target(target_id)
-        _, meta, by = self._deciding(target, actor, at, correlation_id)
-        target.close_period(meta, by)
+        team, meta, by = self._deciding(target, actor, at, correlation_id)
+        target.close_period(meta, by, zone=team.zone_for(target.period))
         self._commit(target)
 
     def evaluate_target(
@@ -141,8 +142,9 @@ class TargetCommands(ApplicationCore):
         target = self._target(target_id)
         team, meta, by = self._deciding(target, actor, at, correlation_id)
         # The period's end is exclusive: a standard that starts the next period is not this one's.
-        standard = team.standard_at(target.period.end - timedelta(microseconds=1))
-        target.evaluate(meta, by, standard, actuals=actuals)
+        zone = team.zone_for(target.period)
+        standard = team.standard_at(target.period.end_in(zone) - timedelta(microseconds=1))
+        target.evaluate(meta, by, standard, actuals=actuals, zone=zone)
         self._commit(target)
         evaluation = target.latest_evaluation
         assert evaluation is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from uuid import UUID
 
 from kam_domain.aggregates.credentials import Credentials
@@ -302,6 +303,54 @@ class TeamCommands(ApplicationCore):
         """Record how far before the moment it is written a team's command may be dated."""
         with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
             team.set_backdating_window(meta, by, window=window)
+
+    def set_time_zone(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        zone: str,
+        *,
+        effective_from: datetime | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Record the IANA time zone (``Asia/Shanghai``) the team's quarters and period-end
+        deadlines follow from ``effective_from`` on (the command's moment unless given)."""
+        with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
+            team.set_time_zone(meta, by, zone, effective_from=effective_from)
+
+    def set_reporting_currency(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        currency: str,
+        *,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Record the currency the team reports in: from then on a target's revenue paid in
+        another currency converts at the team's rate in force at each payment."""
+        with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
+            team.set_reporting_currency(meta, by, currency)
+
+    def record_exchange_rate(
+        self,
+        team_id: UUID,
+        actor: UUID,
+        *,
+        currency: str,
+        into: str,
+        rate: Decimal,
+        effective_from: datetime | None = None,
+        at: datetime | None = None,
+        correlation_id: UUID | None = None,
+    ) -> None:
+        """Record that one ``currency`` is ``rate`` ``into`` from ``effective_from`` on (the
+        command's moment unless given); a director or the financial planner records it."""
+        with self._changing_team(team_id, actor, at, correlation_id) as (team, meta, by):
+            team.record_exchange_rate(
+                meta, by, currency=currency, into=into, rate=rate, effective_from=effective_from
+            )
 
     # -- queries -------------------------------------------------------------------------------
 

@@ -328,7 +328,7 @@ def _register_clock(commands: Any) -> None:
     close = _command(
         group,
         "close-period",
-        "record that a quarter or year has ended",
+        "record that a quarter or year has ended (for every team, on its time zone's calendar)",
         _close_period,
         CLOCK_EXIT_STATUSES,
     )

@@ -12,7 +12,7 @@ import argparse
 import enum
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 import attrs
@@ -79,6 +79,9 @@ def run_show(args: argparse.Namespace) -> int:
         get = getattr(app, f"get_{args.kind}")
         record = get(record_id) if args.at is None else _as_of(get, record_id, args)
         document = view(args.kind, record, record_name(app, record), args.at)
+        if args.kind == "target":
+            team = app.get_team(record.team_id, at=args.at)
+            document["fields"].update(local_times(record, team.zone_for(record.period)))
     if args.format == JSON:
         print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
@@ -114,6 +117,24 @@ def view(kind: str, record: Any, name: str, at: datetime | None) -> dict[str, An
         "fields": {key: _plain(value, jsonable) for key, value in ordered.items()},
         "collections": [key for key, value in ordered.items() if _is_collection(value)],
     }
+
+
+def local_times(target: Any, zone: tzinfo) -> dict[str, str]:
+    """For a target of a team keeping another zone than UTC, its period's bounds and its close
+    on the team's wall clock, with their offset (stored times stay UTC); nothing for UTC."""
+    from kam_domain.zones import is_utc, local_text, zone_name
+
+    if is_utc(zone):
+        return {}
+    period = target.period
+    shown = {
+        "time_zone": zone_name(zone),
+        "period_starts": local_text(period.start_in(zone), zone),
+        "period_ends": local_text(period.end_in(zone), zone),
+    }
+    if target.closed_at is not None:
+        shown["closed_at_local"] = local_text(target.closed_at, zone)
+    return shown
 
 
 def _text(document: dict[str, Any]) -> str:

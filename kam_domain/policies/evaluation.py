@@ -15,43 +15,55 @@ evaluable". One decision covers the whole period, with one action per target.
 On :class:`Clock.Ticked` it flags (a decision without actions, for the sales director) each
 target whose latest evaluation was not signed off by both the KAM and the supervisor within the
 standard's ``sign_off_days`` after the period's end, and each whose required action-plan
-adjustment was not recorded by then — once per target, evaluation number and kind of lapse.
+adjustment was not recorded by then — once per target, evaluation number and kind of lapse
+(found and described by :mod:`kam_domain.policies.lapses`).
+
+A team's periods are read on the calendar of its time zone (``Team.zone_for``; UTC unless the
+team recorded one): the bounds the actuals are measured within, the last moment that picks the
+standard and a member's accounts, and the sign-off deadline. A team in another zone than UTC is
+named among the inputs with its zone and the period's local bounds; a UTC team's decision reads
+as it always has, so decisions recorded before zones replay unchanged.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 from uuid import UUID
 
 import attrs
 
-from kam_domain.aggregates.actuals import AccountFacts, CaseFact, PaymentFact, SurveyFact, measure
+from kam_domain.aggregates.actuals import (
+    AccountFacts,
+    CaseFact,
+    Converter,
+    PaymentFact,
+    SurveyFact,
+    measure,
+)
 from kam_domain.aggregates.base import Meta
 from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.aggregates.target import (
     Actual,
     ScopeKind,
-    Signatory,
     Target,
-    TargetEvaluation,
     score_of,
 )
 from kam_domain.aggregates.team import EvaluationStandard, Team
-from kam_domain.errors import ValidationError
-from kam_domain.policies.base import Action, ActionContext, Decision, Policy, render
+from kam_domain.errors import ExchangeRateMissing, ValidationError
+from kam_domain.policies.base import Action, ActionContext, Decision, Policy
+from kam_domain.policies.lapses import SCOPE_ORDER, Lapse, deadline, flag, lapses
 from kam_domain.policies.parameters import whole_number
 from kam_domain.policies.records import Clock
 from kam_domain.policies.world import World
 from kam_domain.transcoding import restore_tuples
-from kam_domain.values import MemberId, Period, Role, Severity
+from kam_domain.values import Period, Severity
+from kam_domain.zones import DEFAULT_ZONE, is_utc, local_text, zone_name, zone_named
 
 __all__ = ["CloseTargetPeriod", "EvaluateTarget", "EvaluationPolicy", "Lapse"]
 
-#: Within a team: the team's own target, then its members', then its accounts'.
-_SCOPE_ORDER = {ScopeKind.TEAM: 0, ScopeKind.MEMBER: 1, ScopeKind.ACCOUNT: 2}
 #: The period's end is exclusive; its last moment is one microsecond before.
 _LAST_MOMENT = timedelta(microseconds=1)
 #: The events actuals are measured from (a tuple, not a union: learn sees every event).
@@ -67,8 +79,6 @@ _SLA_PARAMETERS = {
     Severity.MEDIUM: "sla_hours_medium",
     Severity.LOW: "sla_hours_low",
 }
-_SIGN_OFF = "sign_off"
-_ACTION_PLAN = "action_plan"
 
 
 # -- actions -----------------------------------------------------------------------------------
@@ -79,11 +89,13 @@ class CloseTargetPeriod(Action):
     """Record that the target's period has closed (when nobody has meanwhile)."""
 
     aggregate_id: UUID
+    #: The team's time zone the period ended on.
+    zone: str = DEFAULT_ZONE
 
     def apply(self, aggregate: Any, meta: Meta, context: ActionContext) -> None:
         target: Target = aggregate
         if target.closed_at is None:
-            target.close_period(meta, None)
+            target.close_period(meta, None, zone=zone_named(self.zone))
 
     def describe(self) -> str:
         return f"close the period of target {self.aggregate_id}"
@@ -101,35 +113,20 @@ class EvaluateTarget(Action):
     aggregate_id: UUID
     standard: EvaluationStandard
     actuals: tuple[Actual, ...]
+    #: The team's time zone the period ended on.
+    zone: str = DEFAULT_ZONE
 
     def apply(self, aggregate: Any, meta: Meta, context: ActionContext) -> None:
         target: Target = aggregate
+        zone = zone_named(self.zone)
         if target.closed_at is None:
-            target.close_period(meta, None)
+            target.close_period(meta, None, zone=zone)
         if target.latest_evaluation is None:
-            target.evaluate(meta, None, self.standard, actuals=self.actuals)
+            target.evaluate(meta, None, self.standard, actuals=self.actuals, zone=zone)
 
     def describe(self) -> str:
         actuals = ", ".join(f"{a.metric.value} {a.value}" for a in self.actuals)
         return f"close the period of target {self.aggregate_id} and evaluate it: {actuals}"
-
-
-# -- what a tick finds overdue -----------------------------------------------------------------
-
-
-@attrs.frozen
-class Lapse:
-    """A deadline an evaluation missed: its sign-off, or its required action-plan adjustment."""
-
-    target_id: UUID
-    evaluation_number: int
-    kind: str
-    #: What the flag says about it, ready for the decision's inputs.
-    facts: tuple[tuple[str, str], ...]
-
-    @property
-    def key(self) -> tuple[UUID, int, str]:
-        return self.target_id, self.evaluation_number, self.kind
 
 
 # -- the policy --------------------------------------------------------------------------------
@@ -230,7 +227,7 @@ class EvaluationPolicy(Policy):
             # earlier tick, which only the log, seen in order, can say.
             found = [
                 lapse
-                for lapse in _lapses(world, event.timestamp, self._due(world, event.timestamp))
+                for lapse in lapses(world, event.timestamp, self._due(world, event.timestamp))
                 if lapse.key not in self._lapsed
             ]
             self._lapsed.update(lapse.key for lapse in found)
@@ -238,13 +235,25 @@ class EvaluationPolicy(Policy):
             if found:
                 self._new_lapses[event.event_id] = tuple(found)
                 self._touched.update(("lapsed", f"lapses:{event.event_id}"))
+        elif isinstance(event, Team.TimeZoneSet):
+            # The team's deadlines may have moved: each evaluated target is looked at again at
+            # its new deadline (a look at the old one finds nothing new, or what is due).
+            for target in world.targets(event.originator_id):
+                self._schedule(world, target)
         else:
-            self._schedule(world.get(event.originator_id, Target))
+            self._schedule(world, world.get(event.originator_id, Target))
 
-    def _schedule(self, target: Target | None) -> None:
+    def _schedule(self, world: World, target: Target | None) -> None:
         evaluation = None if target is None else target.latest_evaluation
+        team = None if target is None else world.team(target.team_id)
         if target is not None and evaluation is not None:
-            heapq.heappush(self._to_check, (_deadline(target, evaluation), target.id))
+            # A target is set for a team the world holds; without it, the UTC deadline.
+            due = (
+                target.period.end + timedelta(days=evaluation.standard.sign_off_days)
+                if team is None
+                else deadline(team, target, evaluation)
+            )
+            heapq.heappush(self._to_check, (due, target.id))
             self._touched.add("to_check")
 
     def _due(self, world: World, now: datetime) -> list[Target]:
@@ -259,7 +268,7 @@ class EvaluationPolicy(Policy):
                 continue
             if world.team(target.team_id) is None:
                 # Not among the teams' targets yet: looked at again at the next tick.
-                self._schedule(target)
+                self._schedule(world, target)
                 continue
             targets.append(target)
         return targets
@@ -270,7 +279,7 @@ class EvaluationPolicy(Policy):
         if isinstance(event, Clock.PeriodClosed):
             return self._evaluate(event.period, world)
         if isinstance(event, Clock.Ticked):
-            return _flag(self._new_lapses.get(event.event_id, ()))
+            return flag(self._new_lapses.get(event.event_id, ()))
         return None
 
     def _evaluate(self, period: Period, world: World) -> Decision | None:
@@ -285,10 +294,21 @@ class EvaluationPolicy(Policy):
             targets = _in_order(world.targets(team.id, period))
             if not targets:
                 continue
-            standard = team.standard_at(period.end - _LAST_MOMENT)
+            zone = team.zone_for(period)
+            start, end = period.start_in(zone), period.end_in(zone)
+            if not is_utc(zone):
+                # Named only where it moved the period's bounds: a UTC team's inputs read as
+                # they did before teams recorded zones.
+                inputs[f"time zone {team.id}"] = (
+                    f"{zone_name(zone)}: {period} from {local_text(start, zone)} "
+                    f"to {local_text(end, zone)}"
+                )
+            standard = team.standard_at(end - _LAST_MOMENT)
             inputs[f"standard {team.id}"] = _standard(standard)
             for target in targets:
-                kind, line, action = self._plan(world, target, standard, windows)
+                kind, line, action = self._plan(
+                    world, target, standard, windows, zone, team.converter()
+                )
                 inputs[f"target {target.id}"] = line
                 if kind is not None:
                     counts[kind] += 1
@@ -310,6 +330,8 @@ class EvaluationPolicy(Policy):
         target: Target,
         standard: EvaluationStandard,
         windows: Mapping[Severity, timedelta],
+        zone: tzinfo,
+        convert: Converter | None,
     ) -> tuple[str | None, dict[str, object], Action | None]:
         """What to do with one target: how it counts, what the decision says, the action."""
         closed, evaluated = target.closed_at is not None, bool(target.evaluations)
@@ -318,26 +340,48 @@ class EvaluationPolicy(Policy):
             line["action"] = (
                 "none: already closed and evaluated" if closed else "close: already evaluated"
             )
-            return (None, line, None) if closed else ("close", line, CloseTargetPeriod(target.id))
-        accounts = _scope_accounts(world, target, target.period)
+            close = CloseTargetPeriod(target.id, zone_name(zone))
+            return (None, line, None) if closed else ("close", line, close)
+        accounts = _scope_accounts(world, target, target.period, zone)
         facts = [self._facts.get(a.id) or AccountFacts(a.id) for a in accounts]
-        measured = measure(target.current_goals, facts, target.period, windows)
         line["accounts"] = [a.id for a in accounts]
+        try:
+            measured = measure(target.current_goals, facts, target.period, windows, zone, convert)
+        except ExchangeRateMissing as error:
+            # Never a silent 1:1: the target waits for the rate, closed, for a director.
+            line["action"] = f"not evaluable: {error}"
+            waiting = None if closed else CloseTargetPeriod(target.id, zone_name(zone))
+            return "not evaluable", line, waiting
         for goal in target.current_goals:
             line[f"{goal.metric.value} goal"] = goal.value
         for actual in measured.actuals:
             line[f"{actual.metric.value} actual"] = actual.value
             line[f"{actual.metric.value} events"] = list(actual.source_event_ids)
+        if measured.conversions:
+            # Named only where a payment converted: a team without a reporting currency, or
+            # paid in the goal's currency only, reads as before currencies were recorded.
+            line["sales_revenue conversions"] = [
+                f"{c.payment_event_id}: {c.amount} at {c.rate} = {c.converted}"
+                for c in measured.conversions
+            ]
         problem = _unevaluable(target, measured.unmeasured, measured.actuals, standard)
         if problem is not None:
             line["action"] = f"not evaluable: {problem}"
-            return "not evaluable", line, None if closed else CloseTargetPeriod(target.id)
+            return (
+                "not evaluable",
+                line,
+                (None if closed else CloseTargetPeriod(target.id, zone_name(zone))),
+            )
         score = score_of(target.current_goals, measured.actuals, standard)
         line["score"] = score
         line["rating"] = standard.rating(score)
         line["action plan required"] = "yes" if score < standard.action_threshold else "no"
         line["action"] = "evaluate" if closed else "close and evaluate"
-        return "evaluate", line, EvaluateTarget(target.id, standard, measured.actuals)
+        return (
+            "evaluate",
+            line,
+            EvaluateTarget(target.id, standard, measured.actuals, zone_name(zone)),
+        )
 
     # -- parameters ----------------------------------------------------------------------------
 
@@ -353,16 +397,19 @@ class EvaluationPolicy(Policy):
 
 def _in_order(targets: Iterable[Target]) -> list[Target]:
     """Team, member, account targets; within each, the order they were set (sort is stable)."""
-    return sorted(targets, key=lambda target: _SCOPE_ORDER[target.scope.kind])
+    return sorted(targets, key=lambda target: SCOPE_ORDER[target.scope.kind])
 
 
-def _scope_accounts(world: World, target: Target, period: Period) -> list[ClientAccount]:
-    """The account itself; a member's accounts at the period's last moment; the team's all."""
+def _scope_accounts(
+    world: World, target: Target, period: Period, zone: tzinfo
+) -> list[ClientAccount]:
+    """The account itself; a member's accounts at the period's last moment (on the team's
+    calendar); the team's all."""
     accounts = world.accounts(target.team_id)
     if target.scope.kind is ScopeKind.ACCOUNT:
         return [a for a in accounts if a.id == target.scope.id]
     if target.scope.kind is ScopeKind.MEMBER:
-        last_moment = period.end - _LAST_MOMENT
+        last_moment = period.end_in(zone) - _LAST_MOMENT
         return [a for a in accounts if a.accountable_kam_at(last_moment) == target.scope.id]
     return accounts
 
@@ -408,120 +455,3 @@ def _evaluation_reason(period: Period, counts: Mapping[str, int]) -> str:
             "in the log to measure it by"
         )
     return "; ".join(parts)
-
-
-# -- helpers: lapses ---------------------------------------------------------------------------
-
-
-def _lapses(world: World, now: datetime, targets: Iterable[Target]) -> list[Lapse]:
-    """The lapses of ``targets`` at ``now``: each latest evaluation whose sign-off or required
-    adjustment missed its deadline; teams in the order they were formed, each team's targets
-    in the order :func:`_in_order` gives."""
-    found: list[Lapse] = []
-    for target in sorted(targets, key=lambda t: _lapse_order(world, t)):
-        evaluation = target.latest_evaluation
-        team = world.team(target.team_id)
-        if evaluation is None or team is None:
-            continue
-        deadline = _deadline(target, evaluation)
-        if now <= deadline:
-            continue
-        found.extend(_lapses_of(world, team, target, evaluation, deadline))
-    return found
-
-
-def _lapse_order(world: World, target: Target) -> tuple[int, int, int]:
-    team = world.creation_order(target.team_id)
-    return team, _SCOPE_ORDER[target.scope.kind], world.creation_order(target.id)
-
-
-def _deadline(target: Target, evaluation: TargetEvaluation) -> datetime:
-    return target.period.end + timedelta(days=evaluation.standard.sign_off_days)
-
-
-def _lapses_of(
-    world: World,
-    team: Team,
-    target: Target,
-    evaluation: TargetEvaluation,
-    deadline: datetime,
-) -> list[Lapse]:
-    number = evaluation.number
-    common: dict[str, object] = {
-        "scope": target.scope,
-        "period": target.period,
-        "period end": target.period.end,
-        "evaluation": number,
-        "evaluated at": evaluation.at,
-        "deadline": deadline,
-        "sales director": _notified(world, team, target),
-    }
-    found = []
-    signatures = {s.signatory: s for s in target.signatures if s.evaluation_number == number}
-    if not all(
-        signatory in signatures and signatures[signatory].at <= deadline for signatory in Signatory
-    ):
-        signed: dict[str, object] = dict(common)
-        for signatory in Signatory:
-            signature = signatures.get(signatory)
-            signed[f"{signatory.value} signed"] = (
-                "no"
-                if signature is None
-                else f"{signature.name} ({signature.member_id}) at {signature.at.isoformat()}"
-            )
-        found.append(Lapse(target.id, number, _SIGN_OFF, _facts(signed)))
-    if evaluation.action_plan_required:
-        adjusted = [p for p in target.action_plans if p.evaluation_number == number]
-        if not any(plan.at <= deadline for plan in adjusted):
-            lapse: dict[str, object] = dict(common)
-            lapse["score"] = evaluation.score
-            lapse["action threshold"] = evaluation.standard.action_threshold
-            lapse["action plan adjusted"] = (
-                "no" if not adjusted else f"late, at {adjusted[0].at.isoformat()}"
-            )
-            found.append(Lapse(target.id, number, _ACTION_PLAN, _facts(lapse)))
-    return found
-
-
-def _notified(world: World, team: Team, target: Target) -> list[UUID]:
-    """Who hears of the lapse: the supervisor of the target's KAM; for a team target, or a KAM
-    without a supervisor, the team's senior sales directors."""
-    kam_id: UUID | None = None
-    if target.scope.kind is ScopeKind.MEMBER:
-        kam_id = target.scope.id
-    elif target.scope.kind is ScopeKind.ACCOUNT:
-        account = world.get(target.scope.id, ClientAccount)
-        kam_id = None if account is None else account.accountable_kam
-    member = None if kam_id is None else team.members.get(MemberId(kam_id))
-    if member is not None and member.supervisor_id is not None:
-        return [member.supervisor_id]
-    return [m.member_id for m in team.active_members(Role.SENIOR_SALES_DIRECTOR)]
-
-
-def _facts(values: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
-    return tuple((key, render(value)) for key, value in values.items())
-
-
-def _flag(lapses: Sequence[Lapse]) -> Decision | None:
-    if not lapses:
-        return None
-    late = sum(1 for lapse in lapses if lapse.kind == _SIGN_OFF)
-    missing = len(lapses) - late
-    parts = []
-    if late:
-        parts.append(
-            f"{late} evaluation(s) not signed off by both KAM and supervisor within the "
-            "standard's sign-off days"
-        )
-    if missing:
-        parts.append(
-            f"{missing} evaluation(s) under the action threshold without an action-plan "
-            "adjustment by the sign-off deadline"
-        )
-    inputs = {
-        f"target {lapse.target_id} evaluation {lapse.evaluation_number} {lapse.kind}": dict(
-            lapse.facts
-        )
-        for lapse in lapses
-    }
-    return Decision(outcome="flag", reason="; ".join(parts), inputs=inputs)

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any, Self, TypeAlias
 from uuid import UUID, uuid5
@@ -18,6 +18,7 @@ from uuid import UUID, uuid5
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text
 from kam_domain.errors import InvalidTransition, ValidationError
 from kam_domain.values import Period
+from kam_domain.zones import local_text
 
 __all__ = [
     "CLOCK_ID",
@@ -262,12 +263,25 @@ class Clock(KamAggregate):
     def tick(self, meta: Meta) -> None:
         self._record(self.Ticked, meta)
 
-    def close_period(self, meta: Meta, period: Period) -> None:
-        """Record that ``period`` has ended; only once it has, and only once."""
+    def close_period(
+        self,
+        meta: Meta,
+        period: Period,
+        *,
+        ends: datetime | None = None,
+        zone: tzinfo = UTC,
+    ) -> None:
+        """Record that ``period`` has ended; only once it has, and only once.
+
+        ``ends``: the moment the period has ended for every team, on its own calendar (the
+        application reads it from the teams' zones), shown on the wall clock of ``zone``; the
+        period's UTC end unless given.
+        """
         if not isinstance(period, Period):
             raise ValidationError("period", f"must be a Period, not {period!r}")
-        if meta.at < period.end:
-            raise InvalidTransition(f"period: {period} runs until {period.end.isoformat()}")
+        end = period.end if ends is None else ends
+        if meta.at < end:
+            raise InvalidTransition(f"period: {period} runs until {local_text(end, zone)}")
         if period in self.closed_periods:
             raise InvalidTransition(f"period: {period} was already closed")
         self._record(self.PeriodClosed, meta, period=period)

@@ -20,7 +20,7 @@ scope (the sum, when there are several), in that currency.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -172,14 +172,16 @@ def forecast(
     targets: Iterable[Target] = (),
     names: Mapping[UUID, str] | None = None,
     at: datetime | None = None,
+    zone: tzinfo = UTC,
 ) -> Forecast:
     """The forecast of ``period`` from these records (the team's opportunities and targets,
-    as of ``at`` when the caller loaded them so); ``names``: members' names by id."""
+    as of ``at`` when the caller loaded them so); ``names``: members' names by id; ``zone``:
+    the calendar the period is read on (the team's, ``Team.zone_for``)."""
     names = names or {}
     items = tuple(
         item
         for opportunity in opportunities
-        if (item := _counted(opportunity, period, probabilities)) is not None
+        if (item := _counted(opportunity, period, probabilities, zone)) is not None
     )
     goals = _goals(targets, period, team_id)
     keys: dict[tuple[str, UUID | None, str], None] = {}
@@ -199,7 +201,7 @@ def forecast(
 
 
 def _counted(
-    opportunity: Opportunity, period: Period, probabilities: StageProbabilities
+    opportunity: Opportunity, period: Period, probabilities: StageProbabilities, zone: tzinfo
 ) -> ForecastItem | None:
     stage = opportunity.stage
     if stage is OpportunityStage.CLOSED_WON:
@@ -208,7 +210,7 @@ def _counted(
         counts_as = PIPELINE
     else:
         return None
-    if not period.contains(opportunity.close_date):
+    if not period.contains_in(opportunity.close_date, zone):
         return None
     return ForecastItem(
         opportunity_id=opportunity.id,

@@ -50,4 +50,5 @@ def read_forecast(
         targets=targets,
         names=names,
         at=moment,
+        zone=record.zone_for(period),
     )

@@ -84,10 +84,12 @@ def _team_card(
     at: datetime | None,
     windows: Mapping[Severity, timedelta],
 ) -> ScorecardTeam:
-    last = period.end - _INSTANT
+    # The period's last moment on the team's calendar (its time zone; UTC unless recorded).
+    end = team.period_end(period)
+    last = end - _INSTANT
     if at is not None:
         last = min(last, at)
-    standard = team.standard_at(period.end - _INSTANT)
+    standard = team.standard_at(end - _INSTANT)
     rows = [
         _row(app, team, target, last, at, standard, windows)
         for target in _targets(app, team.id, period, at)

@@ -6,6 +6,8 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.team import (
@@ -25,6 +27,7 @@ from kam_domain.errors import (
     RoleRequired,
     SelfApproval,
     TimestampOutOfOrder,
+    UnknownTimeZone,
     ValidationError,
 )
 from kam_domain.values import Actor, GrantId, MemberId, Metric, Percentage, Role, TeamId, Tier
@@ -332,6 +335,37 @@ def test_evaluation_standard_applies_from_its_date() -> None:
     assert team.standard_at(at(days=31)) == standard
 
 
+def test_a_time_zone_applies_from_its_moment() -> None:
+    """Given a team keeping UTC, a zone set from day 30 is in force from then on, recorded by
+    its IANA name; the zone a quarter follows is the one in force at its last moment."""
+    team, senior = formed()
+
+    team.set_time_zone(meta(senior), senior, "Asia/Shanghai", effective_from=at(days=30))
+
+    (event,) = recorded(team)
+    assert isinstance(event, Team.TimeZoneSet)
+    assert (event.zone, event.effective_from) == ("Asia/Shanghai", at(days=30))
+    assert team.zone_name_at(at(days=29)) == "UTC"
+    assert str(team.zone_at(at(days=31))) == "Asia/Shanghai"
+
+
+def test_a_time_zone_without_a_moment_applies_from_the_command() -> None:
+    """Without ``effective_from`` the zone is in force from the command's own moment."""
+    team, senior = formed()
+
+    team.set_time_zone(meta(senior, at(days=3)), senior, "Europe/Berlin")
+
+    assert [e.effective_from for e in recorded(team)] == [at(days=3)]
+
+
+def test_an_unknown_time_zone_records_nothing() -> None:
+    """A misspelt zone is UnknownTimeZone naming the field; the team is unchanged."""
+    team, senior = formed()
+
+    with unchanged(team), pytest.raises(UnknownTimeZone, match=r"^zone: 'Asia/Pekin'"):
+        team.set_time_zone(meta(senior), senior, "Asia/Pekin")
+
+
 def test_standard_weights_must_add_up_to_100() -> None:
     """An evaluation standard whose weights do not add up to 100 is refused."""
     with pytest.raises(ValidationError, match="standard"):
@@ -361,3 +395,37 @@ def test_unknown_members_are_named_in_the_error() -> None:
 
     with unchanged(team), pytest.raises(MemberNotFound, match="member_id"):
         team.set_capacity(meta(senior), senior, MemberId(uuid4()), capacity=3)
+
+
+@given(
+    rates=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=400),
+            st.decimals(min_value=Decimal("0.0001"), max_value=Decimal(1000), places=4),
+        ),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda rate: rate[0],
+    ),
+    day=st.integers(min_value=-5, max_value=410),
+)
+def test_the_rate_in_force_is_the_latest_recorded_before(
+    rates: list[tuple[int, Decimal]], day: int
+) -> None:
+    """Whatever rates were recorded, in whatever order, the one in force at a moment is the
+    one with the latest moment not after it; before all of them there is none."""
+    team, senior = formed()
+    for days, rate in rates:
+        team.record_exchange_rate(
+            meta(senior), senior, currency="USD", into="CNY", rate=rate, effective_from=at(days)
+        )
+
+    found = team.rate_at("USD", "CNY", at(days=day))
+
+    earlier = [(days, rate) for days, rate in rates if days <= day]
+    if not earlier:
+        assert found is None
+    else:
+        assert found is not None
+        assert found.rate == max(earlier)[1]  # the latest moment (moments are unique)
+        assert team.rate_at("CNY", "USD", at(days=day)) is None

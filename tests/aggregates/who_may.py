@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
@@ -297,6 +298,30 @@ def _end_delegation(s: Scene, team: Team, by: Credentials) -> Team:
 @case(Team, "set_backdating_window", DIRECTORS, Team.BackdatingWindowSet, state="team")
 def _set_backdating_window(s: Scene, team: Team, by: Credentials) -> Team:
     team.set_backdating_window(s.meta(by), by, window=timedelta(days=7))
+    return team
+
+
+@case(Team, "set_time_zone", DIRECTORS, Team.TimeZoneSet, state="team")
+def _set_time_zone(s: Scene, team: Team, by: Credentials) -> Team:
+    team.set_time_zone(s.meta(by), by, "Asia/Shanghai")
+    return team
+
+
+@case(Team, "set_reporting_currency", DIRECTORS, Team.ReportingCurrencySet, state="team")
+def _set_reporting_currency(s: Scene, team: Team, by: Credentials) -> Team:
+    team.set_reporting_currency(s.meta(by), by, "CNY")
+    return team
+
+
+@case(
+    Team,
+    "record_exchange_rate",
+    DIRECTORS | {FINANCE},
+    Team.ExchangeRateRecorded,
+    state="team",
+)
+def _record_exchange_rate(s: Scene, team: Team, by: Credentials) -> Team:
+    team.record_exchange_rate(s.meta(by), by, currency="USD", into="CNY", rate=Decimal("7.1"))
     return team
 
 

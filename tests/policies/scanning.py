@@ -13,7 +13,7 @@ from kam_domain.aggregates.client_account import AccountInvoice, ClientAccount, 
 from kam_domain.aggregates.project import Project
 from kam_domain.aggregates.target import Target
 from kam_domain.errors import TeamNotFound
-from kam_domain.policies import escalation, evaluation, receivables
+from kam_domain.policies import escalation, evaluation, lapses, receivables
 from kam_domain.policies.base import Decision, Policy
 from kam_domain.policies.escalation import CaseEscalationPolicy, EscalateCase
 from kam_domain.policies.evaluation import EvaluationPolicy, Lapse
@@ -172,10 +172,10 @@ def _lapses(world: World, now: datetime) -> list[Lapse]:
             latest = target.latest_evaluation
             if latest is None:
                 continue
-            deadline = evaluation._deadline(target, latest)
+            deadline = lapses.deadline(team, target, latest)
             if now <= deadline:
                 continue
-            found.extend(evaluation._lapses_of(world, team, target, latest, deadline))
+            found.extend(lapses._lapses_of(world, team, target, latest, deadline))
     return found
 
 

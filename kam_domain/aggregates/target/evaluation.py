@@ -4,6 +4,7 @@ off as the KAM and as the supervisor, and adjusting the action plan a low score 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ from kam_domain.errors import (
     ValidationError,
 )
 from kam_domain.values import ActorKind, MemberId, Metric, Role
+from kam_domain.zones import local_text
 
 if TYPE_CHECKING:
     from kam_domain.aggregates.target import Target
@@ -110,14 +112,16 @@ class Evaluation(TargetGuards):
                 )
             )
 
-    def close_period(self, meta: Meta, by: Credentials | None) -> None:
-        """Record that the target's period has closed, by a director or a policy (``by=None``)."""
+    def close_period(self, meta: Meta, by: Credentials | None, *, zone: tzinfo = UTC) -> None:
+        """Record that the target's period has closed, by a director or a policy (``by=None``),
+        once it has ended on the calendar of ``zone`` (the team's; UTC unless given)."""
         self._check_decider(meta, by)
         if self.closed_at is not None:
             msg = f"period: {self.period} was already closed at {self.closed_at.isoformat()}"
             raise InvalidTransition(msg)
-        if meta.at < self.period.end:
-            msg = f"period: {self.period} runs until {self.period.end.isoformat()}"
+        end = self.period.end_in(zone)
+        if meta.at < end:
+            msg = f"period: {self.period} runs until {local_text(end, zone)}"
             raise InvalidTransition(msg)
         self._record(self.PeriodClosed, meta)
 
@@ -128,6 +132,7 @@ class Evaluation(TargetGuards):
         standard: EvaluationStandard,
         *,
         actuals: Sequence[Actual],
+        zone: tzinfo = UTC,
     ) -> None:
         """Score the actuals against the goals under ``standard`` (see :func:`score_of`).
 
@@ -140,7 +145,7 @@ class Evaluation(TargetGuards):
         checked = self._check_actuals("actuals", actuals)
         if self.is_signed_off:
             raise InvalidTransition("actuals: the evaluation was signed off; the target is final")
-        if not self.is_closed(meta.at):
+        if not self.is_closed(meta.at, zone):
             msg = f"period: {self.period} has not closed; it is evaluated after it closes"
             raise PeriodNotClosed(msg)
         goals = self.current_goals

@@ -4,6 +4,7 @@ after its period closed, only the supervisor revises."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
@@ -29,6 +30,7 @@ from kam_domain.errors import (
 )
 from kam_domain.errors import PeriodClosed as PeriodClosedError
 from kam_domain.values import MemberId, Period, Role, TargetId, TeamId
+from kam_domain.zones import local_text
 
 if TYPE_CHECKING:
     from kam_domain.aggregates.target import Target
@@ -84,12 +86,14 @@ class Setting(TargetGuards):
         period: Period,
         goals: Sequence[Goal],
         parent: Target | None = None,
+        zone: tzinfo = UTC,
     ) -> Self:
         """Set a target for a scope and period, optionally as part of a wider ``parent``.
 
         Team and member targets are set by a director; account targets by a director or the
         account's KAM. ``kam`` is the KAM accountable for the scope (the member for a member
-        target, the account's KAM for an account target, None for a team target).
+        target, the account's KAM for an account target, None for a team target). ``zone``: the
+        calendar the period ends on (the team's, :meth:`Team.zone_for`; UTC unless given).
         """
         require_id("target_id", target_id)
         require_id("team_id", team_id)
@@ -113,8 +117,9 @@ class Setting(TargetGuards):
             by.require_director("actor")
         if parent is not None:
             _check_parent(parent, team_id, scope, period, checked)
-        if meta.at >= period.end:
-            msg = f"period: {period} ended at {period.end.isoformat()}; set targets before"
+        end = period.end_in(zone)
+        if meta.at >= end:
+            msg = f"period: {period} ended at {local_text(end, zone)}; set targets before"
             raise PeriodClosedError(msg)
         return cls._start(
             cls.Set,
@@ -136,6 +141,7 @@ class Setting(TargetGuards):
         *,
         goals: Sequence[Goal],
         reason: str,
+        zone: tzinfo = UTC,
     ) -> None:
         """Change the goals, with a reason.
 
@@ -152,7 +158,7 @@ class Setting(TargetGuards):
             raise InvalidTransition("goals: the evaluation was signed off; the target is final")
         if checked == self.current_goals:
             raise InvalidTransition("goals: the new goals are the same as the current ones")
-        after_close = self.is_closed(meta.at)
+        after_close = self.is_closed(meta.at, zone)
         if after_close:
             if not supervises(by, kam):
                 msg = (

@@ -3,7 +3,7 @@ of its commands ask; its events' ``apply`` methods change it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from kam_domain.aggregates.base import CommandFamily
 from kam_domain.aggregates.target.goals import Goal
@@ -51,9 +51,10 @@ class TargetState(CommandFamily):
     def goal(self, metric: Metric) -> Goal | None:
         return next((goal for goal in self.goals if goal.metric is metric), None)
 
-    def is_closed(self, at: datetime) -> bool:
-        """Whether the period counts as closed at ``at``: a close was recorded, or it ended."""
-        return self.closed_at is not None or at >= self.period.end
+    def is_closed(self, at: datetime, zone: tzinfo = UTC) -> bool:
+        """Whether the period counts as closed at ``at``: a close was recorded, or it ended on
+        the calendar of ``zone`` (the team's, :meth:`Team.zone_for`; UTC unless given)."""
+        return self.closed_at is not None or at >= self.period.end_in(zone)
 
     @property
     def latest_evaluation(self) -> TargetEvaluation | None:

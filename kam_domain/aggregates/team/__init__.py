@@ -18,8 +18,10 @@ Where things live:
   :mod:`~kam_domain.aggregates.team.backdating` (the backdating window and the permission to
   import history), :mod:`~kam_domain.aggregates.team.standards` (the assessment method,
   考核办法), :mod:`~kam_domain.aggregates.team.chain_rules` (the rules that choose a
-  discount request's approval steps) and :mod:`~kam_domain.aggregates.team.delegation`
-  (approval authority delegated for a dated window);
+  discount request's approval steps), :mod:`~kam_domain.aggregates.team.delegation`
+  (approval authority delegated for a dated window), :mod:`~kam_domain.aggregates.team.zone`
+  (the time zone its calendar follows) and :mod:`~kam_domain.aggregates.team.currencies` (the
+  reporting currency and exchange rates);
 - here, the aggregate: :class:`Team`, composed from those families, and its formation.
 
 Stored topics: every event is written as ``kam_domain.aggregates.team:Team.<Event>``, the topic it
@@ -43,6 +45,7 @@ from kam_domain.aggregates.team.chain_records import (
     ChainRule,
 )
 from kam_domain.aggregates.team.chain_rules import ChainRules
+from kam_domain.aggregates.team.currencies import Currencies, ExchangeRate
 from kam_domain.aggregates.team.delegation import Delegations
 from kam_domain.aggregates.team.delegation_records import Delegation, DelegationId, OnBehalf
 from kam_domain.aggregates.team.discount_authority import APPROVER_ROLES, DiscountAuthority
@@ -57,6 +60,7 @@ from kam_domain.aggregates.team.records import (
     TrainingKind,
 )
 from kam_domain.aggregates.team.standards import Standards
+from kam_domain.aggregates.team.zone import TimeZones
 from kam_domain.errors import ValidationError
 from kam_domain.transcoding import IdMap
 from kam_domain.values import GrantId, MemberId, Percentage, Role, TeamId, require_percentage
@@ -70,6 +74,7 @@ __all__ = [
     "Delegation",
     "DelegationId",
     "EvaluationStandard",
+    "ExchangeRate",
     "Member",
     "OnBehalf",
     "RatingBand",
@@ -79,20 +84,36 @@ __all__ = [
 ]
 
 
-class Team(People, Delegations, DiscountAuthority, Backdating, Standards, ChainRules, KamAggregate):
+class Team(
+    People,
+    Delegations,
+    DiscountAuthority,
+    Backdating,
+    Standards,
+    ChainRules,
+    TimeZones,
+    Currencies,
+    KamAggregate,
+):
     """A key-account team and everything about its people that decisions depend on.
 
-    Snapshots of version 1 hold no approval-chain rules and no delegations
-    (:meth:`upcast_v1_v2`).
+    The state a snapshot holds is at version 2: the approval-chain rules, the delegations, the
+    time zones, the reporting currency and the exchange rates the team recorded. A version 1
+    snapshot was taken before a team could record any (:meth:`upcast_v1_v2`).
     """
 
     class_version = 2
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """A team snapshotted before approval chains and delegations existed had neither."""
+        """A version 1 snapshot's team recorded no approval-chain rules and no delegations,
+        no time zone (it keeps UTC), no reporting currency and no exchange rate (nothing
+        converts)."""
         state.setdefault("chain_rules", [])
         state.setdefault("delegations", IdMap())
+        state.setdefault("time_zones", [])
+        state.setdefault("reporting_currency", None)
+        state.setdefault("exchange_rates", [])
 
     class Formed(KamAggregate.Created):
         name: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from kam_domain.aggregates.base import CommandFamily
 from kam_domain.aggregates.team.chain_records import ApprovalChainRules
@@ -39,6 +40,12 @@ class TeamState(CommandFamily):
         self.chain_rules: list[tuple[datetime, ApprovalChainRules]] = []
         #: Approval authority delegated for a window, by delegation.
         self.delegations: IdMap[DelegationId, Delegation] = IdMap()
+        #: (effective from, IANA zone name), in order; none recorded: the team keeps UTC.
+        self.time_zones: list[tuple[datetime, str]] = []
+        #: The currency the team reports in (None: nothing converts).
+        self.reporting_currency: str | None = None
+        #: (effective from, currency, into, rate), in order of their moments.
+        self.exchange_rates: list[tuple[datetime, str, str, Decimal]] = []
 
     def authorising_team(self) -> TeamId:
         return TeamId(self.id)

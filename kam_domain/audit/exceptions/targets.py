@@ -4,7 +4,7 @@ targets their child targets do not add up to."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from datetime import UTC, timedelta
 from uuid import UUID
 
 from kam_domain.aggregates.target import DecompositionLine, Signatory, Target
@@ -13,6 +13,7 @@ from kam_domain.audit.exceptions.reading import Reading
 from kam_domain.errors import CurrencyMismatch
 from kam_domain.policies.decomposition import DecompositionPolicy
 from kam_domain.policies.evaluation import EvaluationPolicy
+from kam_domain.zones import add_days
 
 __all__ = ["target_findings"]
 
@@ -30,7 +31,8 @@ def target_findings(reading: Reading) -> Iterator[Finding]:
 
 
 def _revisions(reading: Reading, target: Target) -> Iterator[Finding]:
-    end = target.period.end
+    team = reading.team(target.team_id)
+    end = target.period.end if team is None else team.period_end(target.period)
     for revision in target.revisions:
         if not (revision.after_close or revision.at >= end):
             continue
@@ -58,13 +60,15 @@ def _revisions(reading: Reading, target: Target) -> Iterator[Finding]:
 def _punctuality(reading: Reading, target: Target) -> Iterator[Finding]:
     """Evaluated and signed off by both within the standard's sign-off days after the
     period's end; missing ones only once that deadline has passed."""
-    end = target.period.end
+    team = reading.team(target.team_id)
+    # The period's end and the deadline on the team's calendar (its zone; UTC unless recorded).
+    zone = UTC if team is None else team.zone_for(target.period)
+    end = target.period.end_in(zone)
     evaluation = target.latest_evaluation
     if evaluation is None:
-        team = reading.team(target.team_id)
         if team is None:
             return
-        deadline = end + timedelta(days=team.standard_at(end - _LAST_MOMENT).sign_off_days)
+        deadline = add_days(end, team.standard_at(end - _LAST_MOMENT).sign_off_days, zone)
         if reading.moment > deadline:
             yield Finding(
                 FindingKind.EVALUATION_LATE,
@@ -78,7 +82,7 @@ def _punctuality(reading: Reading, target: Target) -> Iterator[Finding]:
                 ),
             )
         return
-    deadline = end + timedelta(days=evaluation.standard.sign_off_days)
+    deadline = add_days(end, evaluation.standard.sign_off_days, zone)
     number = evaluation.number
     evaluated = reading.events.last(target.id, Target.Evaluated, number=number)
     if evaluation.at > deadline:
