@@ -8,6 +8,7 @@ the decisions it triggers are recorded. With ``run_policies=False`` the host lea
 from __future__ import annotations
 
 import contextlib
+import sys
 import tempfile
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from eventsourcing.utils import get_topic
 
 from kam_domain.aggregates.base import KamAggregate
 from kam_domain.application.core import ApplicationCore
-from kam_domain.errors import ValidationError
+from kam_domain.errors import KamDomainError, ValidationError
 from kam_domain.policies.base import Policy
 from kam_domain.policies.records import (
     CLOCK_ID,
@@ -74,8 +75,12 @@ class PolicyCommands(ApplicationCore):
     def close(self) -> None:
         """Record how far the policies have settled, and checkpoint their state, then close the
         store (a store that may not be written to is closed as it is)."""
-        with contextlib.suppress(PersistenceError):
-            self.policies.flush()
+        # Closing must close: a checkpoint not written is derived data the next start folds
+        # again. Nothing is written while the interpreter shuts down (eventsourcing closes an
+        # application that is garbage-collected, when modules may be half torn down).
+        if not sys.is_finalizing():
+            with contextlib.suppress(PersistenceError, KamDomainError):
+                self.policies.flush()
         super().close()
 
     def run_policies(self) -> int:
