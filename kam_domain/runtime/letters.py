@@ -11,7 +11,6 @@ world, the walk's position, the lock.
 from __future__ import annotations
 
 import threading
-from collections import deque
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -28,8 +27,6 @@ from kam_domain.runtime.scan import Scan
 from kam_domain.values import Actor
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from kam_domain.application.core import ApplicationCore
 
 __all__ = ["CONFLICT_ATTEMPTS", "Retrying"]
@@ -52,8 +49,7 @@ class Retrying:
         def _reset(self) -> None: ...
         def _active(self, name: str) -> Policy: ...
         def _learn(self, step: Step) -> None: ...
-        def _deciders(self, step: Step) -> Iterator[Policy]: ...
-        def _process(self, policy: Policy, step: Step) -> tuple[list[Step], int]: ...
+        def _settle(self, unit: list[Step]) -> int: ...
         def _collect(
             self,
             processing: ProcessingEvent[UUID],
@@ -96,22 +92,16 @@ class Retrying:
 
     def _settle_retry(self, steps: list[Step]) -> None:
         """Fold what a retry recorded, then settle what its actions' events lead to."""
-        queue: deque[Step] = deque()
+        unsettled: list[Step] = []
         for step in steps:
             if is_consequence(step.event) and isinstance(
                 step.event, PolicyDecision.Made | DeadLetter.Retried
             ):
                 self._learn(step)
             else:
-                queue.append(step)
+                unsettled.append(step)
         try:
-            while queue:
-                step = queue.popleft()
-                for policy in self._deciders(step):
-                    found, _count = self._process(policy, step)
-                    for consequence in found:
-                        self._scan.consume(consequence.position)
-                        queue.append(consequence)
+            self._settle(unsettled)
         except BaseException:
             self._reset()
             raise
