@@ -43,6 +43,8 @@ __all__ = [
     "NotFound",
     "Opportunity",
     "OpportunityStage",
+    "Outbox",
+    "OutboxItem",
     "PaymentInstallment",
     "PendingDiscount",
     "Percentage",
