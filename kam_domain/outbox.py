@@ -323,7 +323,6 @@ class Outbox:
         chosen = [kind for kind, wanted in pairs if wanted.matches(decision)]
         if not chosen:
             return None
-            return None
         actions = " ".join(decision.actions)
         members = tuple(dict.fromkeys(UUID(m) for m in _TO_MEMBER.findall(actions)))
         records = _OF_RECORD.findall(actions)
