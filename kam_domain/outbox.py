@@ -27,7 +27,7 @@ from uuid import UUID
 
 import attrs
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.persistence import IntegrityError, Notification, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, PersistenceError, Tracking
 from eventsourcing.utils import get_topic
 
 from kam_domain.aggregates.base import event_id
@@ -39,6 +39,7 @@ from kam_domain.errors import (
     OutboxKindUnknown,
     OutboxNameInvalid,
     StoreReadOnly,
+    StoreUnavailable,
     ValidationError,
 )
 from kam_domain.policies.records import PolicyDecision
@@ -170,6 +171,8 @@ class Outbox:
         if self._decisions:
             topics.append(_DECISION_TOPIC)
         self.topics: tuple[str, ...] = tuple(topics)
+        if not topics:
+            raise ValidationError("kinds", "choose at least one kind or event class")
         self._tracking = tracking_name(name)
         self._lock = threading.Lock()
 
@@ -202,23 +205,33 @@ class Outbox:
         on memory), as the worker does, so nothing is read while nothing is recorded.
         """
         timeout = _seconds("timeout", timeout)
-        position = self.position
-        if next(self._pending(position), None) is not None:
-            return True
         if timeout == 0:
-            return False
+            return next(iter(self), None) is not None
+        # Subscribed first, then the log read up to where the subscription starts: an item
+        # recorded in between is in one or the other.
         head = self.app._read(self.app.recorder.max_notification_id) or 0
-        subscription = self.app.recorder.subscribe(gt=max(head, position), topics=self.topics)
+        try:
+            subscription = self.app.recorder.subscribe(gt=head, topics=self.topics)
+        except PersistenceError as error:
+            raise self._unavailable(error) from error
         timer = threading.Timer(timeout, subscription.stop)
         timer.start()
         try:
             with subscription:
+                if next(iter(self), None) is not None:
+                    return True
                 for notification in subscription:
                     if self._item(notification) is not None:
                         return True
+        except PersistenceError as error:
+            raise self._unavailable(error) from error
         finally:
             timer.cancel()
-        return next(self._pending(self.position), None) is not None
+        return False
+
+    def _unavailable(self, error: Exception) -> StoreUnavailable:
+        url = self.app.store_url
+        return StoreUnavailable(f"store: {url}: {url.scrub(error)}")
 
     # -- acknowledging -------------------------------------------------------------------------
 
@@ -281,8 +294,6 @@ class Outbox:
     # -- the log -------------------------------------------------------------------------------
 
     def _pending(self, position: int, stop: int | None = None) -> Iterator[OutboxItem]:
-        if not self.topics:
-            return
         start = position + 1
         while stop is None or start <= stop:
             page: list[Notification] = self.app._read(

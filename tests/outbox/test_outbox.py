@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -229,6 +230,8 @@ def test_bad_kinds_limits_and_waits_are_refused(told: Story) -> None:
         Outbox(told.app, "mail", events=[int])
     with pytest.raises(ValidationError, match="kinds: must be a list"):
         Outbox(told.app, "mail", kinds="payment_overdue")
+    with pytest.raises(ValidationError, match="kinds: choose at least one"):
+        Outbox(told.app, "mail", kinds=[])
     outbox = overdue(told.app)
     for limit in (0, MAX_LIMIT + 1):
         with pytest.raises(NumberOutOfRange, match="limit:"):
@@ -257,3 +260,23 @@ def test_the_decision_kinds_name_registered_policies() -> None:
 
     names = set(PolicyRegistry.default().names())
     assert {kind.policy for kind in DECISION_KINDS.values()} <= names
+
+
+@pytest.mark.parametrize(
+    ("outcome", "kinds"),
+    [
+        ("escalate_cases 1", ["case_escalated"]),
+        ("escalate_steps 2", ["step_escalated"]),
+        ("escalate_cases 1; escalate_steps 2", ["case_escalated", "step_escalated"]),
+        ("escalated_nothing", []),
+    ],
+)
+def test_a_decision_matches_the_kinds_its_outcome_parts_name(
+    outcome: str, kinds: list[str]
+) -> None:
+    """A case escalation decision's outcome parts each name a kind; a look-alike word does not."""
+    decision = SimpleNamespace(policy="case_escalation", outcome=outcome)
+
+    matched = [name for name, kind in DECISION_KINDS.items() if kind.matches(decision)]
+
+    assert matched == kinds
