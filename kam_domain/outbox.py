@@ -248,11 +248,7 @@ class Outbox:
             raise ValidationError(
                 "item", f"was handed out by outbox {item.outbox!r}, not by {self.name!r}"
             )
-        if getattr(self.app.factory, "read_only", False):
-            raise StoreReadOnly(
-                f"store: {self.app.store_url} is open for reading only; open it for writing"
-                f" to acknowledge outbox {self.name!r} items"
-            )
+        self._writable("acknowledge")
         with self._lock:
             position = self.position
             if item.position <= position:
@@ -260,12 +256,33 @@ class Outbox:
             earlier = next(self._pending(position, stop=item.position - 1), None)
             if earlier is not None:
                 raise NotNextInOutbox(self.name, item.position, earlier.position)
-            tracking = Tracking(application_name=self._tracking, notification_id=item.position)
-            try:
-                self.app._record(ProcessingEvent(tracking))
-            except IntegrityError:
-                # Another process following the same consumer acknowledged it first.
-                raise AlreadyAcknowledged(self.name, item.position, self.position) from None
+            self._track(item.position)
+
+    def skip_to_head(self) -> int:
+        """Pass over every item recorded so far, unhandled: a consumer added to a store with a
+        long history starts with what comes next. Returns the new position."""
+        self._writable("skip")
+        with self._lock:
+            head = int(self.app._read(self.app.recorder.max_notification_id) or 0)
+            position = self.position
+            if head > position:
+                self._track(head)
+            return max(head, position)
+
+    def _writable(self, verb: str) -> None:
+        if getattr(self.app.factory, "read_only", False):
+            raise StoreReadOnly(
+                f"store: {self.app.store_url} is open for reading only; open it for writing"
+                f" to {verb} outbox {self.name!r} items"
+            )
+
+    def _track(self, position: int) -> None:
+        tracking = Tracking(application_name=self._tracking, notification_id=position)
+        try:
+            self.app._record(ProcessingEvent(tracking))
+        except IntegrityError:
+            # Another process following the same consumer moved its position first.
+            raise AlreadyAcknowledged(self.name, position, self.position) from None
 
     @contextlib.contextmanager
     def next(self, wait: float = 0.0) -> Iterator[OutboxItem | None]:

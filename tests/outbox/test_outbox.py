@@ -280,3 +280,16 @@ def test_a_decision_matches_the_kinds_its_outcome_parts_name(
     matched = [name for name, kind in DECISION_KINDS.items() if kind.matches(decision)]
 
     assert matched == kinds
+
+
+def test_a_new_consumer_may_skip_the_history(told: Story) -> None:
+    """Given items recorded before a consumer existed, skipping to the head leaves only the
+    items recorded afterwards."""
+    told.invoice_falls_due()
+    outbox = overdue(told.app)
+
+    head = outbox.skip_to_head()
+    told.invoice_falls_due()
+
+    assert head == outbox.position >= told.flagged[0]
+    assert [item.position for item in outbox.items()] == told.flagged[1:]
