@@ -44,6 +44,8 @@ __all__ = [
     "NotFound",
     "Opportunity",
     "OpportunityStage",
+    "Outbox",
+    "OutboxItem",
     "PaymentInstallment",
     "PendingDiscount",
     "Percentage",

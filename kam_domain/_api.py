@@ -74,6 +74,7 @@ from kam_domain.errors import (
     UnregisteredTopic,
     ValidationError,
 )
+from kam_domain.outbox import Outbox, OutboxItem
 from kam_domain.storage import new_cipher_key
 from kam_domain.values import (
     Actor,

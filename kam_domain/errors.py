@@ -20,6 +20,7 @@ __all__ = [
     "AccountNotKey",
     "AgreementNotFound",
     "AgreementValueExceeded",
+    "AlreadyAcknowledged",
     "AlreadyDecided",
     "AlreadyExists",
     "AmountNotPositive",
@@ -57,6 +58,7 @@ __all__ = [
     "NotAssignedToAccount",
     "NotAuthorised",
     "NotFound",
+    "NotNextInOutbox",
     "NotOnTeam",
     "NotTheRequester",
     "NotYetRecorded",
@@ -65,6 +67,8 @@ __all__ = [
     "NumberOutOfRange",
     "OpportunityClosed",
     "OpportunityNotFound",
+    "OutboxKindUnknown",
+    "OutboxNameInvalid",
     "OutputNotEmpty",
     "PaymentExceedsBalance",
     "PeriodClosed",
@@ -90,6 +94,7 @@ __all__ = [
     "StoreNotFound",
     "StoreNotSealed",
     "StoreParameterOutOfRange",
+    "StoreReadOnly",
     "StoreTampered",
     "StoreUnavailable",
     "StoreUnreadable",
@@ -120,6 +125,16 @@ class ValidationError(KamDomainError, ValueError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+
+class OutboxNameInvalid(ValidationError):
+    """Raised when an outbox consumer's name is not 1 to 64 lower-case letters, digits, '.',
+    '_' or '-'."""
+
+
+class OutboxKindUnknown(ValidationError):
+    """Raised when an outbox is opened for a kind of decision it does not know, or for an event
+    class the library does not record."""
 
 
 class CurrencyMismatch(ValidationError):
@@ -379,6 +394,33 @@ class AlreadyDecided(RuleViolated):
     """Raised when a discount request that was already decided is decided again."""
 
 
+class AlreadyAcknowledged(RuleViolated):
+    """Raised when an outbox item at or behind the consumer's position is acknowledged (again,
+    or by another process following the same consumer first)."""
+
+    def __init__(self, outbox: str, position: int, acknowledged: int) -> None:
+        self.field = "item"
+        self.position = position
+        super().__init__(
+            f"item: the item at position {position} of outbox {outbox!r} is acknowledged"
+            f" already (the consumer is at position {acknowledged})"
+        )
+
+
+class NotNextInOutbox(RuleViolated):
+    """Raised when an outbox item is acknowledged while an earlier item is still pending:
+    items are acknowledged in log order, none skipped."""
+
+    def __init__(self, outbox: str, position: int, pending: int) -> None:
+        self.field = "item"
+        self.position = position
+        self.pending = pending
+        super().__init__(
+            f"item: the item at position {position} of outbox {outbox!r} is not the next;"
+            f" the item at position {pending} is pending before it"
+        )
+
+
 class ApprovalStepsPending(RuleViolated):
     """Raised when a request under an approval chain would be decided as a whole while its steps
     are pending, or a step would be decided before the stages before it are approved."""
@@ -446,6 +488,11 @@ class StoreParameterOutOfRange(InvalidStoreUrl):
 
 class UnknownStoreScheme(StoreError, ValueError):
     """Raised when a store URL's scheme has no registered adapter."""
+
+
+class StoreReadOnly(StoreError, PermissionError):
+    """Raised when a store opened for reading only is asked to record something (an outbox
+    consumer's acknowledgement)."""
 
 
 class StoreUnavailable(StoreError, ConnectionError):
