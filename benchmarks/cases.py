@@ -42,6 +42,7 @@ from kam_domain.aggregates.project import Project
 from kam_domain.application import KamApplication
 from kam_domain.audit import verify_chain
 from kam_domain.runtime.engine import ENGINE_TRACKING, PolicyEngine
+from kam_domain.storage import new_cipher_key
 from kam_domain.transcoding import EventMapper
 from kam_domain.values import Money, Percentage, Role, Tier
 
@@ -996,9 +997,15 @@ def load(backend: str, size: int | None, options: Options, folder: Path) -> list
     snapshot counts once. With the facade's snapshot interval for accounts (100 events), and,
     for comparison, with one of 10."""
     figures = []
-    for app_class, label in ((KamApplication, ""), (_TightSnapshots, " (snapshot every 10)")):
-        short, long, short_version, head = _loads(app_class, backend, options, folder)
-        note = "mean over the last 100 versions" if not label else "a KamApplication subclass"
+    variants: list[tuple[type[KamApplication], str, str | None]] = [
+        (KamApplication, "", None),
+        (_TightSnapshots, " (snapshot every 10)", None),
+        # Encrypted: records load from their sealed snapshots (kam_domain.application.snapshots).
+        (KamApplication, " (encrypted, sealed snapshots)", new_cipher_key()),
+    ]
+    for app_class, label, key in variants:
+        short, long, short_version, head = _loads(app_class, backend, options, folder, key)
+        note = "mean over the last 100 versions" if not label else label.strip(" ()")
         figures += [
             Figure("load", backend, f"account with {short_version} events{label}", "ms", short),
             Figure("load", backend, f"account with {head:,} events{label}", "ms", long, note=note),
@@ -1023,18 +1030,27 @@ class _TightSnapshots(KamApplication):
 
 
 def _loads(
-    app_class: type[KamApplication], backend: str, options: Options, folder: Path
+    app_class: type[KamApplication],
+    backend: str,
+    options: Options,
+    folder: Path,
+    cipher_key: str | None = None,
 ) -> tuple[list[float], list[float], int, int]:
     with _scratch(backend, folder, "load") as url:
         # Built with the lean aggregate cache; measured with no cache at all, so that every
         # load decodes from the store (a memory store cannot be reopened, so there the builder
         # is the measured application too).
         if backend == "memory":
-            builder = app_class(url, run_policies=False, cache_size=0)
+            builder = app_class(url, run_policies=False, cache_size=0, cipher_key=cipher_key)
         else:
-            builder = app_class(url, run_policies=False, env=LEAN_ENVIRONMENT)
+            builder = app_class(
+                url, run_policies=False, env=LEAN_ENVIRONMENT, cipher_key=cipher_key
+            )
         short_id, long_id = _load_records(builder, options.long_history)
-        app = builder if backend == "memory" else app_class(url, run_policies=False, cache_size=0)
+        if backend == "memory":
+            app = builder
+        else:
+            app = app_class(url, run_policies=False, cache_size=0, cipher_key=cipher_key)
         head = app.get_account(long_id).version
         versions = list(range(head - 99, head + 1))
         short: list[float] = []

@@ -130,6 +130,8 @@ def _load() -> None:
         # module, whose mapper reads this registry.
         for path in LIBRARY_AGGREGATES:
             _add(_import(path))
+        # The library's snapshots of every record (eventsourcing's, sealed with their record).
+        _events.add(get_topic(_import("kam_domain.application.snapshots:SealedSnapshot")))
         for entry in entry_points(group=ENTRY_POINT_GROUP):
             _add(entry.load())
         for old_topic, cls in _renamed.items():

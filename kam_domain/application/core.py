@@ -85,6 +85,7 @@ class ApplicationCore(StoreApplication):
         compress: bool | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
         read_only: bool = False,
+        read_snapshots: bool = True,
         clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
     ) -> None:
         """Open ``store`` (see :class:`StoreApplication` for the other options).
@@ -103,6 +104,7 @@ class ApplicationCore(StoreApplication):
             compress=compress,
             cache_size=cache_size,
             read_only=read_only,
+            read_snapshots=read_snapshots,
         )
 
     # -- commands ------------------------------------------------------------------------------

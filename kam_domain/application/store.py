@@ -31,6 +31,7 @@ from eventsourcing.persistence import (
 )
 
 from kam_domain.application.repository import RecordRepository, cache_settings
+from kam_domain.application.snapshots import SealedSnapshot, SealedSnapshots
 from kam_domain.bounds import check_whole
 from kam_domain.codec import EventTranscoder
 from kam_domain.errors import StoreError, StoreUnavailable
@@ -68,6 +69,7 @@ class StoreApplication(Application[UUID]):
         compress: bool | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
         read_only: bool = False,
+        read_snapshots: bool = True,
     ) -> None:
         """Open ``store`` (a URL; default ``$KAM_STORE``, else ``sqlite:///kam.db``).
 
@@ -76,6 +78,8 @@ class StoreApplication(Application[UUID]):
         ``cache_size``: how many records to keep decoded in memory between commands (0: none).
         ``read_only``: open an existing store for reading only (nothing is created, upgraded
         or written; a missing store raises StoreNotFound, a foreign database NotAKamStore).
+        ``read_snapshots``: on an encrypted store, load records from their sealed snapshots
+        (False: always from their events).
         """
         check_whole("cache_size", cache_size, low=0, high=MAX_CACHE_SIZE)
         #: Per thread: the records just saved (and, for the facade, the open batch).
@@ -91,10 +95,13 @@ class StoreApplication(Application[UUID]):
             super().__init__(env=settings)
             # Snapshots are derived data outside the hash chain: an edited one would change
             # what a command decides (a member's authority, say) with nothing to detect it.
-            # Records are replayed from their events, which the chain covers (and the record
-            # cache keeps them decoded between commands); snapshots may still be taken, and
-            # kam audit verify --deep checks them, but nothing is decided from one.
-            self.repository.snapshot_store = None
+            # Records are loaded only from snapshots sealed under the store's cipher key, which
+            # the database does not hold; elsewhere from their events, which the chain covers
+            # (the record cache keeps them decoded between commands). kam audit verify --deep
+            # checks every snapshot.
+            snapshots = self.snapshots if self.mapper.cipher is not None else None
+            sealed = SealedSnapshots(snapshots) if read_snapshots and snapshots else None
+            self.repository.snapshot_store = sealed
             check_readable(self.store_url, self.recorder, self.mapper)
         except (PersistenceError, OSError, StoreError) as error:
             if hasattr(self, "factory"):
@@ -132,13 +139,17 @@ class StoreApplication(Application[UUID]):
         version: int | None = None,
         projector_func: ProjectorFunction[Any, Any] = project_aggregate,
     ) -> None:
+        if self.snapshots is None:
+            super().take_snapshot(aggregate_id, version, projector_func)  # says why it cannot
+            return
         saved: dict[UUID, Any] = getattr(self._batches, "saved", None) or {}
         record = saved.get(aggregate_id)
-        if record is None or version is None or record.version != version or self.snapshots is None:
-            super().take_snapshot(aggregate_id, version, projector_func)
-            return
-        snapshot_class: Any = getattr(type(record), "Snapshot", type(self).snapshot_class)
-        self.snapshots.put([snapshot_class.take(record)])
+        if record is None or version is None or record.version != version:
+            record = self.repository.get(
+                aggregate_id, version=version, projector_func=projector_func
+            )
+        # Sealed with the record's id and version inside (see kam_domain.application.snapshots).
+        self.snapshots.put([SealedSnapshot.take(record)])
 
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder also keeps tracking records, so that policy decisions are recorded

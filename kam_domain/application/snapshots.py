@@ -1,0 +1,93 @@
+"""Snapshots a record may be loaded from: only those the database cannot have forged.
+
+Snapshots are derived data outside the hash chain, so a snapshot a record were loaded from
+could change what a command decides (a member's authority, say) with nothing in the chain to
+show it. On an encrypted store a snapshot's body is sealed with AES-GCM under a key the
+database does not hold, and a :class:`SealedSnapshot` holds, inside that body, the id and the
+version of the record it was taken of (eventsourcing's snapshot keeps them only in the row's
+columns, which are not sealed). So an edited byte fails the seal, and a sealed snapshot moved
+to another record's row, or relabelled as a later version of its own record, does not match
+the row it is read from. :class:`SealedSnapshots` hands the repository only snapshots that open
+and match; any other is passed over, and the record is loaded from an earlier snapshot or from
+its events (``kam audit verify --deep`` lists the bad one). Snapshots stored before they were
+sealed, and every snapshot of a store without a cipher key, are never loaded from.
+
+Who holds the cipher key can write a snapshot that opens: the key is the boundary, as it is
+for reading the events at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import EventStore
+
+from kam_domain.errors import KamDomainError
+
+__all__ = ["SEAL", "SealedSnapshot", "SealedSnapshots"]
+
+#: The key of the state under which a sealed snapshot holds its record's id and version.
+SEAL = "sealed_as"
+#: Snapshots looked at, newest first, before a record is loaded from its events instead.
+LOOKED_AT = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class SealedSnapshot(Snapshot):
+    """eventsourcing's snapshot, holding its record's id and version inside its state."""
+
+    @classmethod
+    def take(cls, aggregate: Any) -> Any:
+        taken = Snapshot.take.__func__(cls, aggregate)  # type: ignore[attr-defined]
+        state = {**taken.state, SEAL: [str(aggregate.id), aggregate.version]}
+        return dataclasses.replace(taken, state=state)
+
+    def mutate(self, _: None) -> Any:
+        state = {k: v for k, v in self.state.items() if k != SEAL}
+        return Snapshot.mutate(dataclasses.replace(self, state=state), None)
+
+    def seals(self, originator_id: object, version: object) -> bool:
+        """Whether this snapshot was taken of the record ``originator_id`` at ``version``."""
+        return self.state.get(SEAL) == [str(originator_id), version]
+
+
+class SealedSnapshots(EventStore[UUID]):
+    """The snapshot store a repository loads records from (see the module's docstring)."""
+
+    def __init__(self, store: EventStore[UUID]) -> None:
+        super().__init__(store.mapper, store.recorder)
+
+    def get(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[Any]:
+        # The repository asks for the latest snapshot at or before a version: the latest of a
+        # few that opens and matches its row (an older one costs only the events after it).
+        rows = self.recorder.select_events(
+            originator_id, gt=gt, lte=lte, desc=True, limit=LOOKED_AT
+        )
+        for row in rows:
+            snapshot = self._opened(row)
+            if snapshot is not None:
+                yield snapshot
+                return
+
+    def _opened(self, row: Any) -> Any | None:
+        try:
+            snapshot = self.mapper.to_domain_event(row)
+        except (KamDomainError, ValueError):
+            return None  # a seal that does not open, or a body the mapper refuses
+        if not isinstance(snapshot, SealedSnapshot):
+            return None
+        if not snapshot.seals(row.originator_id, row.originator_version):
+            return None
+        return snapshot
