@@ -8,6 +8,7 @@ from uuid import UUID
 
 import pytest
 
+from kam_domain.aggregates.team import ApprovalChainRules, ChainCondition, ChainRule
 from kam_domain.application import KamApplication
 from kam_domain.audit.exceptions import FindingKind, exceptions_report
 from kam_domain.errors import (
@@ -29,7 +30,6 @@ from tests.application.test_approval_chains import FP, PD, RULES, SD, ask, chain
 from tests.application.test_projects import cny
 from tests.conftest import Org
 from tests.support import at, unchanged
-from kam_domain.aggregates.team import ApprovalChainRules, ChainCondition, ChainRule
 
 #: Above 3 %: the project director and the financial planner in parallel, then the sales
 #: director.
@@ -360,3 +360,36 @@ def test_no_system_or_policy_actor_approves_a_step(
     request_id = ask(app, org, project_id, 8)
     with unchanged(app), pytest.raises(KamDomainError):
         app.approve_discount_step(project_id, actor, request_id, step=1, at=at(3))  # type: ignore[arg-type]
+
+
+def test_the_exceptions_report_lists_a_step_approved_on_behalf(
+    app: KamApplication, org: Org
+) -> None:
+    """A step approved on another's behalf, the request approved later under the approver's own
+    authority, is still listed for review as an approval under delegation."""
+    project_id = chained(app, org)
+    delegate(app, org, org.project_director, org.project_director, org.kam2)
+    request_id = ask(app, org, project_id, 8)
+    step(app, project_id, org.kam2, request_id, 1, for_=org.project_director)
+    step(app, project_id, org.director, request_id, 2, day=4)
+    report = exceptions_report(app)
+    [finding] = report.of(FindingKind.APPROVAL_UNDER_DELEGATION)
+    assert "on behalf of Zhou Project" in finding.summary
+
+
+def test_rules_recorded_later_with_an_earlier_start_are_no_finding(
+    app: KamApplication, org: Org
+) -> None:
+    """A chain approved under the rules then in force, and stricter rules recorded on day 5 from
+    day 1: the exceptions report holds the chain to the rules it was requested under."""
+    project_id = chained(app, org)
+    request_id = ask(app, org, project_id, 8)
+    step(app, project_id, org.project_director, request_id, 1)
+    step(app, project_id, org.director, request_id, 2, day=4)
+    stricter = ApprovalChainRules(
+        (*RULES.rules, ChainRule(ChainCondition.ABOVE, 3, (FP,), Percentage.of(3)))
+    )
+    app.set_approval_chain_rules(
+        org.team_id, org.director, stricter, effective_from=at(1), at=at(5)
+    )
+    assert exceptions_report(app).of(FindingKind.APPROVAL_OUTSIDE_AUTHORITY) == []
