@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,8 @@ from kam_domain.ledger import GENESIS, chain_link, state_digest
 from kam_domain.values import Percentage
 from tests.application.test_approval_chains import ask, chained
 from tests.attacks.conftest import kam, position_of, run, state, url, write_state
-from tests.conftest import Org, build_org
+from tests.conftest import Org, build_org, fresh_store
+from tests.postgres_server import connect_kwargs, schema_of
 from tests.support import at
 
 
@@ -62,7 +64,13 @@ def scene_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Org, UUI
     project director delegated 7 % to the second KAM; the sales director delegated all of hers
     to the second KAM, and ended that delegation (the team's last event)."""
     path = tmp_path_factory.mktemp("chains") / "kam.db"
-    app = KamApplication(url(path, read_only=False))
+    org, project_id, request_id = build_scene(url(path, read_only=False))
+    return path, org, project_id, request_id
+
+
+def build_scene(store: str) -> tuple[Org, UUID, UUID]:
+    """The scene of :func:`scene_file` in ``store``."""
+    app = KamApplication(store)
     org = build_org(app)
     project_id = chained(app, org)
     for delegator, limit in ((org.project_director, Percentage.of(7)), (org.director, None)):
@@ -80,7 +88,7 @@ def scene_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Org, UUI
     request_id = ask(app, org, project_id, 8)
     app.end_delegation(org.team_id, org.director, ended, reason="back", at=at(2, 1))
     app.close()
-    return path, org, project_id, request_id
+    return org, project_id, request_id
 
 
 @pytest.fixture(name="scene")
@@ -229,3 +237,52 @@ def test_replay_does_not_read_members_steps(scene: Scene, edit: str) -> None:
     result = kam("replay", "--store", url(scene.path))
     assert result.returncode == 0, result.stdout
     assert "0 diverged" in result.stdout
+
+
+@pytest.fixture(name="postgres_scene")
+def fixture_postgres_scene(tmp_path: Path) -> Iterator[tuple[str, Org, UUID, UUID]]:
+    """The scene in a PostgreSQL schema of its own (skipped without a server)."""
+    with fresh_store("postgres", tmp_path) as store:
+        org, project_id, request_id = build_scene(store)
+        yield store, org, project_id, request_id
+
+
+def test_postgres_chain_shortened_and_rechained_is_listed_by_the_exceptions(
+    postgres_scene: tuple[str, Org, UUID, UUID],
+) -> None:
+    """The sales director's step cut with SQL on PostgreSQL, links recomputed in the library's
+    format, the request then approved by the project director alone: verify passes, the
+    exceptions report lists the approval."""
+    import psycopg
+
+    store, org, project_id, request_id = postgres_scene
+    schema = schema_of(store)
+    table, links = f'"{schema}".kam_events', f'"{schema}".kam_events_chain'
+    with psycopg.connect(**connect_kwargs(store), autocommit=True) as db:
+        [(position, raw)] = db.execute(
+            f"SELECT notification_id, state FROM {table} WHERE topic LIKE "
+            "'%Project.ChainedDiscountRequested'"
+        ).fetchall()
+        fields = json.loads(bytes(raw))
+        fields["chain"]["_data_"]["steps"] = fields["chain"]["_data_"]["steps"][:1]
+        forged = json.dumps(fields, separators=(",", ":")).encode()
+        db.execute(f"UPDATE {table} SET state = %s WHERE notification_id = %s", (forged, position))
+        previous = GENESIS
+        for pos, identity, version, topic, stored, written in db.execute(
+            f"SELECT e.notification_id, originator_id, originator_version, topic, state, "
+            f"c.written_at FROM {table} e JOIN {links} c ON c.position = e.notification_id "
+            "ORDER BY e.notification_id"
+        ).fetchall():
+            previous = chain_link(
+                previous, pos, str(identity), version, topic, state_digest(bytes(stored)), written
+            )
+            db.execute(f"UPDATE {links} SET link = %s WHERE position = %s", (previous, pos))
+    app = KamApplication(store)
+    try:
+        app.approve_discount_step(project_id, org.project_director, request_id, step=1, at=at(3))
+    finally:
+        app.close()
+    assert kam("audit", "verify", "--store", store).returncode == 0
+    result = kam("audit", "exceptions", "--store", store, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["counts"]["approval_outside_authority"] == 1
