@@ -4,10 +4,12 @@ recorded, or listed by the exceptions report."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 import pytest
 
+from kam_domain.aggregates.base import utc_now
 from kam_domain.aggregates.team import ApprovalChainRules, ChainCondition, ChainRule
 from kam_domain.application import KamApplication
 from kam_domain.audit.exceptions import FindingKind, exceptions_report
@@ -15,6 +17,7 @@ from kam_domain.errors import (
     AlreadyDecided,
     ApprovalStepsPending,
     AuthorityExceeded,
+    BackdatedBeyondWindow,
     GrantBeyondOwnAuthority,
     InvalidTransition,
     KamDomainError,
@@ -393,3 +396,46 @@ def test_rules_recorded_later_with_an_earlier_start_are_no_finding(
         org.team_id, org.director, stricter, effective_from=at(1), at=at(5)
     )
     assert exceptions_report(app).of(FindingKind.APPROVAL_OUTSIDE_AUTHORITY) == []
+
+
+def test_a_request_dated_back_before_the_rules_is_listed_as_backdated(
+    app: KamApplication, org: Org
+) -> None:
+    """Open (by design, a backdating matter): rules in force from an hour ago, a request dated
+    three hours ago meets none and is a single approval; the team's backdating window is the
+    control, and the exceptions report lists the request as dated back."""
+    project_id = wide(app, org)
+    now = utc_now()
+    app.set_approval_chain_rules(
+        org.team_id, org.director, RULES, effective_from=now - timedelta(hours=1), at=now
+    )
+    request_id = app.request_discount(
+        project_id,
+        org.kam,
+        percentage=Percentage.of(8),
+        justification="rival",
+        at=now - timedelta(hours=3),
+    )
+    assert app.approval_chain(project_id, request_id) is None
+    backdated = exceptions_report(app).of(FindingKind.BACKDATED)
+    assert any("DiscountRequested by Li Manager" in f.summary for f in backdated)
+
+
+def test_a_backdating_window_refuses_a_request_dated_before_the_rules(
+    app: KamApplication, org: Org
+) -> None:
+    """With a two-hour backdating window, the request dated three hours back is refused."""
+    project_id = wide(app, org)
+    now = utc_now()
+    app.set_backdating_window(org.team_id, org.senior, window=timedelta(hours=2), at=now)
+    app.set_approval_chain_rules(
+        org.team_id, org.director, RULES, effective_from=now - timedelta(hours=1), at=now
+    )
+    with unchanged(app), pytest.raises(BackdatedBeyondWindow):
+        app.request_discount(
+            project_id,
+            org.kam,
+            percentage=Percentage.of(8),
+            justification="rival",
+            at=now - timedelta(hours=3),
+        )
