@@ -210,6 +210,26 @@ def test_the_exceptions_report_lists_a_chain_shorter_than_the_rules(scene: Scene
     assert verify(scene) == 0
 
 
+def test_a_chained_request_made_a_single_one_is_listed_by_the_exceptions(scene: Scene) -> None:
+    """The stored request's topic made ``DiscountRequested`` and its chain dropped, links
+    recomputed, then approved in one go by the project director: the report lists it."""
+    [position] = position_of(scene.path, "Project.ChainedDiscountRequested")
+    fields = state(scene.path, position)
+    del fields["chain"]
+    write_state(scene.path, position, fields)
+    topic = "kam_domain.aggregates.project:Project.DiscountRequested"
+    run(scene.path, "UPDATE stored_events SET topic = ? WHERE rowid = ?", (topic, position))
+    rechain_written(scene.path)
+    app = KamApplication(url(scene.path, read_only=False))
+    try:
+        org = scene.org
+        app.approve_discount(scene.project_id, org.project_director, scene.request_id, at=at(3))
+    finally:
+        app.close()
+    assert verify(scene) == 0
+    assert counts(scene)["approval_outside_authority"] == 1
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="open: a delegation's limit raised in the store within the delegator's authority, "

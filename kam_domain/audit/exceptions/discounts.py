@@ -38,7 +38,9 @@ def discount_findings(reading: Reading) -> Iterator[Finding]:
         for index, event in enumerate(events):
             if event.timestamp > reading.moment:
                 break
-            if before is not None and isinstance(event, Project.ChainedDiscountRequested):
+            if before is not None and isinstance(
+                event, (Project.ChainedDiscountRequested, Project.DiscountRequested)
+            ):
                 yield from _chain_findings(reading, before, project, event)
             elif before is not None and _step_on_behalf(event, events[index + 1 :]):
                 yield from _on_behalf(reading, before, event, step=True)
@@ -78,32 +80,29 @@ def _approval(reading: Reading, before: Project, event: Any) -> Iterator[Finding
 def _chain_findings(
     reading: Reading, before: Project, project: Project, event: Any
 ) -> Iterator[Finding]:
-    """An approved chained request whose stored chain lacks a step the team's chain rules in
-    force when it was requested give it: the rules are read again from the Team (as it stood
-    then, and as it stands, so that rules recorded later with an earlier start do not count
-    against it), the facts (percentage, margin, unusual terms) from the request."""
+    """An approved request whose stored chain (none, for a single approval) lacks a step the
+    team's chain rules in force when it was requested give it: the rules are read again from
+    the Team (as it stood then, and as it stands, so that rules recorded later with an earlier
+    start do not count against it), the facts (percentage, margin, unusual terms) from the
+    request."""
     request = project.discount_requests.get(event.request_id)
     if request is None or request.decision is None:
         return
     if request.decision.outcome is not DiscountOutcome.APPROVED:
         return
-    chain = event.chain
+    teams = (reading.team(before.team_id, event.timestamp), reading.team(before.team_id))
+    in_force = [None if team is None else team.chain_rules_at(event.timestamp) for team in teams]
+    if any(rules is None for rules in in_force):
+        return  # no rules in one reading: a single approval may be right
+    chain = getattr(event, "chain", None)
     short = before.margin_at(event.price) < before.minimum_margin.value
-    unusual = chain.unusual_terms is not None
+    unusual = chain is not None and chain.unusual_terms is not None
+    have = set() if chain is None else {step.role for step in chain.steps}
     missing: set[Role] | None = None
-    for team in (reading.team(before.team_id, event.timestamp), reading.team(before.team_id)):
-        rules = None if team is None else team.chain_rules_at(event.timestamp)
-        wanted = (
-            set()
-            if rules is None
-            else {
-                role
-                for _, role in rules.steps_for(
-                    event.percentage, margin_short=short, unusual=unusual
-                )
-            }
-        )
-        lacking = wanted - {step.role for step in chain.steps}
+    for rules in in_force:
+        assert rules is not None
+        steps = rules.steps_for(event.percentage, margin_short=short, unusual=unusual)
+        lacking = {role for _, role in steps} - have
         missing = lacking if missing is None else missing & lacking
     if not missing:
         return
