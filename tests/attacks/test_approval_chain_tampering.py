@@ -142,7 +142,12 @@ def use(scene: Scene, edit: str) -> None:
     org, project_id, request_id = scene.org, scene.project_id, scene.request_id
     app = KamApplication(url(scene.path, read_only=False))
     try:
-        if edit == "steps":
+        if edit == "steps-both":
+            app.approve_discount_step(
+                project_id, org.project_director, request_id, step=1, at=at(3)
+            )
+            app.approve_discount_step(project_id, org.director, request_id, step=2, at=at(4))
+        elif edit == "steps":
             app.approve_discount_step(
                 project_id, org.project_director, request_id, step=1, at=at(3)
             )
@@ -228,6 +233,22 @@ def test_a_chained_request_made_a_single_one_is_listed_by_the_exceptions(scene: 
         app.close()
     assert verify(scene) == 0
     assert counts(scene)["approval_outside_authority"] == 1
+
+
+def test_a_step_approval_moved_to_the_first_approver_is_listed(scene: Scene) -> None:
+    """The chain approved by the project director then the sales director; the second step's
+    stored approver made the project director, links recomputed: the report lists one member
+    behind two steps."""
+    use(scene, "steps-both")
+    before = counts(scene)
+    position = position_of(scene.path, "Project.ApprovalStepApproved")[-1]
+    fields = state(scene.path, position)
+    fields["approver"]["_data_"]["member_id"]["_data_"] = scene.org.project_director.hex
+    write_state(scene.path, position, fields)
+    rechain_written(scene.path)
+    assert verify(scene) == 0
+    after = counts(scene)
+    assert after["approval_outside_authority"] == before["approval_outside_authority"] + 1
 
 
 @pytest.mark.xfail(

@@ -90,6 +90,7 @@ def _chain_findings(
         return
     if request.decision.outcome is not DiscountOutcome.APPROVED:
         return
+    yield from _steps_findings(reading, before, project, event)
     teams = (reading.team(before.team_id, event.timestamp), reading.team(before.team_id))
     in_force = [None if team is None else team.chain_rules_at(event.timestamp) for team in teams]
     if any(rules is None for rules in in_force):
@@ -116,6 +117,33 @@ def _chain_findings(
         f" it was requested give it: no step for the {roles}",
         (reading.events.ref(event),),
     )
+
+
+def _steps_findings(
+    reading: Reading, before: Project, project: Project, event: Any
+) -> Iterator[Finding]:
+    """An approved chained request with a step never approved, or one member (directly or as
+    the delegator) behind two of its steps: each step needs its own approver."""
+    chain = project.approval_chains.get(event.request_id)
+    if chain is None:
+        return
+    problems = [f"step {s.number} was never approved" for s in chain.steps if s.approval is None]
+    seen: dict[UUID, int] = {}
+    for step in chain.steps:
+        for member_id in set() if step.approval is None else step.approval.member_ids():
+            if member_id in seen:
+                name = reading.name(MemberId(member_id))
+                problems.append(f"{name} approved steps {seen[member_id]} and {step.number}")
+            seen.setdefault(member_id, step.number)
+    if problems:
+        yield Finding(
+            FindingKind.APPROVAL_OUTSIDE_AUTHORITY,
+            event.timestamp,
+            before.id,
+            f"project {before.name}",
+            f"{event.percentage} discount approved through its chain: " + "; ".join(problems),
+            (reading.events.ref(event),),
+        )
 
 
 def _step_on_behalf(event: Any, after: list[Any]) -> bool:
