@@ -251,6 +251,24 @@ def test_a_step_approval_moved_to_the_first_approver_is_listed(scene: Scene) -> 
     assert after["approval_outside_authority"] == before["approval_outside_authority"] + 1
 
 
+def test_a_step_approval_moved_to_a_member_without_the_authority_is_listed(
+    scene: Scene,
+) -> None:
+    """The project director's stored step approval made the second KAM's (5 %, under the 8 %
+    asked), its credentials left as they were, links recomputed: the report, reading her
+    authority again from the Team, lists it."""
+    use(scene, "steps-both")
+    before = counts(scene)
+    position = position_of(scene.path, "Project.ApprovalStepApproved")[0]
+    fields = state(scene.path, position)
+    fields["approver"]["_data_"]["member_id"]["_data_"] = scene.org.kam2.hex
+    write_state(scene.path, position, fields)
+    rechain_written(scene.path)
+    assert verify(scene) == 0
+    after = counts(scene)
+    assert after["approval_outside_authority"] == before["approval_outside_authority"] + 1
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="open: a delegation's limit raised in the store within the delegator's authority, "

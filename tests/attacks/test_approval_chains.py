@@ -439,3 +439,16 @@ def test_a_backdating_window_refuses_a_request_dated_before_the_rules(
             justification="rival",
             at=now - timedelta(hours=3),
         )
+
+
+def test_a_chain_passed_by_the_rules_is_no_finding(app: KamApplication, org: Org) -> None:
+    """A chain whose first step was escalated by hand, then approved by the sales director and
+    the senior sales director: the exceptions report finds nothing outside authority."""
+    project_id = chained(app, org)
+    request_id = ask(app, org, project_id, 8)
+    app.escalate_discount_step(
+        project_id, org.project_director, request_id, step=1, reason="away", at=at(2, 1)
+    )
+    step(app, project_id, org.director, request_id, 1)
+    step(app, project_id, org.senior, request_id, 2, day=4)
+    assert exceptions_report(app).of(FindingKind.APPROVAL_OUTSIDE_AUTHORITY) == []

@@ -122,8 +122,9 @@ def _chain_findings(
 def _steps_findings(
     reading: Reading, before: Project, project: Project, event: Any
 ) -> Iterator[Finding]:
-    """An approved chained request with a step never approved, or one member (directly or as
-    the delegator) behind two of its steps: each step needs its own approver."""
+    """An approved chained request with a step never approved, one member (directly or as the
+    delegator) behind two of its steps, or a step of an approver role approved by a member the
+    Team's record (read again as it stood then) gives no authority covering the percentage."""
     chain = project.approval_chains.get(event.request_id)
     if chain is None:
         return
@@ -135,6 +136,20 @@ def _steps_findings(
                 name = reading.name(MemberId(member_id))
                 problems.append(f"{name} approved steps {seen[member_id]} and {step.number}")
             seen.setdefault(member_id, step.number)
+    for step in chain.steps:
+        approval = step.approval
+        # A step on behalf is held to the delegation where it is listed (_on_behalf); a step of
+        # a role without authority (financial planner, legal) needs none.
+        if approval is None or approval.delegator is not None:
+            continue
+        if step.waits_for not in APPROVER_ROLES:
+            continue
+        at, recorded = approval.approved_at, approval.credentials
+        derived, _ = _authority(reading, before.team_id, recorded.member_id, at)
+        problems.extend(
+            f"step {step.number}: {problem}"
+            for problem in _authority_problems(recorded, derived, event.percentage, at)
+        )
     if problems:
         yield Finding(
             FindingKind.APPROVAL_OUTSIDE_AUTHORITY,
