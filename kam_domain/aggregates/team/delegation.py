@@ -8,6 +8,9 @@ The rules:
   limit (if given) is not above it (``GrantBeyondOwnAuthority``); the delegate is another active
   member of an approver role; the window ends after it starts;
 - the delegator grants it, or a sales director for them (a member away may not be reachable);
+  a director recording another's delegation passes on no more than they could grant: never to
+  themselves, never from a higher role than their own, never above their own authority in force
+  when the window opens;
 - the delegator, or a sales director, ends it from a moment on; approvals made under it stay;
 - what the delegate may approve at a moment (:meth:`Delegations.on_behalf`): the lesser of the
   limit and the delegator's authority in force then, under the delegator's role; outside the
@@ -39,6 +42,7 @@ from kam_domain.values import MemberId, Percentage, require_percentage
 
 if TYPE_CHECKING:
     from kam_domain.aggregates.team import Team
+    from kam_domain.aggregates.team.records import Member
 
 __all__ = ["Delegations"]
 
@@ -108,6 +112,9 @@ class Delegations(DiscountAuthority):
                 f" {start.isoformat()} and cannot delegate {asked}"
             )
             raise GrantBeyondOwnAuthority(msg)
+        if by.member_id != delegator_id:
+            delegated = held if max_discount is None else max_discount
+            self._require_recorder_covers(by, delegator, delegate_id, start, delegated)
         delegation = Delegation(
             delegation_id,
             delegator_id,
@@ -137,6 +144,34 @@ class Delegations(DiscountAuthority):
         if meta.at >= delegation.valid_until:
             raise InvalidTransition(f"delegation_id: {delegation_id} ended with its window")
         self._record(self.DelegationEnded, meta, delegation_id=delegation_id, reason=reason)
+
+    def _require_recorder_covers(
+        self,
+        by: Credentials,
+        delegator: Member,
+        delegate_id: MemberId,
+        start: datetime,
+        delegated: Percentage,
+    ) -> None:
+        """A director recording another member's delegation passes on no more than they could
+        grant themselves: not to themselves, not from a higher role than their own, and not
+        above their own authority in force when the window opens (as a grant is held)."""
+        by.require_not("actor", delegate_id)
+        if APPROVER_ROLES.index(delegator.role) > APPROVER_ROLES.index(by.role):
+            msg = (
+                f"actor: {by.name} is a {by.role.label} and cannot record the delegation of a"
+                f" {delegator.role.label}"
+            )
+            raise RoleRequired(msg)
+        own = self.credentials(by.member_id, start).discount_authority
+        held = by.discount_authority
+        own = None if own is None or held is None else min(own, held)
+        if own is None or delegated > own:
+            msg = (
+                f"max_discount: {by.name} holds {own or 'none'} and cannot record a delegation"
+                f" of {delegated}"
+            )
+            raise GrantBeyondOwnAuthority(msg)
 
     # -- queries -----------------------------------------------------------------------------------
 

@@ -17,26 +17,34 @@ from typing import Any
 from uuid import UUID
 
 from kam_domain.aggregates.credentials import Credentials
-from kam_domain.aggregates.project import Project
+from kam_domain.aggregates.project import DiscountOutcome, Project
 from kam_domain.aggregates.team import APPROVER_ROLES, Team
 from kam_domain.audit.exceptions.findings import EventRef, Finding, FindingKind
 from kam_domain.audit.exceptions.reading import Reading
-from kam_domain.values import ActorKind, MemberId, Percentage
+from kam_domain.values import ActorKind, MemberId, Percentage, Role
 
 __all__ = ["discount_findings"]
 
 
 def discount_findings(reading: Reading) -> Iterator[Finding]:
-    """Each decided discount request, against the project as it stood just before the decision."""
+    """Each decided discount request (and each chain's step approved on behalf), against the
+    project as it stood just before the decision."""
     for project in reading.records(reading.app.projects(), reading.app.get_project):
         decided = [r for r in project.discount_requests.values() if r.decision is not None]
-        if not decided:
+        if not decided and not project.approval_chains:
             continue
         before: Project | None = None
-        for event in reading.events.of(project.id):
+        events = list(reading.events.of(project.id))
+        for index, event in enumerate(events):
             if event.timestamp > reading.moment:
                 break
-            if before is not None and isinstance(event, Project.DiscountApproved):
+            if before is not None and isinstance(
+                event, (Project.ChainedDiscountRequested, Project.DiscountRequested)
+            ):
+                yield from _chain_findings(reading, before, project, event)
+            elif before is not None and _step_on_behalf(event, events[index + 1 :]):
+                yield from _on_behalf(reading, before, event, step=True)
+            elif before is not None and isinstance(event, Project.DiscountApproved):
                 yield from _approval(reading, before, event)
             elif before is not None and isinstance(event, Project.DiscountApprovedOnBehalf):
                 yield from _on_behalf(reading, before, event)
@@ -69,15 +77,116 @@ def _approval(reading: Reading, before: Project, event: Any) -> Iterator[Finding
     yield from _price_findings(reading, before, event, derived)
 
 
-def _on_behalf(reading: Reading, before: Project, event: Any) -> Iterator[Finding]:
-    """An approval a delegate made on the delegator's behalf: listed as such, and held to the
-    delegation and to the delegator's authority in force then, read again from the Team."""
+def _chain_findings(
+    reading: Reading, before: Project, project: Project, event: Any
+) -> Iterator[Finding]:
+    """An approved request whose stored chain (none, for a single approval) lacks a step the
+    team's chain rules in force when it was requested give it: the rules are read again from
+    the Team (as it stood then, and as it stands, so that rules recorded later with an earlier
+    start do not count against it), the facts (percentage, margin, unusual terms) from the
+    request."""
+    request = project.discount_requests.get(event.request_id)
+    if request is None or request.decision is None:
+        return
+    if request.decision.outcome is not DiscountOutcome.APPROVED:
+        return
+    yield from _steps_findings(reading, before, project, event)
+    teams = (reading.team(before.team_id, event.timestamp), reading.team(before.team_id))
+    in_force = [None if team is None else team.chain_rules_at(event.timestamp) for team in teams]
+    if any(rules is None for rules in in_force):
+        return  # no rules in one reading: a single approval may be right
+    chain = getattr(event, "chain", None)
+    short = before.margin_at(event.price) < before.minimum_margin.value
+    unusual = chain is not None and chain.unusual_terms is not None
+    have = set() if chain is None else {step.role for step in chain.steps}
+    missing: set[Role] | None = None
+    for rules in in_force:
+        assert rules is not None
+        steps = rules.steps_for(event.percentage, margin_short=short, unusual=unusual)
+        lacking = {role for _, role in steps} - have
+        missing = lacking if missing is None else missing & lacking
+    if not missing:
+        return
+    roles = ", ".join(sorted(role.label for role in missing))
+    yield Finding(
+        FindingKind.APPROVAL_OUTSIDE_AUTHORITY,
+        event.timestamp,
+        before.id,
+        f"project {before.name}",
+        f"{event.percentage} discount approved without the steps the chain rules in force when"
+        f" it was requested give it: no step for the {roles}",
+        (reading.events.ref(event),),
+    )
+
+
+def _steps_findings(
+    reading: Reading, before: Project, project: Project, event: Any
+) -> Iterator[Finding]:
+    """An approved chained request with a step never approved, one member (directly or as the
+    delegator) behind two of its steps, or a step of an approver role approved by a member the
+    Team's record (read again as it stood then) gives no authority covering the percentage."""
+    chain = project.approval_chains.get(event.request_id)
+    if chain is None:
+        return
+    problems = [f"step {s.number} was never approved" for s in chain.steps if s.approval is None]
+    seen: dict[UUID, int] = {}
+    for step in chain.steps:
+        for member_id in set() if step.approval is None else step.approval.member_ids():
+            if member_id in seen:
+                name = reading.name(MemberId(member_id))
+                problems.append(f"{name} approved steps {seen[member_id]} and {step.number}")
+            seen.setdefault(member_id, step.number)
+    for step in chain.steps:
+        approval = step.approval
+        # A step on behalf is held to the delegation where it is listed (_on_behalf); a step of
+        # a role without authority (financial planner, legal) needs none.
+        if approval is None or approval.delegator is not None:
+            continue
+        if step.waits_for not in APPROVER_ROLES:
+            continue
+        at, recorded = approval.approved_at, approval.credentials
+        derived, _ = _authority(reading, before.team_id, recorded.member_id, at)
+        problems.extend(
+            f"step {step.number}: {problem}"
+            for problem in _authority_problems(recorded, derived, event.percentage, at)
+        )
+    if problems:
+        yield Finding(
+            FindingKind.APPROVAL_OUTSIDE_AUTHORITY,
+            event.timestamp,
+            before.id,
+            f"project {before.name}",
+            f"{event.percentage} discount approved through its chain: " + "; ".join(problems),
+            (reading.events.ref(event),),
+        )
+
+
+def _step_on_behalf(event: Any, after: list[Any]) -> bool:
+    """A chain's step approved on another's behalf, unless the request's approval on behalf
+    under the same delegation follows it (the last step): that approval lists it."""
+    if not isinstance(event, Project.ApprovalStepApproved) or event.delegation_id is None:
+        return False
+    following = after[0] if after else None
+    return not (
+        isinstance(following, Project.DiscountApprovedOnBehalf)
+        and following.request_id == event.request_id
+        and following.delegation_id == event.delegation_id
+    )
+
+
+def _on_behalf(
+    reading: Reading, before: Project, event: Any, *, step: bool = False
+) -> Iterator[Finding]:
+    """An approval a delegate made on the delegator's behalf (or, with ``step``, a step of a
+    chain so approved): listed as such, and held to the delegation and to the delegator's
+    authority in force then, read again from the Team."""
     request = before.discount_requests.get(event.request_id)
     if request is None:
         return
     delegate: Credentials = event.approver
     delegator: Credentials = event.delegator
     record = f"project {before.name}"
+    what = f"step {event.step} of a " if step else ""
     ref = reading.events.ref(event)
     granted = [
         reading.events.ref(e)
@@ -89,7 +198,7 @@ def _on_behalf(reading: Reading, before: Project, event: Any) -> Iterator[Findin
         event.timestamp,
         before.id,
         record,
-        f"{request.percentage} discount approved by {delegate.name} on behalf of"
+        f"{what}{request.percentage} discount approved by {delegate.name} on behalf of"
         f" {delegator.name} (delegation {event.delegation_id})",
         (ref, *granted),
     )
@@ -111,13 +220,14 @@ def _on_behalf(reading: Reading, before: Project, event: Any) -> Iterator[Findin
             at,
             before.id,
             record,
-            f"{request.percentage} discount approved by {delegate.name} on behalf of"
+            f"{what}{request.percentage} discount approved by {delegate.name} on behalf of"
             f" {delegator.name}: " + "; ".join(problems),
             (ref, *granted, *grant),
         )
     yield from _self_decision(reading, before, event, delegate, "approved")
     yield from _self_decision(reading, before, event, delegator, "approved on behalf of")
-    yield from _price_findings(reading, before, event, derived)
+    if not step:
+        yield from _price_findings(reading, before, event, derived)
 
 
 def _price_findings(
