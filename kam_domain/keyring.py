@@ -141,6 +141,11 @@ class KeyRingCipher(Cipher):
         self._by_id = dict(zip(self.ring.ids(), self.ring.keys, strict=True))
         self._newest_id = bytes.fromhex(key_id(self.ring.newest))
 
+    @property
+    def newest_id(self) -> str:
+        """The id of the key new state is sealed under."""
+        return self._newest_id.hex()
+
     def encrypt(self, plaintext: bytes) -> bytes:
         nonce = os.urandom(_NONCE)
         cipher = AES.new(self.ring.newest, AES.MODE_GCM, nonce=nonce)

@@ -13,7 +13,9 @@ its events (``kam audit verify --deep`` lists the bad one). Snapshots stored bef
 sealed, and every snapshot of a store without a cipher key, are never loaded from.
 
 Who holds the cipher key can write a snapshot that opens: the key is the boundary, as it is
-for reading the events at all.
+for reading the events at all. After a key rotation only snapshots sealed under the ring's
+newest key are read: the older keys stay in the ring to read what they sealed, and a retired
+key (a leaked one, say) must not be able to seal a snapshot a record loads from.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import EventStore
 
 from kam_domain.errors import KamDomainError
+from kam_domain.keyring import KeyRingCipher, envelope_key_id
 
 __all__ = ["SEAL", "SealedSnapshot", "SealedSnapshots"]
 
@@ -82,6 +85,10 @@ class SealedSnapshots(EventStore[UUID]):
                 return
 
     def _opened(self, row: Any) -> Any | None:
+        cipher = getattr(self.mapper, "cipher", None)
+        newest = cipher.newest_id if isinstance(cipher, KeyRingCipher) else None
+        if newest is not None and envelope_key_id(bytes(row.state)) != newest:
+            return None  # sealed under a key the ring keeps only for reading
         try:
             snapshot = self.mapper.to_domain_event(row)
         except (KamDomainError, ValueError):

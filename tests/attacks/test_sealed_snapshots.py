@@ -98,7 +98,8 @@ class Snapshots:
         )
 
     def open(self, **options: Any) -> KamApplication:
-        return KamApplication(self.url, policies=PolicyRegistry(), cipher_key=KEY, **options)
+        options.setdefault("cipher_key", KEY)
+        return KamApplication(self.url, policies=PolicyRegistry(), **options)
 
     def close(self) -> None:
         if self.backend == "postgres":
@@ -236,3 +237,33 @@ def test_a_sealed_snapshot_relabelled_as_a_later_version_is_passed_over(
     finally:
         app.close()
     assert ("snapshot", org.team_id) in _deep_findings(store)
+
+
+def test_after_a_rotation_only_snapshots_sealed_under_the_newest_key_are_read(
+    store: Snapshots,
+) -> None:
+    """Given a team snapshotted under a key that has since been rotated out of first place (the
+    ring keeps it to read what it sealed), and one of the team's events damaged, when the team
+    is loaded under the new ring, then the old key's snapshot is not read (the damaged event is,
+    and the load fails); once a snapshot is sealed under the newest key, the team loads from it."""
+    team_id, _ = _team_with_history(store)
+    ring = f"{KEY},{new_cipher_key()}"
+    store.damage_event(team_id, 2)
+    rotated = store.open(cache_size=0, cipher_key=ring)
+    try:
+        with pytest.raises(Exception, match="store"):
+            rotated.get_team(team_id)
+    finally:
+        rotated.close()
+
+    other, other_director = _team_with_history(store)
+    resealing = store.open(cipher_key=ring)
+    resealing.add_member(other, other_director, name="New", role=Role.KEY_ACCOUNT_MANAGER)
+    resealing.take_snapshot(other)
+    resealing.close()
+    store.damage_event(other, 2)
+    resealed = store.open(cache_size=0, cipher_key=ring)
+    try:
+        assert "New" in {member.name for member in resealed.get_team(other).members.values()}
+    finally:
+        resealed.close()
