@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import ConnectionPoolClosedError, PersistenceError
 from eventsourcing.utils import get_topic
 
 from kam_domain.aggregates.base import KamAggregate
@@ -65,6 +65,7 @@ class PolicyCommands(ApplicationCore):
             registry = PolicyRegistry(policies)
         self.policies = PolicyEngine(self, registry)
         self.embedded_policies = run_policies
+        self._closing = False
 
     def _commit(self, *aggregates: KamAggregate) -> None:
         super()._commit(*aggregates)
@@ -78,8 +79,11 @@ class PolicyCommands(ApplicationCore):
         # Closing must close: a checkpoint not written is derived data the next start folds
         # again. Nothing is written while the interpreter shuts down (eventsourcing closes an
         # application that is garbage-collected, when modules may be half torn down).
-        if not sys.is_finalizing():
-            with contextlib.suppress(PersistenceError, KamDomainError):
+        # Once, and only once opened: eventsourcing closes a garbage-collected application
+        # again (after its store), and one whose opening failed.
+        if not getattr(self, "_closing", True) and not sys.is_finalizing():
+            self._closing = True
+            with contextlib.suppress(PersistenceError, ConnectionPoolClosedError, KamDomainError):
                 self.policies.flush()
         super().close()
 
