@@ -123,15 +123,7 @@ class Discounts(Procurement):
         minimum_margin: Percentage
 
         def apply(self, project: Project) -> None:
-            decision = DiscountDecision(
-                DiscountOutcome.APPROVED,
-                self.timestamp,
-                self.decided_by,
-                self.approver,
-                price=self.price,
-                margin=self.margin,
-            )
-            project._decide(self.request_id, decision)
+            _approve(project, self)
 
     class DiscountApprovedOnBehalf(KamAggregate.Event):
         """Approved by a delegate on the delegator's behalf, under the delegation in force."""
@@ -150,15 +142,7 @@ class Discounts(Procurement):
         minimum_margin: Percentage
 
         def apply(self, project: Project) -> None:
-            decision = DiscountDecision(
-                DiscountOutcome.APPROVED,
-                self.timestamp,
-                self.decided_by,
-                self.approver,
-                price=self.price,
-                margin=self.margin,
-            )
-            project._decide(self.request_id, decision)
+            _approve(project, self)
 
     class DiscountEscalated(KamAggregate.Event):
         request_id: DiscountRequestId
@@ -481,3 +465,16 @@ def _decided_by(meta: Meta, decided_by: object) -> str:
     if decided_by is None:
         return "manual" if meta.actor.kind is ActorKind.MEMBER else meta.actor.ref
     return require_text("decided_by", decided_by, max_length=200)
+
+
+def _approve(project: Project, event: Any) -> None:
+    """The request approved as ``event`` (an approval, or one on a delegator's behalf) says."""
+    decision = DiscountDecision(
+        DiscountOutcome.APPROVED,
+        event.timestamp,
+        event.decided_by,
+        event.approver,
+        price=event.price,
+        margin=event.margin,
+    )
+    project._decide(event.request_id, decision)
