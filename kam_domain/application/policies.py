@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import ConnectionPoolClosedError, PersistenceError
 from eventsourcing.utils import get_topic
 
 from kam_domain.aggregates.base import KamAggregate
@@ -77,9 +77,10 @@ class PolicyCommands(ApplicationCore):
         store (a store that may not be written to is closed as it is)."""
         # Closing must close: a checkpoint not written is derived data the next start folds
         # again. Nothing is written while the interpreter shuts down (eventsourcing closes an
-        # application that is garbage-collected, when modules may be half torn down).
-        if not sys.is_finalizing():
-            with contextlib.suppress(PersistenceError, KamDomainError):
+        # application that is garbage-collected, when modules may be half torn down), nor when
+        # it was closed already (eventsourcing closes it again when it is garbage-collected).
+        if not sys.is_finalizing() and not self.closing.is_set():
+            with contextlib.suppress(PersistenceError, ConnectionPoolClosedError, KamDomainError):
                 self.policies.flush()
         super().close()
 
