@@ -16,7 +16,9 @@ from eventsourcing.utils import get_topic
 
 from kam_domain.aggregates.client_account import ClientAccount
 from kam_domain.aggregates.team import Team
+from kam_domain.audit import checkpoint_store, verify_store
 from kam_domain.values import Percentage, Role
+from tests.attacks.test_approval_chain_tampering import rechain_written
 from tests.attacks.test_sealed_snapshots import (
     Snapshots,
     _deep_findings,
@@ -250,3 +252,34 @@ def test_a_relabelled_snapshot_does_not_change_a_load_as_of_a_version(rows: Rows
     app.close()
     rows.relabel(team_id, version, version + 1)
     assert rows.loaded(team_id, version=version + 1) == rows.expected(team_id, version=version + 1)
+
+
+def test_an_event_swapped_under_a_snapshot_and_rechained_is_caught(rows: Rows) -> None:
+    """Given a team snapshotted after a member was added, and that event's row replaced by the
+    grant of 9 % recorded at the same version in a copy of the store (same key), links
+    recomputed: the snapshot is passed over (the team loads as its edited events say), verify
+    passes without a checkpoint but not against one taken before, and verify --deep names the
+    snapshot as differing from the events."""
+    org, copy, _ = _granted_in_the_copy(rows)
+    app = rows.open()
+    app.add_member(org.team_id, org.director, name="Own", role=Role.KEY_ACCOUNT_MANAGER, at=at(2))
+    app.take_snapshot(org.team_id)
+    version = app.get_team(org.team_id).version
+    app.close()
+    before = checkpoint_store(rows.url)
+    [(topic, state)] = copy.run(
+        "SELECT topic, state FROM {events} WHERE originator_id = {mark} "
+        "AND originator_version = {mark}",
+        copy._id(org.team_id), version,
+    )  # fmt: skip
+    rows.run(
+        "UPDATE {events} SET topic = {mark}, state = {mark} "
+        "WHERE originator_id = {mark} AND originator_version = {mark}",
+        topic, state, rows._id(org.team_id), version,
+    )  # fmt: skip
+    rechain_written(rows.path)
+
+    assert verify_store(rows.url).intact
+    assert not verify_store(rows.url, checkpoints=[before]).intact
+    assert ("snapshot", org.team_id) in _deep_findings(rows)
+    assert rows.loaded(org.team_id) == rows.expected(org.team_id)
