@@ -283,3 +283,21 @@ def test_an_event_swapped_under_a_snapshot_and_rechained_is_caught(rows: Rows) -
     assert not verify_store(rows.url, checkpoints=[before]).intact
     assert ("snapshot", org.team_id) in _deep_findings(rows)
     assert rows.loaded(org.team_id) == rows.expected(org.team_id)
+
+
+def test_a_relabelled_snapshot_does_not_change_a_load_as_of_a_moment(rows: Rows) -> None:
+    """Given a team snapshotted, changed a day later, and its snapshot relabelled as the later
+    version and as a version past its last event, a load of the team as of a moment before and
+    after the change, and now, equals the record replayed from its events."""
+    team_id, director = _team_with_history(rows, members=2)
+    version = rows.snapshot_rows(team_id)[-1][0]
+    app = rows.open()
+    app.add_member(team_id, director, name="After", role=Role.KEY_ACCOUNT_MANAGER, at=at(3))
+    app.close()
+    rows.relabel(team_id, version, version + 1)
+    _, topic, state = rows.snapshot_rows(team_id)[-1]
+    rows.insert_snapshot(team_id, version + 40, topic, state)
+    for moment in (at(2), at(4)):
+        assert rows.loaded(team_id, at=moment) == rows.expected(team_id, at=moment)
+    assert rows.loaded(team_id) == rows.expected(team_id)
+    assert rows.loaded(team_id)["_version"] == version + 1
