@@ -39,6 +39,7 @@ from kam_domain.errors import (
     OutboxKindUnknown,
     OutboxNameInvalid,
     StoreReadOnly,
+    StoreTampered,
     StoreUnavailable,
     ValidationError,
 )
@@ -180,9 +181,20 @@ class Outbox:
 
     @property
     def position(self) -> int:
-        """The position of the last item acknowledged (0: none yet)."""
-        tracked = self.app._read(self.app.recorder.max_tracking_id, self._tracking)
-        return int(tracked or 0)
+        """The position of the last item acknowledged (0: none yet).
+
+        StoreTampered when it is past the log's head: the tracking row was edited (a position
+        pushed ahead would pass over every item recorded up to it, unseen)."""
+        tracked = int(self.app._read(self.app.recorder.max_tracking_id, self._tracking) or 0)
+        if tracked:
+            # Read after the position: a position recorded is never past the head read later.
+            head = int(self.app._read(self.app.recorder.max_notification_id) or 0)
+            if tracked > head:
+                raise StoreTampered(
+                    f"outbox {self.name!r}: its position {tracked} (tracking record"
+                    f" {self._tracking!r}) is past the log's head {head}: the row was edited"
+                )
+        return tracked
 
     def items(self, limit: int = 100) -> list[OutboxItem]:
         """The first ``limit`` (1 to :data:`MAX_LIMIT`) items not yet acknowledged, in log order."""
@@ -253,6 +265,15 @@ class Outbox:
             position = self.position
             if item.position <= position:
                 raise AlreadyAcknowledged(self.name, item.position, position)
+            # An item made by hand (or handed out by an outbox of the same name and other
+            # kinds) must not move the position to where this outbox hands nothing out.
+            handed = next(self._pending(item.position - 1, stop=item.position), None)
+            if handed is None or handed.position != item.position or handed.kind != item.kind:
+                raise ValidationError(
+                    "item",
+                    f"position {item.position} holds no {str(item.kind)[:60]!r} item of outbox"
+                    f" {self.name!r}",
+                )
             earlier = next(self._pending(position, stop=item.position - 1), None)
             if earlier is not None:
                 raise NotNextInOutbox(self.name, item.position, earlier.position)

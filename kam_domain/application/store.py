@@ -31,7 +31,7 @@ from eventsourcing.persistence import (
 )
 
 from kam_domain.application.repository import RecordRepository, cache_settings
-from kam_domain.application.snapshots import SealedSnapshot, SealedSnapshots
+from kam_domain.application.snapshots import SealedSnapshot, SealedSnapshots, event_digest
 from kam_domain.bounds import check_whole
 from kam_domain.codec import EventTranscoder
 from kam_domain.errors import StoreError, StoreUnavailable
@@ -100,7 +100,9 @@ class StoreApplication(Application[UUID]):
             # (the record cache keeps them decoded between commands). kam audit verify --deep
             # checks every snapshot.
             snapshots = self.snapshots if self.mapper.cipher is not None else None
-            sealed = SealedSnapshots(snapshots) if read_snapshots and snapshots else None
+            sealed = (
+                SealedSnapshots(snapshots, self.recorder) if read_snapshots and snapshots else None
+            )
             self.repository.snapshot_store = sealed
             check_readable(self.store_url, self.recorder, self.mapper)
         except (PersistenceError, OSError, StoreError) as error:
@@ -148,8 +150,10 @@ class StoreApplication(Application[UUID]):
             record = self.repository.get(
                 aggregate_id, version=version, projector_func=projector_func
             )
-        # Sealed with the record's id and version inside (see kam_domain.application.snapshots).
-        self.snapshots.put([SealedSnapshot.take(record)])
+        # Sealed with the record's id and version inside, and the digest of its stored event
+        # at that version (see kam_domain.application.snapshots).
+        digest = event_digest(self.recorder, aggregate_id, record.version) or ""
+        self.snapshots.put([SealedSnapshot.take(record, digest)])
 
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder also keeps tracking records, so that policy decisions are recorded
