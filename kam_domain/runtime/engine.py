@@ -71,7 +71,7 @@ ENGINE_TRACKING = "kam.engine"
 TRACKING_EVERY = 200
 #: Settled commands after which an engine that keeps its state checkpoints it, whatever
 #: carried the position meanwhile.
-CHECKPOINT_EVERY = 200
+CHECKPOINT_EVERY = 1000
 
 
 def tracking_key(policy: str) -> str:

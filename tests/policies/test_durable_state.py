@@ -21,7 +21,7 @@ from kam_domain.errors import StateAhead, StoreUnreadable, UnregisteredTopic
 from kam_domain.policies.base import Decision, Policy
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.policies.world import World
-from kam_domain.runtime.engine import CHECKPOINT_EVERY, PolicyEngine
+from kam_domain.runtime.engine import PolicyEngine
 from kam_domain.runtime.rebuild import compare_states
 from kam_domain.runtime.state import LEARNERS, MemoryState, StoredState, state_of
 from kam_domain.values import CaseId, CaseKind, Severity, Tier
@@ -424,13 +424,17 @@ def test_replay_with_a_scratch_state_reports_what_replay_in_memory_reports(
     assert (scratch.events, scratch.decisions) == (memory.events, memory.decisions)
 
 
-def test_an_engine_catching_up_checkpoints_every_so_many_commands() -> None:
-    """Given more than twice CHECKPOINT_EVERY commands recorded with the policies off, when one
-    run settles them all, then it checkpointed every CHECKPOINT_EVERY commands on the way, and a
+def test_an_engine_catching_up_checkpoints_every_so_many_commands(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given more than twice CHECKPOINT_EVERY commands (here 50) recorded with the policies off,
+    when one run settles them all, then it checkpointed every so many commands on the way, and a
     restarted engine goes on from the last of them deciding nothing new."""
+    every = 50
+    monkeypatch.setattr(sys.modules["kam_domain.runtime.engine"], "CHECKPOINT_EVERY", every)
     app = KamApplication("memory://", run_policies=False)
     play(app, [Op("kam", n, 200) for n in range(3)])
-    play_more(app, [Op("designate", n, Tier.STANDARD) for n in range(CHECKPOINT_EVERY)], start=3)
+    play_more(app, [Op("designate", n, Tier.STANDARD) for n in range(every)], start=3)
     state = MemoryState()
     engine = PolicyEngine(app, app.policies.registry, state=state)
 
