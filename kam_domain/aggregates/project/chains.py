@@ -37,7 +37,12 @@ import attrs
 from kam_domain.aggregates.base import KamAggregate, Meta, require_text
 from kam_domain.aggregates.credentials import Credentials
 from kam_domain.aggregates.project.chain_records import ApprovalChain, ApprovalStep, StepApproval
-from kam_domain.aggregates.project.discounts import Discounts, _decided_by, _require_floor
+from kam_domain.aggregates.project.discounts import (
+    Discounts,
+    _decided_by,
+    _request,
+    _require_floor,
+)
 from kam_domain.aggregates.project.enums import DiscountOutcome
 from kam_domain.aggregates.project.records import DiscountDecision, DiscountRequest
 from kam_domain.aggregates.team import APPROVER_ROLES, ApprovalChainRules, ChainCondition, OnBehalf
@@ -88,14 +93,7 @@ class ApprovalChains(Discounts):
         chain: ApprovalChain
 
         def apply(self, project: Project) -> None:
-            project.discount_requests[self.request_id] = DiscountRequest(
-                self.request_id,
-                self.requester_id,
-                self.percentage,
-                self.justification,
-                self.timestamp,
-                self.price,
-            )
+            _request(project, self)
             project.approval_chains[self.request_id] = self.chain
 
     class ApprovalStepApproved(KamAggregate.Event):

@@ -102,14 +102,7 @@ class Discounts(Procurement):
         price: Money
 
         def apply(self, project: Project) -> None:
-            project.discount_requests[self.request_id] = DiscountRequest(
-                self.request_id,
-                self.requester_id,
-                self.percentage,
-                self.justification,
-                self.timestamp,
-                self.price,
-            )
+            _request(project, self)
 
     class DiscountApproved(KamAggregate.Event):
         request_id: DiscountRequestId
@@ -478,3 +471,15 @@ def _approve(project: Project, event: Any) -> None:
         margin=event.margin,
     )
     project._decide(event.request_id, decision)
+
+
+def _request(project: Project, event: Any) -> None:
+    """The request ``event`` records (a single one, or one with approval steps), open."""
+    project.discount_requests[event.request_id] = DiscountRequest(
+        event.request_id,
+        event.requester_id,
+        event.percentage,
+        event.justification,
+        event.timestamp,
+        event.price,
+    )
