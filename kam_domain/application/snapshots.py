@@ -47,7 +47,8 @@ LOOKED_AT = 3
 
 @dataclasses.dataclass(frozen=True)
 class SealedSnapshot(Snapshot):
-    """eventsourcing's snapshot, holding its record's id and version inside its state."""
+    """eventsourcing's snapshot, holding inside its state its record's id and version and the
+    digest of the stored event at that version."""
 
     @classmethod
     def take(cls, aggregate: Any, digest: str = "") -> Any:

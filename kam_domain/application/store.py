@@ -151,8 +151,11 @@ class StoreApplication(Application[UUID]):
                 aggregate_id, version=version, projector_func=projector_func
             )
         # Sealed with the record's id and version inside, and the digest of its stored event
-        # at that version (see kam_domain.application.snapshots).
-        digest = event_digest(self.recorder, aggregate_id, record.version) or ""
+        # at that version (see kam_domain.application.snapshots). Without a cipher no snapshot
+        # is ever loaded from, so the event is not read again for its digest.
+        digest = ""
+        if self.mapper.cipher is not None:
+            digest = event_digest(self.recorder, aggregate_id, record.version) or ""
         self.snapshots.put([SealedSnapshot.take(record, digest)])
 
     def construct_recorder(self) -> ProcessRecorder:
