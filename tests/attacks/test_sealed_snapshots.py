@@ -22,7 +22,7 @@ import pytest
 from kam_domain.application import KamApplication
 from kam_domain.audit import verify_derived
 from kam_domain.audit.records import open_app
-from kam_domain.errors import AuthorityExceeded
+from kam_domain.errors import AuthorityExceeded, StoreUnreadable
 from kam_domain.policies.registry import PolicyRegistry
 from kam_domain.storage import CIPHER_KEY_ENV_VAR, new_cipher_key
 from kam_domain.values import Percentage, Role
@@ -154,7 +154,7 @@ def test_a_record_loads_from_its_sealed_snapshot(store: Snapshots) -> None:
         app.close()
     events_only = store.open(cache_size=0, read_snapshots=False)
     try:
-        with pytest.raises(Exception, match="store"):
+        with pytest.raises(StoreUnreadable):
             events_only.get_team(team_id)
     finally:
         events_only.close()
@@ -251,7 +251,7 @@ def test_after_a_rotation_only_snapshots_sealed_under_the_newest_key_are_read(
     store.damage_event(team_id, 2)
     rotated = store.open(cache_size=0, cipher_key=ring)
     try:
-        with pytest.raises(Exception, match="store"):
+        with pytest.raises(StoreUnreadable):
             rotated.get_team(team_id)
     finally:
         rotated.close()
